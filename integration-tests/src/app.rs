@@ -1,0 +1,130 @@
+use std::collections::HashMap;
+
+use confab::{Application, Settings};
+use reqwest::{Client, Response};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// A running Confab server with its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub port: u16,
+    pub database: String,
+    pub jwt_secret: String,
+    pub settings: Settings,
+    /// A client without a cookie store; helpers pass cookies explicitly.
+    pub http: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Spawns the app with extra environment-style settings, e.g. `[("PUBLIC_URL", "https://x")]`.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let database = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let jwt_secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("PORT".into(), "0".into()),
+        ("MONGODB_URI".into(), crate::mongodb_uri()),
+        ("MONGODB_DATABASE".into(), database.clone()),
+        ("MONGODB_STARTUP_TIMEOUT_SECS".into(), "10".into()),
+        ("JWT_SECRET".into(), jwt_secret.clone()),
+        ("CLIENT_DIR".into(), "/nonexistent-confab-client".into()),
+        ("PASSWORD_HASH_CONCURRENCY".into(), "4".into()),
+    ]);
+    for (key, value) in overrides {
+        vars.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the application builds");
+    let port = app.port();
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = signal.await;
+    }));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        database,
+        jwt_secret,
+        settings,
+        http: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Direct access to this test's database, to check what was stored.
+    pub async fn db(&self) -> mongodb::Database {
+        let client = mongodb::Client::with_uri_str(crate::mongodb_uri())
+            .await
+            .expect("mongodb client");
+        client.database(&self.database)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// POST with only the refresh cookie (as a browser would send it to `/api/auth/*`).
+    pub async fn post_with_cookie(&self, path: &str, refresh: Option<&str>) -> Response {
+        let mut request = self.http.post(self.url(path));
+        if let Some(refresh) = refresh {
+            request = request.header(reqwest::header::COOKIE, format!("confab_refresh={refresh}"));
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Signals graceful shutdown and waits for the server to finish.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The JSON body of a response (panics with the status and text if it is not JSON).
+pub async fn json(response: Response) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"))
+}

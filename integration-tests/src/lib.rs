@@ -1,0 +1,45 @@
+//! Test harness: spawns the real Confab application on a random port with its own MongoDB
+//! database, and offers typed helpers to drive it over real HTTP.
+
+mod app;
+mod proxy;
+mod users;
+
+pub use app::{TestApp, json, spawn_app, spawn_app_with};
+pub use proxy::TcpProxy;
+pub use users::{Session, TestUser, session_from};
+
+/// MongoDB used by the tests (the `.ci/run` and `scripts/test` start one).
+pub fn mongodb_uri() -> String {
+    std::env::var("CONFAB_TEST_MONGODB_URI")
+        .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned())
+}
+
+/// The refresh-token value from a response's `Set-Cookie`, if it sets one.
+pub fn refresh_cookie(response: &reqwest::Response) -> Option<String> {
+    set_cookie_header(response).and_then(|header| {
+        let value = header.split(';').next()?.split_once('=')?.1.to_owned();
+        (!value.is_empty()).then_some(value)
+    })
+}
+
+/// The raw `Set-Cookie` header for the refresh cookie.
+pub fn set_cookie_header(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("confab_refresh="))
+        .map(str::to_owned)
+}
+
+/// The claims of a JWT, decoded without verification (to forge variants of it in tests).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
+}

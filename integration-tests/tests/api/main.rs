@@ -1,0 +1,12 @@
+//! Drives the real Confab server over HTTP against a real MongoDB-protocol server.
+//! Every test spawns its own app on a random port with its own database.
+
+mod accounts;
+mod errors;
+mod health;
+mod login;
+mod logs;
+mod openapi;
+mod outage;
+mod sessions;
+mod tokens;

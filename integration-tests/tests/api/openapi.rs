@@ -1,0 +1,54 @@
+use integration_tests::{json, spawn_app};
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let response = app.get("/api/openapi.json", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc = json(response).await;
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    let expected = [
+        ("/api/health", "get"),
+        ("/api/ready", "get"),
+        ("/api/auth/register", "post"),
+        ("/api/auth/login", "post"),
+        ("/api/auth/refresh", "post"),
+        ("/api/auth/logout", "post"),
+        ("/api/users/me", "get"),
+        ("/api/users/{id}", "get"),
+    ];
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in expected {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    assert_eq!(
+        paths.len(),
+        expected.len(),
+        "unexpected paths: {:?}",
+        paths.keys()
+    );
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // Every documented route really exists (none answers the catch-all 404).
+    for (path, method) in expected {
+        let url = app.url(&path.replace("{id}", "0123456789abcdef01234567"));
+        let response = match method {
+            "get" => app.http.get(url),
+            _ => app.http.post(url),
+        }
+        .send()
+        .await
+        .expect("sent");
+        if response.status() == StatusCode::NOT_FOUND {
+            let body = json(response).await;
+            assert_ne!(
+                body["error"]["message"], "route not found",
+                "{method} {path}"
+            );
+        }
+    }
+}

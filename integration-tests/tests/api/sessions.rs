@@ -1,0 +1,196 @@
+//! Refresh tokens: rotation, reuse detection (stolen-token revocation) and logout.
+
+use integration_tests::{json, refresh_cookie, set_cookie_header, spawn_app};
+use mongodb::bson::{Document, doc};
+use reqwest::StatusCode;
+use sha2::{Digest, Sha256};
+
+#[tokio::test]
+async fn refreshing_rotates_the_cookie_and_issues_a_working_access_token() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let response = app.refresh(&session.refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let next = refresh_cookie(&response).expect("a new refresh cookie");
+    assert_ne!(next, session.refresh, "the refresh token is rotated");
+    let body = json(response).await;
+    assert_eq!(body["user"]["id"], session.user["id"]);
+    let token = body["access_token"].as_str().expect("token");
+    assert_eq!(
+        app.get("/api/users/me", Some(token)).await.status(),
+        StatusCode::OK
+    );
+    // The same session goes on: the new token refreshes again.
+    assert_eq!(app.refresh(&next).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_stored_only_as_hashes() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let sessions = app.db().await.collection::<Document>("sessions");
+    let stored = sessions
+        .find_one(doc! {})
+        .await
+        .expect("query")
+        .expect("a session is stored");
+    let expected = hex_sha256(&session.refresh);
+    assert_eq!(stored.get_str("token_hash").expect("hash"), expected);
+    assert!(!format!("{stored:?}").contains(&session.refresh));
+}
+
+fn hex_sha256(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let first = app.refresh(&session.refresh).await;
+    let legit_refresh = refresh_cookie(&first).expect("rotated");
+    let legit_access = json(first).await["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    // An attacker replays the old token.
+    let replay = app.refresh(&session.refresh).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let cleared = set_cookie_header(&replay).expect("cookie cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+
+    // Everything issued to that session is now dead: the newest refresh token and the
+    // access tokens, old and new.
+    assert_eq!(
+        app.refresh(&legit_refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    for token in [&legit_access, &session.access_token] {
+        let me = app.get("/api/users/me", Some(token)).await;
+        assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn reuse_revokes_only_that_session_not_the_users_others() {
+    let app = spawn_app().await;
+    let (user, laptop) = app.with_user().await;
+    let phone = app.login(&user.email, &user.password).await;
+    app.refresh(&laptop.refresh).await;
+    app.refresh(&laptop.refresh).await; // reuse: laptop session revoked
+    let me = app.get("/api/users/me", Some(&phone.access_token)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(app.refresh(&phone.refresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let attempts = (0..4).map(|_| app.refresh(&session.refresh));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert!(ok <= 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED)
+    );
+}
+
+#[tokio::test]
+async fn refresh_without_a_valid_cookie_is_401() {
+    let app = spawn_app().await;
+    let response = app.post_with_cookie("/api/auth/refresh", None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(response).await["error"]["code"], "unauthorized");
+    for bogus in ["", "garbage", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        let response = app.refresh(bogus).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bogus:?}");
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_its_refresh_token_and_its_access_tokens() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let response = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&session.access_token)
+        .header("cookie", format!("confab_refresh={}", session.refresh))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cleared = set_cookie_header(&response).expect("cookie cleared");
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.contains("Path=/api/auth"),
+        "{cleared}"
+    );
+
+    let me = app.get("/api/users/me", Some(&session.access_token)).await;
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the access token died with the session"
+    );
+    assert_eq!(
+        app.refresh(&session.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn logout_with_only_the_cookie_or_only_the_token_works_and_spares_other_sessions() {
+    let app = spawn_app().await;
+    let (user, a) = app.with_user().await;
+    let b = app.login(&user.email, &user.password).await;
+    let c = app.login(&user.email, &user.password).await;
+
+    let by_cookie = app
+        .post_with_cookie("/api/auth/logout", Some(&a.refresh))
+        .await;
+    assert_eq!(by_cookie.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/users/me", Some(&a.access_token))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let by_token = app
+        .http
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&b.access_token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(by_token.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.refresh(&b.refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    assert_eq!(
+        app.get("/api/users/me", Some(&c.access_token))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.refresh(&c.refresh).await.status(), StatusCode::OK);
+
+    // Logging out again is harmless.
+    let again = app
+        .post_with_cookie("/api/auth/logout", Some(&a.refresh))
+        .await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+}

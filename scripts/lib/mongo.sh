@@ -1,0 +1,66 @@
+# Shared by scripts/run and scripts/test: installs and starts a local MongoDB-protocol server
+# (SecantusDB from PyPI; see ../shared/notes/mongodb-test-server.md). No Docker needed.
+
+SECANTUS_VERSION="0.7.0b3"
+CONFAB_DIR="${CONFAB_DIR:-$PWD/.confab}"
+SECANTUS_VENV="$CONFAB_DIR/venv-mongo"
+
+log() { printf '\033[1;34m[confab]\033[0m %s\n' "$*" >&2; }
+
+# Installs SecantusDB into .confab/venv-mongo once (about 20 s).
+ensure_secantus() {
+  local marker="$SECANTUS_VENV/.secantus-$SECANTUS_VERSION"
+  if [ -f "$marker" ] && [ -x "$SECANTUS_VENV/bin/secantusd-py" ]; then
+    return 0
+  fi
+  log "installing the local MongoDB-protocol server (SecantusDB $SECANTUS_VERSION)…"
+  mkdir -p "$CONFAB_DIR"
+  python3 -m venv "$SECANTUS_VENV"
+  "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+  touch "$marker"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_port() {
+  local port="$1" seconds="${2:-60}"
+  for _ in $(seq 1 $((seconds * 10))); do
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_secantus STORAGE PIDFILE LOGFILE → sets MONGO_PORT and MONGO_PID.
+# STORAGE is a folder (data survives restarts) or :memory:.
+start_secantus() {
+  local storage="$1" pidfile="$2" logfile="$3"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    log "stopping a MongoDB-protocol server left over from an earlier run (pid $(cat "$pidfile"))"
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    sleep 1
+  fi
+  if [ "$storage" != ":memory:" ]; then mkdir -p "$storage"; fi
+  MONGO_PORT="${CONFAB_MONGO_PORT:-$(free_port)}"
+  "$SECANTUS_VENV/bin/secantusd-py" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$storage" \
+    >"$logfile" 2>&1 &
+  MONGO_PID=$!
+  echo "$MONGO_PID" >"$pidfile"
+  if ! wait_for_port "$MONGO_PORT" 60; then
+    log "the MongoDB-protocol server did not start; its log:"
+    cat "$logfile" >&2
+    return 1
+  fi
+  log "MongoDB-protocol server on 127.0.0.1:$MONGO_PORT (pid $MONGO_PID, storage $storage)"
+}
+
+stop_secantus() {
+  if [ -n "${MONGO_PID:-}" ]; then
+    kill "$MONGO_PID" 2>/dev/null || true
+    wait "$MONGO_PID" 2>/dev/null || true
+  fi
+}

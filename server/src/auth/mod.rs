@@ -1,0 +1,11 @@
+//! Authentication: password hashing, access tokens (JWT), refresh tokens (opaque, rotated),
+//! the `CurrentUser` extractor and the login throttle.
+
+pub mod cookie;
+mod current_user;
+pub mod jwt;
+pub mod password;
+pub mod refresh_token;
+pub mod throttle;
+
+pub use current_user::{CurrentUser, bearer_token};

@@ -1,0 +1,284 @@
+//! Typed settings, loaded once at start-up from the environment (and `.env` if present).
+//!
+//! Every setting, its default and its meaning is documented in `.env.example`.
+
+use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Minimum length of `JWT_SECRET` in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" => Ok(Self::Development),
+            "production" | "prod" => Ok(Self::Production),
+            other => Err(format!(
+                "expected `development` or `production`, got `{other}`"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "pretty" | "text" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            other => Err(format!("expected `pretty` or `json`, got `{other}`")),
+        }
+    }
+}
+
+/// Everything the server needs to know, in one typed value. No globals: tests build their own.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub host: IpAddr,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// The address users reach Confab at; `https://` makes cookies `Secure` and adds HSTS.
+    pub public_url: String,
+    pub mongodb: MongoSettings,
+    pub auth: AuthSettings,
+    pub http: HttpSettings,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    pub uri: SecretString,
+    pub database: String,
+    /// How long an operation waits for a reachable server before failing with 503.
+    pub timeout: Duration,
+    /// How long start-up keeps retrying to reach MongoDB before giving up.
+    pub startup_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `None` in development means: generate an ephemeral secret (and say so loudly).
+    pub jwt_secret: Option<SecretString>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// `None`: derived from `public_url` (`Secure` behind HTTPS).
+    pub cookie_secure: Option<bool>,
+    pub password_hash_concurrency: usize,
+    pub login_max_failures_per_account: u32,
+    pub login_max_failures_per_ip: u32,
+    pub login_failure_window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub max_body_bytes: usize,
+    /// Use `X-Forwarded-For` for the client address (only behind a trusted reverse proxy).
+    pub trust_proxy_headers: bool,
+    /// Extra origins allowed by CORS; same-origin needs none.
+    pub cors_allowed_origins: Vec<String>,
+    /// Folder with the built web client; a placeholder page is served when it has no index.html.
+    pub client_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes in production \
+         (generate one with `openssl rand -base64 48`)"
+    )]
+    WeakJwtSecret,
+}
+
+impl Settings {
+    /// Reads `.env` (if present) and then the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the variables it fails to set.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any key → value lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&get);
+        let environment: Environment = env.parse("CONFAB_ENV", Environment::Development)?;
+        let public_url = env.string("PUBLIC_URL", "http://localhost:8080");
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+        let jwt_secret = env.secret("JWT_SECRET");
+        let secret_ok = jwt_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() >= MIN_JWT_SECRET_BYTES);
+        if jwt_secret.is_some() && !secret_ok {
+            return Err(ConfigError::WeakJwtSecret);
+        }
+        if environment == Environment::Production && !secret_ok {
+            return Err(ConfigError::WeakJwtSecret);
+        }
+
+        Ok(Self {
+            environment,
+            host: env.parse("HOST", IpAddr::from([127, 0, 0, 1]))?,
+            port: env.parse("PORT", 8080)?,
+            mongodb: MongoSettings {
+                uri: env.secret("MONGODB_URI").unwrap_or_else(|| {
+                    SecretString::from("mongodb://127.0.0.1:27017/?directConnection=true")
+                }),
+                database: env.string("MONGODB_DATABASE", "confab"),
+                timeout: Duration::from_millis(env.parse("MONGODB_TIMEOUT_MS", 3000)?),
+                startup_timeout: Duration::from_secs(
+                    env.parse("MONGODB_STARTUP_TIMEOUT_SECS", 30)?,
+                ),
+            },
+            auth: AuthSettings {
+                jwt_secret,
+                jwt_issuer: env.string("JWT_ISSUER", "confab"),
+                jwt_audience: env.string("JWT_AUDIENCE", "confab-api"),
+                access_token_ttl: Duration::from_secs(env.parse("ACCESS_TOKEN_TTL_SECS", 900)?),
+                refresh_token_ttl: Duration::from_secs(
+                    env.parse::<u64>("REFRESH_TOKEN_TTL_DAYS", 30)? * 86_400,
+                ),
+                cookie_secure: env.optional("COOKIE_SECURE")?,
+                password_hash_concurrency: env.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
+                login_max_failures_per_account: env.parse("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
+                login_max_failures_per_ip: env.parse("LOGIN_MAX_FAILURES_PER_IP", 50)?,
+                login_failure_window: Duration::from_secs(
+                    env.parse("LOGIN_FAILURE_WINDOW_SECS", 900)?,
+                ),
+            },
+            http: HttpSettings {
+                max_body_bytes: env.parse("MAX_BODY_BYTES", 256 * 1024)?,
+                trust_proxy_headers: env.parse("TRUST_PROXY_HEADERS", false)?,
+                cors_allowed_origins: env
+                    .string("CORS_ALLOWED_ORIGINS", "")
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                client_dir: PathBuf::from(env.string("CLIENT_DIR", "client/dist")),
+            },
+            log_format: env.parse(
+                "LOG_FORMAT",
+                match environment {
+                    Environment::Development => LogFormat::Pretty,
+                    Environment::Production => LogFormat::Json,
+                },
+            )?,
+            public_url,
+        })
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.auth
+            .cookie_secure
+            .unwrap_or_else(|| self.public_url.starts_with("https://"))
+    }
+}
+
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.raw(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.raw(name).map(SecretString::from)
+    }
+
+    fn optional<T: FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.raw(name)
+            .map(|v| {
+                v.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                    name,
+                    reason: e.to_string(),
+                })
+            })
+            .transpose()
+    }
+
+    fn parse<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        Ok(self.optional(name)?.unwrap_or(default))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_starts_without_a_jwt_secret() {
+        let settings = load(&[]).expect("defaults load");
+        assert_eq!(settings.environment, Environment::Development);
+        assert!(settings.auth.jwt_secret.is_none());
+        assert_eq!(settings.port, 8080);
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_jwt_secret() {
+        assert!(matches!(
+            load(&[("CONFAB_ENV", "production")]),
+            Err(ConfigError::WeakJwtSecret)
+        ));
+        assert!(matches!(
+            load(&[("CONFAB_ENV", "production"), ("JWT_SECRET", "too-short")]),
+            Err(ConfigError::WeakJwtSecret)
+        ));
+        let ok = load(&[
+            ("CONFAB_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable() {
+        let err = load(&[("PORT", "eighty")]).expect_err("bad port");
+        assert!(err.to_string().starts_with("PORT:"), "{err}");
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let settings = load(&[("PUBLIC_URL", "https://chat.example.org")]).expect("loads");
+        assert!(settings.cookie_secure());
+        assert!(!load(&[]).expect("loads").cookie_secure());
+    }
+}

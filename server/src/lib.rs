@@ -1,0 +1,19 @@
+//! Confab server: an axum API over MongoDB that also serves the web client.
+//!
+//! Layout mirrors the architecture: `routes` (HTTP only) → `domain` (types that parse) →
+//! `store` (MongoDB documents, indexes, queries), plus `auth`, `http` (extractors and
+//! middleware), `config`, `error`, `telemetry` and `startup`.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

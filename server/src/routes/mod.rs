@@ -1,0 +1,42 @@
+//! HTTP routes, one module per resource. Handlers only translate HTTP to domain calls.
+
+mod auth;
+mod client;
+mod health;
+mod openapi;
+mod users;
+
+use axum::{Router, response::IntoResponse};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{error::ApiError, state::AppState};
+
+/// The whole application router: the API (with its OpenAPI document) and the web client.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::routes())
+        .merge(auth::routes())
+        .merge(users::routes())
+        .split_for_parts();
+    let api = api
+        .merge(openapi::routes(doc))
+        .route("/api", axum::routing::any(api_not_found))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .method_not_allowed_fallback(method_not_allowed);
+    api.merge(client::routes(&state.settings.http.client_dir))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    (
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({
+            "error": { "code": "method_not_allowed", "message": "this method is not allowed on this route" }
+        })),
+    )
+}

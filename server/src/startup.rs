@@ -1,0 +1,160 @@
+//! `Application::build(settings)` wires everything; `run_until_stopped()` serves until SIGTERM
+//! or Ctrl-C and then drains in-flight requests. Tests build the same application on port 0.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use axum::Router;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    config::{Environment, Settings},
+    http::layers,
+    routes,
+    state::{App, AppState},
+    store::Store,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.mongodb).await?;
+        let secret = match &settings.auth.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => ephemeral_secret(settings.environment)?,
+        };
+        let jwt = JwtKeys::new(
+            &secret,
+            &settings.auth.jwt_issuer,
+            &settings.auth.jwt_audience,
+            settings.auth.access_token_ttl,
+        );
+        let passwords = PasswordHasher::new(settings.auth.password_hash_concurrency).await?;
+        let login_throttle = LoginThrottle::new(
+            settings.auth.login_max_failures_per_account,
+            settings.auth.login_max_failures_per_ip,
+            settings.auth.login_failure_window,
+        );
+
+        let address = SocketAddr::new(settings.host, settings.port);
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("binding {address}"))?;
+        let state = AppState(Arc::new(App {
+            settings,
+            store,
+            jwt,
+            passwords,
+            login_throttle,
+        }));
+        let router = layers::apply(routes::router(state.clone()), &state.settings);
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The port actually bound (useful with `PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map_or(0, |a| a.port())
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let address = self.listener.local_addr()?;
+        tracing::info!(%address, public_url = %self.state.settings.public_url, "Confab is listening");
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await?;
+        tracing::info!("Confab stopped");
+        Ok(())
+    }
+}
+
+fn ephemeral_secret(environment: Environment) -> anyhow::Result<SecretString> {
+    anyhow::ensure!(
+        environment == Environment::Development,
+        "JWT_SECRET is required in production"
+    );
+    let bytes: [u8; 48] = rand::random();
+    tracing::warn!(
+        "JWT_SECRET is not set: using an EPHEMERAL secret for this run (development mode). \
+         Every session ends when the server restarts. Set JWT_SECRET (32+ bytes) to keep them."
+    );
+    Ok(SecretString::from(hex::encode(bytes)))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+/// `confab healthcheck`: GET /api/health on the local port; exit 0 when it answers 200.
+/// Lets container healthchecks work without curl in the image.
+pub async fn healthcheck() -> std::process::ExitCode {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(8080);
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(b"GET /api/health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        std::io::Result::Ok(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(3), probe).await {
+        Ok(Ok(true)) => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
+}

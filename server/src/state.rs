@@ -1,0 +1,33 @@
+//! Shared application state: one `AppState(Arc<App>)`, cloned into every handler.
+
+use std::{ops::Deref, sync::Arc};
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    config::Settings,
+    store::Store,
+};
+
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+#[derive(Debug)]
+pub struct App {
+    /// Typed settings, loaded once.
+    pub settings: Settings,
+    /// MongoDB collections (one driver `Client` for the process).
+    pub store: Store,
+    /// Signs and verifies access tokens.
+    pub jwt: JwtKeys,
+    /// argon2id hashing on blocking threads, bounded.
+    pub passwords: PasswordHasher,
+    /// Failed-login counters per account and per client address.
+    pub login_throttle: LoginThrottle,
+}
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}

@@ -1,0 +1,129 @@
+//! MongoDB storage: one `Client` for the process, typed collections, indexes created at start-up.
+
+mod errors;
+pub mod sessions;
+pub mod users;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mongodb::{
+    Client, Collection, Database, IndexModel,
+    bson::doc,
+    options::{Acknowledgment, ClientOptions, CollectionOptions, IndexOptions, WriteConcern},
+};
+use secrecy::ExposeSecret;
+
+use crate::config::MongoSettings;
+pub use errors::{duplicate_key_index, is_unavailable};
+pub use sessions::SessionDoc;
+pub use users::UserDoc;
+
+/// Handles to every collection. Cheap to clone (the driver shares one connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Database,
+    pub users: Collection<UserDoc>,
+    pub sessions: Collection<SessionDoc>,
+}
+
+impl Store {
+    /// Connects and creates every index, retrying until `startup_timeout` while MongoDB is
+    /// still coming up (as it may be under docker compose).
+    pub async fn connect(settings: &MongoSettings) -> anyhow::Result<Self> {
+        let mut options = ClientOptions::parse(settings.uri.expose_secret())
+            .await
+            .context("MONGODB_URI is not a valid MongoDB connection string")?;
+        options.app_name = Some("confab".to_owned());
+        options.server_selection_timeout = Some(settings.timeout);
+        options.connect_timeout = Some(settings.timeout);
+        let client = Client::with_options(options).context("creating the MongoDB client")?;
+        let db = client.database(&settings.database);
+
+        // Accounts and sessions must survive a crash: majority write concern, journaled.
+        let durable = CollectionOptions::builder()
+            .write_concern(
+                WriteConcern::builder()
+                    .w(Acknowledgment::Majority)
+                    .journal(true)
+                    .build(),
+            )
+            .build();
+        let store = Self {
+            users: db.collection_with_options("users", durable.clone()),
+            sessions: db.collection_with_options("sessions", durable),
+            db,
+        };
+
+        let deadline = Instant::now() + settings.startup_timeout;
+        loop {
+            match store.ensure_indexes().await {
+                Ok(()) => return Ok(store),
+                Err(err) if is_unavailable(&err) && Instant::now() < deadline => {
+                    tracing::warn!(error = %err, "MongoDB is not reachable yet; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(err) => return Err(err).context("preparing the MongoDB database"),
+            }
+        }
+    }
+
+    async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let unique = |name: &str| {
+            IndexOptions::builder()
+                .unique(true)
+                .name(name.to_owned())
+                .build()
+        };
+        let named = |name: &str| IndexOptions::builder().name(name.to_owned()).build();
+
+        self.users
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "email_lower": 1 })
+                    .options(unique(users::EMAIL_INDEX))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "username_lower": 1 })
+                    .options(unique(users::USERNAME_INDEX))
+                    .build(),
+            ])
+            .await?;
+        self.sessions
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "token_hash": 1 })
+                    .options(unique("sessions_token_hash_unique"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "previous_hashes": 1 })
+                    .options(named("sessions_previous_hashes"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1 })
+                    .options(named("sessions_user_id"))
+                    .build(),
+                // Expired sessions are removed by MongoDB itself.
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("sessions_expiry_ttl".to_owned())
+                            .expire_after(Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            ])
+            .await?;
+        Ok(())
+    }
+
+    /// Round trip to the server, for readiness checks.
+    pub async fn ping(&self) -> mongodb::error::Result<()> {
+        self.db.run_command(doc! { "ping": 1 }).await.map(drop)
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}

@@ -1,0 +1,158 @@
+//! The `sessions` collection: one document per sign-in (a refresh-token family).
+//!
+//! A session holds the hash of its current refresh token and the hashes of the ones it
+//! replaced. Presenting a replaced token again means it was stolen (or replayed): the whole
+//! session is revoked, and with it every access token issued to it.
+
+use std::time::Duration;
+
+use mongodb::{
+    Collection,
+    bson::{DateTime, Document, doc, oid::ObjectId},
+    options::ReturnDocument,
+};
+use serde::{Deserialize, Serialize};
+
+/// How many replaced token hashes a session remembers for reuse detection.
+const REMEMBERED_HASHES: i32 = 500;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionDoc {
+    /// The session id: the `sid` claim of every access token issued to this session.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    /// SHA-256 of the current refresh token; the token itself is never stored.
+    pub token_hash: String,
+    #[serde(default)]
+    pub previous_hashes: Vec<String>,
+    pub created_at: DateTime,
+    pub last_used_at: DateTime,
+    /// Sliding expiry, pushed forward on every rotation; a TTL index deletes expired sessions.
+    pub expires_at: DateTime,
+    #[serde(default)]
+    pub revoked_at: Option<DateTime>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+}
+
+fn expiry(ttl: Duration) -> DateTime {
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    DateTime::from_millis(DateTime::now().timestamp_millis().saturating_add(ttl_ms))
+}
+
+pub async fn create(
+    sessions: &Collection<SessionDoc>,
+    user_id: ObjectId,
+    token_hash: String,
+    ttl: Duration,
+    user_agent: Option<String>,
+) -> mongodb::error::Result<SessionDoc> {
+    let now = DateTime::now();
+    let session = SessionDoc {
+        id: ObjectId::new(),
+        user_id,
+        token_hash,
+        previous_hashes: Vec::new(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: expiry(ttl),
+        revoked_at: None,
+        user_agent,
+    };
+    sessions.insert_one(&session).await?;
+    Ok(session)
+}
+
+pub enum Rotation {
+    /// The token was current: it has been replaced by the new one.
+    Rotated(SessionDoc),
+    /// The token had already been replaced: the session is now revoked.
+    ReuseDetected { session_id: ObjectId },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// Atomically swaps `old_hash` for `new_hash`. The filter only matches the current token of a
+/// live session, so of two concurrent refreshes with the same token exactly one succeeds and
+/// the other is treated as reuse.
+pub async fn rotate(
+    sessions: &Collection<SessionDoc>,
+    old_hash: &str,
+    new_hash: String,
+    ttl: Duration,
+) -> mongodb::error::Result<Rotation> {
+    let now = DateTime::now();
+    let rotated = sessions
+        .find_one_and_update(
+            doc! { "token_hash": old_hash, "revoked_at": null, "expires_at": { "$gt": now } },
+            doc! {
+                "$set": { "token_hash": new_hash, "last_used_at": now, "expires_at": expiry(ttl) },
+                "$push": { "previous_hashes": { "$each": [old_hash], "$slice": -REMEMBERED_HASHES } },
+            },
+        )
+        .return_document(ReturnDocument::After)
+        .await?;
+    if let Some(session) = rotated {
+        return Ok(Rotation::Rotated(session));
+    }
+    let reused = sessions
+        .clone_with_type::<Document>()
+        .find_one(doc! { "previous_hashes": old_hash })
+        .projection(doc! { "_id": 1 })
+        .await?;
+    match reused.and_then(|d| d.get_object_id("_id").ok()) {
+        Some(session_id) => {
+            revoke(sessions, session_id).await?;
+            Ok(Rotation::ReuseDetected { session_id })
+        }
+        None => Ok(Rotation::Invalid),
+    }
+}
+
+/// The session whose current or past refresh token has this hash.
+pub async fn find_by_any_token(
+    sessions: &Collection<SessionDoc>,
+    token_hash: &str,
+) -> mongodb::error::Result<Option<ObjectId>> {
+    let found = sessions
+        .clone_with_type::<Document>()
+        .find_one(
+            doc! { "$or": [ { "token_hash": token_hash }, { "previous_hashes": token_hash } ] },
+        )
+        .projection(doc! { "_id": 1 })
+        .await?;
+    Ok(found.and_then(|d| d.get_object_id("_id").ok()))
+}
+
+pub async fn revoke(
+    sessions: &Collection<SessionDoc>,
+    session_id: ObjectId,
+) -> mongodb::error::Result<()> {
+    sessions
+        .update_one(
+            doc! { "_id": session_id, "revoked_at": null },
+            doc! { "$set": { "revoked_at": DateTime::now() } },
+        )
+        .await
+        .map(drop)
+}
+
+/// Whether the session exists, belongs to the user, and is neither revoked nor expired.
+pub async fn is_active(
+    sessions: &Collection<SessionDoc>,
+    session_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let found = sessions
+        .clone_with_type::<Document>()
+        .find_one(doc! {
+            "_id": session_id,
+            "user_id": user_id,
+            "revoked_at": null,
+            "expires_at": { "$gt": DateTime::now() },
+        })
+        .projection(doc! { "_id": 1 })
+        .await?;
+    Ok(found.is_some())
+}

@@ -25,6 +25,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Spawns the app with extra environment-style settings, e.g. `[("PUBLIC_URL", "https://x")]`.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        // `TEST_LOG=1 cargo nextest run … --no-capture` shows the server's logs.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .try_init();
+    }
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
     let jwt_secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
     let mut vars: HashMap<String, String> = HashMap::from([

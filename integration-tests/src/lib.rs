@@ -2,11 +2,16 @@
 //! database, and offers typed helpers to drive it over real HTTP.
 
 mod app;
+mod chat_helpers;
+pub mod fake_upstream;
 mod proxy;
+mod sse;
 mod users;
 
 pub use app::{TestApp, json, spawn_app, spawn_app_with};
+pub use chat_helpers::{say, spawn_app_with_upstream};
 pub use proxy::TcpProxy;
+pub use sse::{SseEvent, SseReader, deltas, find};
 pub use users::{Session, TestUser, session_from};
 
 /// MongoDB used by the tests (the `.ci/run` and `scripts/test` start one).

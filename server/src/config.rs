@@ -6,6 +6,8 @@ use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 
+pub use crate::llm::LlmSettings;
+
 /// Minimum length of `JWT_SECRET` in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -58,6 +60,10 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub http: HttpSettings,
     pub log_format: LogFormat,
+    /// `CHAT_LOG`: a JSON Lines file receiving every finished answer, for research use.
+    pub chat_log: Option<PathBuf>,
+    /// The upstream LLM endpoints and their limits.
+    pub llm: LlmSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -184,6 +190,13 @@ impl Settings {
                 },
             )?,
             public_url,
+            chat_log: env.raw("CHAT_LOG").map(PathBuf::from),
+            llm: LlmSettings::from_lookup(&|name: &str| env.raw(name)).map_err(|reason| {
+                ConfigError::Invalid {
+                    name: "upstream settings",
+                    reason,
+                }
+            })?,
         })
     }
 

@@ -40,6 +40,8 @@ pub enum ApiError {
     Validation(FieldErrors),
     #[error("too many attempts; try again in {} seconds", retry_after.as_secs().max(1))]
     TooManyRequests { retry_after: Duration },
+    #[error("no language model is configured on this server (set OPENAI_API_BASE_URL)")]
+    NoUpstream,
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("an unexpected error occurred")]
@@ -96,7 +98,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoUpstream | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -111,6 +113,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests { .. } => "rate_limited",
+            Self::NoUpstream => "no_upstream",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }

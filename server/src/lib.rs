@@ -5,10 +5,13 @@
 //! middleware), `config`, `error`, `telemetry` and `startup`.
 
 pub mod auth;
+pub mod chat_log;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod generation;
 pub mod http;
+pub mod llm;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -4,14 +4,17 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::Router;
+use axum::{Router, serve::ListenerExt as _};
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    chat_log::ChatLog,
     config::{Environment, Settings},
+    generation::Generations,
     http::layers,
+    llm::Catalog,
     routes,
     state::{App, AppState},
     store::Store,
@@ -25,7 +28,25 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // TLS for upstream HTTPS (reqwest) uses rustls with the ring provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Store::connect(&settings.mongodb).await?;
+        let interrupted = crate::store::messages::mark_interrupted(&store.messages).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                interrupted,
+                "answers left streaming by an earlier run were marked as errors"
+            );
+        }
+        let catalog = Catalog::from_settings(&settings.llm)?;
+        if catalog.is_empty() {
+            tracing::warn!(
+                "no upstream model configured (OPENAI_API_BASE_URL / MODELS_FILE): chats cannot be answered"
+            );
+        } else if catalog.is_demo() {
+            tracing::info!("answering with the built-in demo model");
+        }
+        let chat_log = ChatLog::open(settings.chat_log.clone());
         let secret = match &settings.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None => ephemeral_secret(settings.environment)?,
@@ -53,6 +74,9 @@ impl Application {
             jwt,
             passwords,
             login_throttle,
+            catalog,
+            generations: Generations::default(),
+            chat_log,
         }));
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {
@@ -83,13 +107,33 @@ impl Application {
     ) -> std::io::Result<()> {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, public_url = %self.state.settings.public_url, "Confab is listening");
+        let state = self.state.clone();
+        // On shutdown, answers being generated stop and save their text first, so their event
+        // streams end and the connections can drain.
+        let signal = async move {
+            signal.await;
+            let stopping = state.generations.stop_all();
+            if stopping > 0 {
+                tracing::info!(stopping, "stopping generations in progress");
+            }
+        };
+        // Small SSE frames must leave at once, not wait for the peer's delayed ACK (Nagle).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signal)
         .await?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.state.generations.is_empty() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         tracing::info!("Confab stopped");
         Ok(())
     }

@@ -4,7 +4,10 @@ use std::{ops::Deref, sync::Arc};
 
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    chat_log::ChatLog,
     config::Settings,
+    generation::Generations,
+    llm::Catalog,
     store::Store,
 };
 
@@ -23,6 +26,12 @@ pub struct App {
     pub passwords: PasswordHasher,
     /// Failed-login counters per account and per client address.
     pub login_throttle: LoginThrottle,
+    /// The upstream models and how to reach them.
+    pub catalog: Catalog,
+    /// Answers being generated right now.
+    pub generations: Generations,
+    /// `CHAT_LOG` writer (a no-op when unset).
+    pub chat_log: ChatLog,
 }
 
 impl Deref for AppState {

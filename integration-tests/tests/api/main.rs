@@ -2,11 +2,15 @@
 //! Every test spawns its own app on a random port with its own database.
 
 mod accounts;
+mod branching;
+mod chats;
 mod errors;
 mod health;
 mod login;
 mod logs;
 mod openapi;
 mod outage;
+mod parameters;
 mod sessions;
+mod streaming;
 mod tokens;

@@ -1,10 +1,12 @@
 //! Domain types that *parse* input: once a value of one of these types exists, it is valid.
 
 mod email;
+mod parameters;
 mod password;
 mod username;
 
 pub use email::Email;
+pub use parameters::SamplingParams;
 pub use password::Password;
 pub use username::Username;
 

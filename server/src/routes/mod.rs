@@ -1,10 +1,15 @@
 //! HTTP routes, one module per resource. Handlers only translate HTTP to domain calls.
 
 mod auth;
+mod chats;
 mod client;
 mod health;
+mod messages;
+mod models;
 mod openapi;
+mod stream;
 mod users;
+pub mod views;
 
 use axum::{Router, response::IntoResponse};
 use utoipa::OpenApi as _;
@@ -18,6 +23,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(auth::routes())
         .merge(users::routes())
+        .merge(models::routes())
+        .merge(chats::routes())
+        .merge(messages::routes())
         .split_for_parts();
     let api = api
         .merge(openapi::routes(doc))

@@ -23,6 +23,9 @@ use crate::{error::ErrorBody, state::AppState};
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "User profiles"),
+        (name = "models", description = "Upstream models and their parameters"),
+        (name = "chats", description = "Chats"),
+        (name = "messages", description = "Message trees and streamed answers"),
     )
 )]
 pub struct ApiDoc;

@@ -35,6 +35,12 @@ pub fn duplicate_key_index(err: &Error) -> Option<&str> {
             Some(write.message.as_str())
         }
         ErrorKind::Command(command) if command.code == 11000 => Some(command.message.as_str()),
+        ErrorKind::InsertMany(failure) => failure
+            .write_errors
+            .iter()
+            .flatten()
+            .find(|e| e.code == 11000)
+            .map(|e| e.message.as_str()),
         _ => None,
     }
 }

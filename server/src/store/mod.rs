@@ -1,6 +1,8 @@
 //! MongoDB storage: one `Client` for the process, typed collections, indexes created at start-up.
 
+pub mod chats;
 mod errors;
+pub mod messages;
 pub mod sessions;
 pub mod users;
 
@@ -15,7 +17,9 @@ use mongodb::{
 use secrecy::ExposeSecret;
 
 use crate::config::MongoSettings;
+pub use chats::ChatDoc;
 pub use errors::{duplicate_key_index, is_unavailable};
+pub use messages::MessageDoc;
 pub use sessions::SessionDoc;
 pub use users::UserDoc;
 
@@ -25,6 +29,8 @@ pub struct Store {
     db: Database,
     pub users: Collection<UserDoc>,
     pub sessions: Collection<SessionDoc>,
+    pub chats: Collection<ChatDoc>,
+    pub messages: Collection<MessageDoc>,
 }
 
 impl Store {
@@ -51,7 +57,9 @@ impl Store {
             .build();
         let store = Self {
             users: db.collection_with_options("users", durable.clone()),
-            sessions: db.collection_with_options("sessions", durable),
+            sessions: db.collection_with_options("sessions", durable.clone()),
+            chats: db.collection_with_options("chats", durable.clone()),
+            messages: db.collection_with_options("messages", durable),
             db,
         };
 
@@ -110,6 +118,40 @@ impl Store {
                         IndexOptions::builder()
                             .name("sessions_expiry_ttl".to_owned())
                             .expire_after(Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            ])
+            .await?;
+        self.chats
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "user_id": 1, "updated_at": -1, "_id": -1 })
+                .options(named("chats_by_user_recent"))
+                .build()])
+            .await?;
+        self.messages
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "chat_id": 1, "created_at": 1, "_id": 1 })
+                    .options(named("messages_by_chat"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "parent_id": 1, "created_at": -1 })
+                    .options(named("messages_by_parent"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1 })
+                    .options(named("messages_by_user"))
+                    .build(),
+                // One submission (client_request_id) creates one message: sparse, so messages
+                // without a key are not indexed.
+                IndexModel::builder()
+                    .keys(doc! { "request_key": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name(messages::REQUEST_KEY_INDEX.to_owned())
+                            .unique(true)
+                            .sparse(true)
                             .build(),
                     )
                     .build(),

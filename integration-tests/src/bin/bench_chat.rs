@@ -1,0 +1,369 @@
+//! Streaming benchmark: Confab in front of the fake upstream, side by side with the fake
+//! upstream called directly in the same run. Prints time-to-first-token overhead, per-chunk
+//! overhead, and 100 / 1,000 concurrent streams (errors, server peak RSS).
+//!
+//!     ./scripts/bench bench_chat
+//!
+//! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`) so that its
+//! memory is measured alone; MongoDB is `CONFAB_TEST_MONGODB_URI`.
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt as _;
+use integration_tests::{
+    SseReader,
+    fake_upstream::{Behaviour, FakeUpstream},
+    mongodb_uri,
+};
+use serde_json::{Value, json};
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Timing {
+    ttft: Duration,
+    total: Duration,
+    chunks: usize,
+}
+
+/// Streams straight from the fake upstream, as Confab itself would.
+async fn direct(
+    client: &reqwest::Client,
+    upstream: &FakeUpstream,
+    prompt: &str,
+) -> anyhow::Result<Timing> {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/chat/completions", upstream.base_url()))
+        .json(&json!({
+            "model": "confab-demo", "stream": true, "stream_options": { "include_usage": true },
+            "messages": [{ "role": "user", "content": prompt }]
+        }))
+        .send()
+        .await?;
+    let mut body = response.bytes_stream();
+    let mut ttft = None;
+    let mut chunks = 0;
+    let mut buffer = String::new();
+    while let Some(bytes) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&bytes?));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.contains("\"content\":\"") && !frame.contains("\"content\":\"\"") {
+                ttft.get_or_insert_with(|| started.elapsed());
+                chunks += 1;
+            }
+        }
+    }
+    Ok(Timing {
+        ttft: ttft.unwrap_or_default(),
+        total: started.elapsed(),
+        chunks,
+    })
+}
+
+/// Streams through Confab; `Ok(None)` when the stream did not end with a complete answer.
+async fn via_confab(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    chat: &str,
+    prompt: &str,
+) -> anyhow::Result<Option<Timing>> {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{base}/api/chats/{chat}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "content": prompt }))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Ok(None);
+    }
+    let mut reader = SseReader::new(response);
+    let mut ttft = None;
+    let mut chunks = 0;
+    let mut complete = false;
+    while let Some(event) = reader.next().await {
+        match event.event.as_str() {
+            "delta" => {
+                ttft.get_or_insert_with(|| started.elapsed());
+                chunks += 1;
+            }
+            "done" => complete = event.data["status"] == "complete",
+            _ => {}
+        }
+    }
+    Ok(complete.then(|| Timing {
+        ttft: ttft.unwrap_or_default(),
+        total: started.elapsed(),
+        chunks,
+    }))
+}
+
+async fn json_post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    Ok(response.json().await?)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let upstream = FakeUpstream::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
+    let mut server = tokio::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("MONGODB_URI", mongodb_uri())
+        .env("MONGODB_DATABASE", &database)
+        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
+        .env("OPENAI_API_BASE_URL", upstream.base_url())
+        .env("UPSTREAM_KIND", "vllm")
+        .env("AVAILABLE_MODELS", "confab-demo")
+        .env("RUST_LOG", "warn")
+        .env("CLIENT_DIR", "/nonexistent")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "starting {binary}: {e} (build it with cargo build --release -p confab-server)"
+            )
+        })?;
+    let pid = server.id().unwrap_or(0);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(2000)
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{base}/api/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "server pid {pid}, idle peak RSS {:.1} MiB",
+        peak_rss_mib(pid)
+    );
+
+    let auth = json_post(
+        &client,
+        &format!("{base}/api/auth/register"),
+        None,
+        &json!({
+            "username": "bench", "email": "bench@example.org", "password": "benchmark password"
+        }),
+    )
+    .await?;
+    let token = auth["access_token"].as_str().unwrap_or_default().to_owned();
+    let new_chat = || async {
+        json_post(
+            &client,
+            &format!("{base}/api/chats"),
+            Some(&token),
+            &json!({ "title": "bench" }),
+        )
+        .await
+        .map(|c| c["id"].as_str().unwrap_or_default().to_owned())
+    };
+
+    // Database round trip, to say how much of the overhead is MongoDB.
+    let mongo = mongodb::Client::with_uri_str(mongodb_uri()).await?;
+    let db = mongo.database(&database);
+    let mut pings = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        db.run_command(mongodb::bson::doc! { "ping": 1 }).await?;
+        pings.push(ms(started.elapsed()));
+    }
+    let ping = pct(&sorted(pings), 0.5);
+
+    // 1. Time to first token, sequential, short answers.
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(8),
+        ..Behaviour::default()
+    });
+    let mut direct_ttft = Vec::new();
+    let mut confab_ttft = Vec::new();
+    for i in 0..200 {
+        let chat = new_chat().await?;
+        let prompt = format!("ttft probe {i}");
+        direct_ttft.push(ms(direct(&client, &upstream, &prompt).await?.ttft));
+        if let Some(t) = via_confab(&client, &base, &token, &chat, &prompt).await? {
+            confab_ttft.push(ms(t.ttft));
+        }
+    }
+    let (direct_ttft, confab_ttft) = (sorted(direct_ttft), sorted(confab_ttft));
+    println!("\n== time to first token (n=200, sequential) ==");
+    println!(
+        "direct   p50 {:7.2} ms  p99 {:7.2} ms",
+        pct(&direct_ttft, 0.5),
+        pct(&direct_ttft, 0.99)
+    );
+    println!(
+        "confab   p50 {:7.2} ms  p99 {:7.2} ms",
+        pct(&confab_ttft, 0.5),
+        pct(&confab_ttft, 0.99)
+    );
+    println!(
+        "overhead p50 {:7.2} ms  p99 {:7.2} ms   (target p50 <= 5 ms; MongoDB ping p50 {ping:.2} ms, 4 round trips in series on this path)",
+        pct(&confab_ttft, 0.5) - pct(&direct_ttft, 0.5),
+        pct(&confab_ttft, 0.99) - pct(&direct_ttft, 0.99),
+    );
+
+    // 2. Per-chunk overhead: long answers, no upstream delay.
+    let tokens = 400;
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(tokens),
+        ..Behaviour::default()
+    });
+    let mut direct_chunk = Vec::new();
+    let mut confab_chunk = Vec::new();
+    let mut confab_events = Vec::new();
+    for i in 0..30 {
+        let chat = new_chat().await?;
+        let prompt = format!("chunk probe {i}");
+        let d = direct(&client, &upstream, &prompt).await?;
+        direct_chunk.push(ms(d.total - d.ttft) / tokens as f64);
+        if let Some(c) = via_confab(&client, &base, &token, &chat, &prompt).await? {
+            confab_chunk.push(ms(c.total - c.ttft) / tokens as f64);
+            confab_events.push(c.chunks as f64);
+        }
+    }
+    let (direct_chunk, confab_chunk) = (sorted(direct_chunk), sorted(confab_chunk));
+    println!(
+        "\n== per-chunk time ({tokens}-token answers, chunks 1 ms apart, n=30; time from first to last token / {tokens}) =="
+    );
+    println!("direct   p50 {:7.4} ms/chunk", pct(&direct_chunk, 0.5));
+    println!(
+        "confab   p50 {:7.4} ms/chunk  ({:.0} SSE delta events for {tokens} upstream chunks: coalesced)",
+        pct(&confab_chunk, 0.5),
+        pct(&sorted(confab_events), 0.5)
+    );
+    println!(
+        "overhead p50 {:7.4} ms/chunk   (target <= 0.5 ms; includes the final save)",
+        pct(&confab_chunk, 0.5) - pct(&direct_chunk, 0.5)
+    );
+
+    // 3. Concurrent streams, ~1 s answers (50 tokens, 20 ms apart).
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(50),
+        chunk_delay_ms: 20,
+        ..Behaviour::default()
+    });
+    for streams in [100usize, 1000] {
+        let mut chats = Vec::with_capacity(streams);
+        for _ in 0..streams {
+            chats.push(new_chat().await?);
+        }
+        // MongoDB latency while the streams run says whether the database is the bottleneck.
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let pinger = {
+            let db = db.clone();
+            let running = std::sync::Arc::clone(&running);
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while running.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = Instant::now();
+                    if db
+                        .run_command(mongodb::bson::doc! { "ping": 1 })
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    samples.push(ms(started.elapsed()));
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                samples
+            })
+        };
+        let started = Instant::now();
+        let runs = chats.iter().enumerate().map(|(i, chat)| {
+            let (client, base, token) = (&client, &base, &token);
+            async move { via_confab(client, base, token, chat, &format!("concurrent {i}")).await }
+        });
+        let results = futures::future::join_all(runs).await;
+        let elapsed = started.elapsed();
+        running.store(false, std::sync::atomic::Ordering::Relaxed);
+        let pings: Vec<f64> = pinger.await.unwrap_or_default();
+        let mut ttfts = Vec::new();
+        let mut errors = 0;
+        for result in results {
+            match result {
+                Ok(Some(t)) => ttfts.push(ms(t.ttft)),
+                _ => errors += 1,
+            }
+        }
+        let ttfts = sorted(ttfts);
+        println!(
+            "\n== {streams} concurrent streams ==\nerrors {errors}, wall {:.2} s, ttft p50 {:.1} ms p99 {:.1} ms, server peak RSS {:.1} MiB (target: 0 errors, < 300 MB at 1,000)",
+            elapsed.as_secs_f64(),
+            pct(&ttfts, 0.5),
+            pct(&ttfts, 0.99),
+            peak_rss_mib(pid),
+        );
+        println!(
+            "MongoDB ping during the run: {}",
+            if pings.is_empty() {
+                "(not sampled)".to_owned()
+            } else {
+                let p = sorted(pings);
+                format!("p50 {:.1} ms p99 {:.1} ms", pct(&p, 0.5), pct(&p, 0.99))
+            }
+        );
+    }
+
+    let _ = db.drop().await;
+    server.kill().await?;
+    Ok(())
+}

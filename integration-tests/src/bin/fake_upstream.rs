@@ -1,0 +1,116 @@
+//! A deterministic OpenAI-compatible upstream LLM, for browser tests, benchmarks and demos.
+//!
+//!     cargo run -p integration-tests --bin fake_upstream -- [--host 127.0.0.1] [--port 8081] [--models a,b]
+//!
+//! Defaults come from FAKE_UPSTREAM_HOST / FAKE_UPSTREAM_PORT / FAKE_UPSTREAM_MODELS, else
+//! 127.0.0.1, 8081 and `confab-demo`. Runs until Ctrl-C or SIGTERM.
+
+use integration_tests::fake_upstream::{DEFAULT_MODEL, FakeUpstream, Options};
+
+const USAGE: &str = "usage: fake_upstream [--host HOST] [--port PORT] [--models a,b]
+  env: FAKE_UPSTREAM_HOST, FAKE_UPSTREAM_PORT, FAKE_UPSTREAM_MODELS
+  control: GET|DELETE /__requests, GET|PUT /__behaviour, POST /__reset, GET /__health";
+
+const DEFAULT_PORT: u16 = 8081;
+
+fn parse_port(value: &str) -> Result<u16, String> {
+    value.parse().map_err(|_| format!("invalid port `{value}`"))
+}
+
+fn parse_models(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Options from the environment, then overridden by the command line.
+fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let mut options = Options {
+        host: env("FAKE_UPSTREAM_HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+        port: match env("FAKE_UPSTREAM_PORT") {
+            Some(port) => parse_port(port.trim())?,
+            None => DEFAULT_PORT,
+        },
+        models: env("FAKE_UPSTREAM_MODELS")
+            .map(|m| parse_models(&m))
+            .unwrap_or_else(|| vec![DEFAULT_MODEL.to_owned()]),
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg, None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        if !matches!(flag.as_str(), "--host" | "--port" | "--models") {
+            return Err(format!("unknown argument `{flag}`"));
+        }
+        let Some(value) = inline.or_else(|| args.next()) else {
+            return Err(format!("{flag} needs a value"));
+        };
+        match flag.as_str() {
+            "--host" => options.host = value,
+            "--port" => options.port = parse_port(&value)?,
+            _ => options.models = parse_models(&value),
+        }
+    }
+    Ok(Some(options))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let options = match options(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Err(error) => {
+            eprintln!("fake_upstream: {error}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let host = options.host.clone();
+    let upstream = FakeUpstream::start_with(options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {host}: {e}"))?;
+    println!(
+        "fake upstream listening on http://{}/v1",
+        upstream.local_addr()
+    );
+    shutdown_signal().await;
+    drop(upstream);
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! A real OpenAI-compatible HTTP server that answers deterministically and records what it
+//! received: the upstream LLM for integration tests, benchmarks and demos.
+//!
+//! HTTP API:
+//! - `GET /v1/models`, `GET /v1/models/{id}`
+//! - `POST /v1/chat/completions` (streamed as SSE when `"stream": true`)
+//! - control: `GET|DELETE /__requests`, `GET|PUT /__behaviour`, `POST /__reset` (forget
+//!   requests and reset the behaviour), `GET /__health`
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use integration_tests::fake_upstream::{Behaviour, FakeUpstream};
+//! let upstream = FakeUpstream::start().await;
+//! upstream.set_behaviour(Behaviour { fail_status: Some(503), fail_times: Some(1), ..Behaviour::default() });
+//! // point Confab at upstream.base_url() ...
+//! # }
+//! ```
+
+mod control;
+mod protocol;
+mod reply;
+mod request;
+mod sse;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_control;
+#[cfg(test)]
+mod tests_stream;
+
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use serde_json::Value;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tower_http::cors::CorsLayer;
+
+pub use control::Behaviour;
+pub use reply::{DEFAULT_REPLY_TOKENS, tokenize};
+
+use control::{Shared, SharedState};
+
+/// The model served when no other is configured.
+pub const DEFAULT_MODEL: &str = "confab-demo";
+
+/// Where to listen and which models to serve.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Served models; an empty list means [`DEFAULT_MODEL`] alone.
+    pub models: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            models: vec![DEFAULT_MODEL.to_owned()],
+        }
+    }
+}
+
+/// A running fake upstream; dropping it stops the server.
+pub struct FakeUpstream {
+    addr: SocketAddr,
+    state: SharedState,
+    task: JoinHandle<()>,
+}
+
+impl FakeUpstream {
+    /// Listens on 127.0.0.1 on a free port, serving [`DEFAULT_MODEL`].
+    pub async fn start() -> FakeUpstream {
+        Self::start_with(Options::default())
+            .await
+            .expect("bind the fake upstream on 127.0.0.1:0")
+    }
+
+    pub async fn start_with(options: Options) -> std::io::Result<FakeUpstream> {
+        let listener = TcpListener::bind((options.host.as_str(), options.port)).await?;
+        let addr = listener.local_addr()?;
+        let mut models = options.models;
+        if models.is_empty() {
+            models.push(DEFAULT_MODEL.to_owned());
+        }
+        let state = Shared::new(models);
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(
+                axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }),
+                app,
+            )
+            .await
+            {
+                tracing::error!(%error, "fake upstream stopped");
+            }
+        });
+        Ok(FakeUpstream { addr, state, task })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT/v1` (a wildcard bind is reached through loopback).
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}/v1", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Every `/v1/chat/completions` body received, in order (failed ones included).
+    pub fn requests(&self) -> Vec<Value> {
+        self.state.requests()
+    }
+
+    pub fn last_request(&self) -> Option<Value> {
+        self.state.last_request()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.state.request_count()
+    }
+
+    pub fn behaviour(&self) -> Behaviour {
+        self.state.behaviour()
+    }
+
+    /// Replaces the behaviour and restarts the `fail_times` count.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        self.state.set_behaviour(behaviour);
+    }
+
+    /// Forgets the requests and resets the behaviour to the default.
+    pub fn clear(&self) {
+        self.state.clear();
+    }
+
+    /// Waits until at least `n` requests were recorded; false on timeout.
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.request_count() >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn router(state: SharedState) -> Router {
+    Router::new()
+        .route("/v1/models", get(protocol::list_models))
+        .route("/v1/models/{id}", get(protocol::get_model))
+        .route("/v1/chat/completions", post(protocol::chat_completions))
+        .route(
+            "/__requests",
+            get(control::get_requests).delete(control::delete_requests),
+        )
+        .route(
+            "/__behaviour",
+            get(control::get_behaviour).put(control::put_behaviour),
+        )
+        .route("/__reset", post(control::reset))
+        .route("/__health", get(control::health))
+        .fallback(protocol::fallback)
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .layer(CorsLayer::permissive())
+        .with_state(state)
+}

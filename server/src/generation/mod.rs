@@ -1,0 +1,134 @@
+//! Generations belong to the server, not to an HTTP connection: each runs in its own task,
+//! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
+
+mod registry;
+mod runner;
+mod start;
+mod title;
+
+use std::sync::Mutex;
+
+use mongodb::bson::oid::ObjectId;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub use registry::Generations;
+pub use start::{Request, Started, start};
+
+use crate::store::MessageDoc;
+
+/// One answer being generated.
+#[derive(Debug)]
+pub struct Generation {
+    pub chat_id: ObjectId,
+    pub user_id: ObjectId,
+    /// The user message created with this generation (none for regenerate).
+    pub user_message: Option<MessageDoc>,
+    /// The answer as it was when generation started (empty, `streaming`).
+    pub placeholder: MessageDoc,
+    state: Mutex<State>,
+    version: watch::Sender<u64>,
+    cancel: CancellationToken,
+    /// `Some(true)` once the answer's document exists, `Some(false)` if saving it failed.
+    saved: watch::Sender<Option<bool>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    content: String,
+    /// The final message once the generation has ended, whatever the outcome.
+    finished: Option<MessageDoc>,
+}
+
+impl Generation {
+    fn new(placeholder: MessageDoc, user_message: Option<MessageDoc>) -> Self {
+        Self {
+            chat_id: placeholder.chat_id,
+            user_id: placeholder.user_id,
+            user_message,
+            placeholder,
+            state: Mutex::new(State::default()),
+            version: watch::Sender::new(0),
+            cancel: CancellationToken::new(),
+            saved: watch::Sender::new(None),
+        }
+    }
+
+    pub fn message_id(&self) -> ObjectId {
+        self.placeholder.id
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The text so far and, once ended, the final message.
+    pub fn snapshot(&self) -> (String, Option<MessageDoc>) {
+        let state = self.lock();
+        (state.content.clone(), state.finished.clone())
+    }
+
+    /// The text after byte `from`, its new end, and the final message once ended.
+    pub fn tail(&self, from: usize) -> (String, usize, Option<MessageDoc>) {
+        let state = self.lock();
+        let from = from.min(state.content.len());
+        (
+            state.content[from..].to_owned(),
+            state.content.len(),
+            state.finished.clone(),
+        )
+    }
+
+    fn append(&self, delta: &str) -> usize {
+        let len = {
+            let mut state = self.lock();
+            state.content.push_str(delta);
+            state.content.len()
+        };
+        self.version.send_modify(|v| *v += 1);
+        len
+    }
+
+    fn content(&self) -> String {
+        self.lock().content.clone()
+    }
+
+    fn finish(&self, message: MessageDoc) {
+        self.lock().finished = Some(message);
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    fn mark_saved(&self) {
+        self.saved.send_replace(Some(true));
+    }
+
+    /// The messages could not be saved: the generation stops without writing anything.
+    fn abandon(&self) {
+        self.saved.send_replace(Some(false));
+        self.cancel.cancel();
+    }
+
+    fn is_saved(&self) -> bool {
+        *self.saved.borrow() == Some(true)
+    }
+
+    /// Waits until the answer's document exists; `false` if it never will.
+    async fn wait_saved(&self) -> bool {
+        let mut saved = self.saved.subscribe();
+        match saved.wait_for(Option::is_some).await {
+            Ok(value) => value.unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+
+    /// Asks the generation to stop; it saves its partial text as `stopped`.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}

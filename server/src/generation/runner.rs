@@ -1,0 +1,186 @@
+//! The task that runs one generation: calls the upstream, appends deltas, saves the partial
+//! text about once a second, and writes the final message whatever happens.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt as _;
+
+use super::Generation;
+use crate::{
+    domain::SamplingParams,
+    llm::{self, ChatTurn, UpstreamError, UpstreamEvent},
+    state::AppState,
+    store::messages::{self, MessageError, Status, Usage},
+};
+
+/// How often the growing text of an answer is written to MongoDB.
+pub const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+enum Ending {
+    Finished(Option<String>),
+    Stopped,
+    Failed(UpstreamError),
+}
+
+pub async fn run(
+    state: AppState,
+    generation: Arc<Generation>,
+    model_id: String,
+    params: SamplingParams,
+    turns: Vec<ChatTurn>,
+) {
+    let started = Instant::now();
+    let mut first_token: Option<Duration> = None;
+    let mut usage: Option<(u64, u64)> = None;
+    let ending = stream(
+        &state,
+        &generation,
+        &model_id,
+        &params,
+        turns.clone(),
+        started,
+        &mut first_token,
+        &mut usage,
+    )
+    .await;
+    let duration = started.elapsed();
+    let content = generation.content();
+
+    let mut message = generation.placeholder.clone();
+    message.content = content.clone();
+    let (prompt_tokens, completion_tokens, estimated) = match usage {
+        Some((prompt, completion)) => (prompt, completion, false),
+        None => (
+            estimate_tokens(turns.iter().map(|t| t.content.as_str())),
+            estimate_tokens([content.as_str()]),
+            true,
+        ),
+    };
+    message.usage = Some(Usage {
+        prompt_tokens,
+        completion_tokens,
+        estimated,
+    });
+    message.ttft_ms = first_token.map(millis);
+    message.duration_ms = Some(millis(duration));
+    message.tokens_per_second = first_token.and_then(|ttft| {
+        let generating = duration.saturating_sub(ttft).as_secs_f64();
+        (generating > 0.0 && completion_tokens > 0).then(|| completion_tokens as f64 / generating)
+    });
+    match ending {
+        Ending::Finished(reason) => {
+            message.status = Status::Complete;
+            message.finish_reason = reason;
+        }
+        Ending::Stopped => {
+            message.status = Status::Stopped;
+            message.finish_reason = Some("stopped".to_owned());
+        }
+        Ending::Failed(error) => {
+            tracing::warn!(message_id = %message.id, code = error.code(), error = %error, "generation failed");
+            message.status = Status::Error;
+            message.error = Some(MessageError {
+                code: error.code().to_owned(),
+                message: error.to_string(),
+            });
+        }
+    }
+
+    if !generation.wait_saved().await {
+        // Its messages were never saved (the request failed): there is nothing to update.
+        generation.finish(message);
+        state.generations.remove(generation.message_id());
+        return;
+    }
+    // The final write matters most: nothing the user was shown may be lost.
+    for attempt in 0..3 {
+        match messages::finish(&state.store.messages, &message).await {
+            Ok(()) => break,
+            Err(err) => {
+                tracing::error!(message_id = %message.id, attempt, error = %err, "saving an answer failed");
+                tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
+            }
+        }
+    }
+    state.chat_log.record(&message, &turns);
+    generation.finish(message);
+    state.generations.remove(generation.message_id());
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn stream(
+    state: &AppState,
+    generation: &Generation,
+    model_id: &str,
+    params: &SamplingParams,
+    turns: Vec<ChatTurn>,
+    started: Instant,
+    first_token: &mut Option<Duration>,
+    usage: &mut Option<(u64, u64)>,
+) -> Ending {
+    let Some(model) = state.catalog.model(model_id) else {
+        return Ending::Failed(UpstreamError::Protocol(format!("unknown model {model_id}")));
+    };
+    let opened = tokio::select! {
+        biased;
+        () = generation.cancel.cancelled() => return Ending::Stopped,
+        opened = llm::stream_chat(&state.catalog, model, params, turns) => opened,
+    };
+    let mut upstream = match opened {
+        Ok(upstream) => upstream,
+        Err(error) => return Ending::Failed(error),
+    };
+    let mut finish_reason = None;
+    let mut saved_len = 0;
+    let mut last_save = Instant::now();
+    loop {
+        let item = tokio::select! {
+            biased;
+            () = generation.cancel.cancelled() => return Ending::Stopped,
+            item = upstream.next() => item,
+        };
+        match item {
+            Some(Ok(UpstreamEvent::Delta(text))) => {
+                first_token.get_or_insert_with(|| started.elapsed());
+                let len = generation.append(&text);
+                if last_save.elapsed() >= SAVE_EVERY && len > saved_len && generation.is_saved() {
+                    let content = generation.content();
+                    if let Err(err) = messages::save_partial(
+                        &state.store.messages,
+                        generation.message_id(),
+                        &content,
+                    )
+                    .await
+                    {
+                        tracing::warn!(error = %err, "saving partial text failed; will retry");
+                    } else {
+                        saved_len = len;
+                    }
+                    last_save = Instant::now();
+                }
+            }
+            Some(Ok(UpstreamEvent::Usage {
+                prompt_tokens,
+                completion_tokens,
+            })) => *usage = Some((prompt_tokens, completion_tokens)),
+            Some(Ok(UpstreamEvent::Finish(reason))) => finish_reason = Some(reason),
+            Some(Err(error)) => return Ending::Failed(error),
+            None => return Ending::Finished(finish_reason),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// About four characters a token: used only when the upstream reports no usage.
+pub fn estimate_tokens<'a>(texts: impl IntoIterator<Item = &'a str>) -> u64 {
+    texts
+        .into_iter()
+        .map(|t| (t.chars().count() as u64).div_ceil(4))
+        .sum()
+}

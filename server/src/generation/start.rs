@@ -1,0 +1,282 @@
+//! Starting a generation: validate, place the new messages in the tree, build the history,
+//! save, and hand the upstream call to a task of its own.
+
+use std::{collections::HashMap, sync::Arc};
+
+use mongodb::bson::{doc, oid::ObjectId};
+
+use super::{Generation, runner, title};
+use crate::{
+    domain::SamplingParams,
+    error::{ApiError, ApiResult},
+    llm::{ChatTurn, Role as TurnRole},
+    state::AppState,
+    store::{
+        ChatDoc, MessageDoc, chats, duplicate_key_index,
+        messages::{self, Role},
+    },
+};
+
+/// What the client asked for.
+#[derive(Debug)]
+pub enum Request {
+    /// A new user message (under `parent_id`, or at the end of the branch on screen) and its answer.
+    New {
+        content: String,
+        parent_id: Option<ObjectId>,
+        parameters: Option<SamplingParams>,
+        client_request_id: Option<String>,
+    },
+    /// A sibling of a user message with new text, and its answer.
+    Edit {
+        message_id: ObjectId,
+        content: String,
+        parameters: Option<SamplingParams>,
+    },
+    /// Another answer: a sibling of an answer, or a new answer to a user message.
+    Regenerate {
+        message_id: ObjectId,
+        parameters: Option<SamplingParams>,
+    },
+}
+
+/// A generation to stream: running now, or (for a repeated submission) already finished.
+pub enum Started {
+    Live(Arc<Generation>),
+    Finished {
+        user_message: Option<Box<MessageDoc>>,
+        answer: Box<MessageDoc>,
+    },
+}
+
+pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiResult<Started> {
+    if let Request::New {
+        client_request_id: Some(request_id),
+        ..
+    } = &request
+        && let Some(existing) = find_submission(state, chat.id, request_id).await?
+    {
+        return Ok(existing);
+    }
+    if state.catalog.is_empty() {
+        return Err(ApiError::NoUpstream);
+    }
+    let overrides = match &request {
+        Request::New { parameters, .. }
+        | Request::Edit { parameters, .. }
+        | Request::Regenerate { parameters, .. } => parameters.clone().unwrap_or_default(),
+    };
+    overrides
+        .check("parameters")
+        .map_err(ApiError::Validation)?;
+    let (model_id, effective) = {
+        let (model, effective) = state
+            .catalog
+            .resolve(&overrides.overlay(&chat.parameters), "parameters")
+            .map_err(ApiError::Validation)?;
+        (model.id.clone(), effective)
+    };
+
+    let all = messages::for_chat(&state.store.messages, chat.id).await?;
+    let by_id: HashMap<ObjectId, &MessageDoc> = all.iter().map(|m| (m.id, m)).collect();
+    let (user_message, answer_parent, request_id) = place(state, chat, &by_id, request)?;
+
+    let mut turns = match &user_message {
+        Some(user) => {
+            let mut turns = history_to(&by_id, user.parent_id);
+            turns.push(ChatTurn {
+                role: TurnRole::User,
+                content: user.content.clone(),
+            });
+            turns
+        }
+        None => history_to(&by_id, Some(answer_parent)),
+    };
+    let max_history = state.catalog.max_history().max(1);
+    if turns.len() > max_history {
+        turns.drain(..turns.len() - max_history);
+    }
+
+    let placeholder = MessageDoc::placeholder(
+        chat.id,
+        chat.user_id,
+        answer_parent,
+        model_id.clone(),
+        effective.clone(),
+    );
+    let generation = Arc::new(Generation::new(placeholder.clone(), user_message.clone()));
+    state
+        .generations
+        .insert(Arc::clone(&generation), request_id.clone());
+
+    // The upstream request starts while the messages are being saved; the runner waits for
+    // the save before its own first write.
+    tokio::spawn(runner::run(
+        state.clone(),
+        Arc::clone(&generation),
+        model_id,
+        effective,
+        turns,
+    ));
+    let mut docs: Vec<MessageDoc> = user_message.iter().cloned().collect();
+    docs.push(placeholder.clone());
+    if let Err(err) = messages::insert_many(&state.store.messages, &docs).await {
+        generation.abandon();
+        state.generations.remove(placeholder.id);
+        if duplicate_key_index(&err).is_some()
+            && let Some(request_id) = &request_id
+            && let Some(existing) = find_submission(state, chat.id, request_id).await?
+        {
+            // A concurrent submission with the same key won the race: follow it.
+            return Ok(existing);
+        }
+        return Err(err.into());
+    }
+    generation.mark_saved();
+
+    let mut set = doc! { "current_message_id": placeholder.id };
+    if chat.title.as_deref().is_none_or(str::is_empty)
+        && let Some(user) = &user_message
+    {
+        set.insert("title", title::from_message(&user.content));
+    }
+    chats::update(&state.store.chats, chat.user_id, chat.id, set).await?;
+    Ok(Started::Live(generation))
+}
+
+/// For a repeated `client_request_id`: the generation it started, live or finished.
+async fn find_submission(
+    state: &AppState,
+    chat_id: ObjectId,
+    request_id: &str,
+) -> ApiResult<Option<Started>> {
+    if let Some(live) = state.generations.by_request(chat_id, request_id) {
+        return Ok(Some(Started::Live(live)));
+    }
+    let Some(user) =
+        messages::find_by_request_id(&state.store.messages, chat_id, request_id).await?
+    else {
+        return Ok(None);
+    };
+    let Some(answer) = messages::latest_child(&state.store.messages, user.id).await? else {
+        return Ok(None);
+    };
+    if let Some(live) = state.generations.get(answer.id) {
+        return Ok(Some(Started::Live(live)));
+    }
+    Ok(Some(Started::Finished {
+        user_message: Some(Box::new(user)),
+        answer: Box::new(answer),
+    }))
+}
+
+fn check_content(state: &AppState, content: &str) -> ApiResult<String> {
+    if content.trim().is_empty() {
+        return Err(ApiError::field("content", "must not be empty"));
+    }
+    let max = state.catalog.max_message_length();
+    if content.chars().count() > max {
+        return Err(ApiError::field(
+            "content",
+            format!("must be at most {max} characters long"),
+        ));
+    }
+    Ok(content.to_owned())
+}
+
+/// Where the new messages go: (new user message, parent of the answer, idempotency key).
+fn place(
+    state: &AppState,
+    chat: &ChatDoc,
+    by_id: &HashMap<ObjectId, &MessageDoc>,
+    request: Request,
+) -> ApiResult<(Option<MessageDoc>, ObjectId, Option<String>)> {
+    match request {
+        Request::New {
+            content,
+            parent_id,
+            client_request_id,
+            ..
+        } => {
+            let content = check_content(state, &content)?;
+            let parent = match parent_id {
+                Some(id) if by_id.contains_key(&id) => Some(id),
+                Some(_) => {
+                    return Err(ApiError::field(
+                        "parent_id",
+                        "is not a message of this chat",
+                    ));
+                }
+                None => chat.current_message_id.filter(|id| by_id.contains_key(id)),
+            };
+            let mut user = MessageDoc::user(
+                chat.id,
+                chat.user_id,
+                parent,
+                content,
+                client_request_id.clone(),
+            );
+            user.request_key = client_request_id
+                .as_ref()
+                .map(|key| messages::request_key(chat.id, key));
+            let answer_parent = user.id;
+            Ok((Some(user), answer_parent, client_request_id))
+        }
+        Request::Edit {
+            message_id,
+            content,
+            ..
+        } => {
+            let target = by_id
+                .get(&message_id)
+                .ok_or(ApiError::NotFound("message"))?;
+            if target.role != Role::User {
+                return Err(ApiError::field(
+                    "message_id",
+                    "only user messages can be edited",
+                ));
+            }
+            let content = check_content(state, &content)?;
+            let user = MessageDoc::user(chat.id, chat.user_id, target.parent_id, content, None);
+            let answer_parent = user.id;
+            Ok((Some(user), answer_parent, None))
+        }
+        Request::Regenerate { message_id, .. } => {
+            let target = by_id
+                .get(&message_id)
+                .ok_or(ApiError::NotFound("message"))?;
+            let parent = match target.role {
+                Role::User => target.id,
+                Role::Assistant => target
+                    .parent_id
+                    .ok_or_else(|| ApiError::field("message_id", "this answer has no question"))?,
+            };
+            Ok((None, parent, None))
+        }
+    }
+}
+
+/// The conversation from the root down to `leaf` (inclusive), as upstream turns.
+fn history_to(by_id: &HashMap<ObjectId, &MessageDoc>, leaf: Option<ObjectId>) -> Vec<ChatTurn> {
+    let mut path = Vec::new();
+    let mut next = leaf;
+    while let Some(id) = next {
+        let Some(message) = by_id.get(&id) else { break };
+        if path.len() > by_id.len() {
+            break; // a cycle cannot happen through the API; never loop forever anyway
+        }
+        path.push(*message);
+        next = message.parent_id;
+    }
+    path.reverse();
+    path.into_iter()
+        .filter(|m| !m.content.trim().is_empty())
+        .map(|m| ChatTurn {
+            role: match m.role {
+                Role::User => TurnRole::User,
+                Role::Assistant => TurnRole::Assistant,
+            },
+            content: m.content.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,197 @@
+use std::{collections::HashMap, path::PathBuf};
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::{domain::SamplingParams, llm::Param};
+
+fn settings(vars: &[(&str, &str)]) -> LlmSettings {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    LlmSettings::from_lookup(&|k| map.get(k).cloned()).expect("settings load")
+}
+
+fn env_catalog(extra: &[(&str, &str)]) -> Catalog {
+    let mut vars = vec![
+        ("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1"),
+        ("OPENAI_API_KEY", "sk-secret-env"),
+        ("AVAILABLE_MODELS", "gpt-a,gpt-b"),
+        ("MODEL_MAX_TOKENS", "1000"),
+    ];
+    vars.extend_from_slice(extra);
+    Catalog::from_settings(&settings(&vars)).expect("catalog builds")
+}
+
+/// Writes `content` to a file of its own in the temp dir.
+fn models_file(name: &str, content: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("confab-{}-{name}.json", std::process::id()));
+    std::fs::write(&path, content).expect("write temp models file");
+    path
+}
+
+fn file_catalog(name: &str, content: &str, vars: &[(&str, &str)]) -> anyhow::Result<Catalog> {
+    let path = models_file(name, content);
+    let path_text = path.display().to_string();
+    let mut all = vec![("MODELS_FILE", path_text.as_str())];
+    all.extend_from_slice(vars);
+    let secrets = |name: &str| (name == "LOCAL_KEY").then(|| "sk-secret-file".to_owned());
+    let catalog = Catalog::from_settings_with(&settings(&all), &secrets);
+    let _ = std::fs::remove_file(path);
+    catalog
+}
+
+const TWO_ENDPOINTS: &str = r#"{
+  "endpoints": [
+    {"name": "local", "base_url": "http://127.0.0.1:9/v1/", "api_key_env": "LOCAL_KEY", "kind": "vllm",
+     "models": [{"id": "llama-3-8b", "label": "Llama 3 8B", "max_tokens": 8192}, {"id": "qwen"}]},
+    {"name": "odd", "base_url": "http://127.0.0.1:10", "kind": {"params": {"temperature": "temp", "top_k": null}},
+     "models": [{"id": "odd-1"}]}
+  ],
+  "default_model": "qwen"
+}"#;
+
+#[test]
+fn no_base_url_and_no_file_is_an_empty_catalog() {
+    let catalog = Catalog::from_settings(&settings(&[])).expect("builds");
+    assert!(catalog.is_empty());
+    assert_eq!(catalog.default_model(), None);
+    let errors = catalog
+        .resolve(&SamplingParams::default(), "parameters")
+        .expect_err("no model");
+    assert_eq!(
+        errors["parameters.model"],
+        "no model is configured on this server"
+    );
+    let view = serde_json::to_value(catalog.describe()).expect("serializes");
+    assert_eq!(view["models"], json!([]));
+    assert_eq!(
+        view["limits"],
+        json!({ "max_message_length": 8000, "max_conversation_history": 50 })
+    );
+}
+
+#[test]
+fn models_file_adds_endpoints_with_their_kinds_and_keys() {
+    let catalog = file_catalog("two", TWO_ENDPOINTS, &[]).expect("builds");
+    assert_eq!(catalog.default_model(), Some("qwen"));
+    let llama = catalog.model("llama-3-8b").expect("llama");
+    assert_eq!(
+        (llama.label.as_str(), llama.max_tokens, &llama.kind),
+        ("Llama 3 8B", 8192, &UpstreamKind::Vllm)
+    );
+    let qwen = catalog.model("qwen").expect("qwen");
+    assert_eq!((qwen.label.as_str(), qwen.max_tokens), ("qwen", 4096));
+    let odd = catalog.model("odd-1").expect("odd");
+    assert_eq!(odd.kind.wire_name(Param::Temperature), Some("temp"));
+    assert_eq!(odd.kind.wire_name(Param::Seed), None);
+    let debug = format!("{catalog:?}");
+    assert!(
+        debug.contains("has_api_key: true") && !debug.contains("sk-secret"),
+        "{debug}"
+    );
+    // Env-configured models come first; DEFAULT_MODEL wins over the file's default.
+    let both = file_catalog(
+        "both",
+        TWO_ENDPOINTS,
+        &[
+            ("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("AVAILABLE_MODELS", "gpt-a"),
+        ],
+    )
+    .expect("builds");
+    let ids: Vec<&str> = both.models().iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["gpt-a", "llama-3-8b", "qwen", "odd-1"]);
+    assert_eq!(both.default_model(), Some("gpt-a"));
+}
+
+#[test]
+fn inconsistent_setups_fail_with_a_clear_error() {
+    let missing_key = TWO_ENDPOINTS.replace("LOCAL_KEY", "OTHER_KEY");
+    let duplicate = TWO_ENDPOINTS.replace("odd-1", "qwen");
+    let file_default =
+        TWO_ENDPOINTS.replace(r#""default_model": "qwen""#, r#""default_model": "nope""#);
+    let bad_url = TWO_ENDPOINTS.replace("http://127.0.0.1:10", "127.0.0.1:10");
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, &str, Vars, &str); 6] = [
+        ("key", &missing_key, &[], "OTHER_KEY, which is not set"),
+        (
+            "dup",
+            &duplicate,
+            &[],
+            "`qwen` is configured more than once",
+        ),
+        ("url", &bad_url, &[], "expected an http:// or https:// URL"),
+        ("json", "{\"endpoints\": [", &[], "line 1"),
+        (
+            "default",
+            TWO_ENDPOINTS,
+            &[("DEFAULT_MODEL", "gpt-9")],
+            "DEFAULT_MODEL: `gpt-9` is not one of",
+        ),
+        (
+            "file-default",
+            &file_default,
+            &[],
+            "MODELS_FILE: default_model: `nope`",
+        ),
+    ];
+    for (name, content, vars, expected) in cases {
+        let error = format!("{:#}", file_catalog(name, content, vars).expect_err(name));
+        assert!(error.contains(expected), "{name}: {error}");
+    }
+    let missing = settings(&[("MODELS_FILE", "/nonexistent/confab-models.json")]);
+    let error = format!(
+        "{:#}",
+        Catalog::from_settings(&missing).expect_err("missing file")
+    );
+    assert!(error.starts_with("MODELS_FILE: cannot read"), "{error}");
+}
+
+#[test]
+fn describe_lists_each_parameter() {
+    let catalog = env_catalog(&[("DEFAULT_TEMPERATURE", "0.7")]);
+    let view: Value = serde_json::to_value(catalog.describe()).expect("serializes");
+    assert_eq!(view["demo"], false);
+    assert_eq!(view["default_model"], "gpt-a");
+    let model = &view["models"][0];
+    assert_eq!(
+        (&model["id"], &model["kind"], &model["max_tokens"]),
+        (&json!("gpt-a"), &json!("openai"), &json!(1000))
+    );
+    let p = &model["parameters"];
+    assert_eq!(
+        p["temperature"],
+        json!({ "accepted": true, "min": 0.0, "max": 2.0, "default": 0.7 })
+    );
+    assert_eq!(
+        p["top_p"],
+        json!({ "accepted": true, "min": 0.0, "min_exclusive": true, "max": 1.0 })
+    );
+    let refused =
+        json!({ "accepted": false, "reason": "not accepted by this model's upstream (openai)" });
+    assert_eq!(
+        (&p["top_k"], &p["repetition_penalty"]),
+        (&refused, &refused)
+    );
+    assert_eq!(
+        p["max_tokens"],
+        json!({ "accepted": true, "min": 1.0, "max": 1000.0 })
+    );
+    assert_eq!(
+        p["presence_penalty"],
+        json!({ "accepted": true, "min": -2.0, "max": 2.0 })
+    );
+    assert_eq!(p["seed"], json!({ "accepted": true }));
+    assert_eq!(
+        p["stop"],
+        json!({ "accepted": true, "max_items": 4, "max_length": 256 })
+    );
+    assert_eq!(
+        p["system_prompt"],
+        json!({ "accepted": true, "max_length": 16000 })
+    );
+    let keys = p.as_object().map(|o| o.len());
+    assert_eq!(keys, Some(10));
+}

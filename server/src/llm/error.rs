@@ -1,0 +1,165 @@
+//! What can go wrong talking to an upstream, with a stable code for each kind of failure.
+
+use std::time::Duration;
+
+use async_openai::error::OpenAIError;
+
+use super::retry::UpstreamRefusal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// 429 after any retries, or with a `Retry-After` longer than Confab waits.
+    #[error("the model's server is rate limiting requests; try again later")]
+    RateLimited { retry_after: Option<Duration> },
+    /// Any other non-success status.
+    #[error("the model's server answered {status}: {message}")]
+    Status { status: u16, message: String },
+    #[error("could not reach the model's server: {0}")]
+    Connect(String),
+    #[error("the model did not start answering in time")]
+    FirstTokenTimeout,
+    #[error("the model stopped sending its answer")]
+    IdleTimeout,
+    #[error("the answer took longer than the time allowed")]
+    TotalTimeout,
+    /// The stream broke off before a finish reason.
+    #[error("the model's answer was interrupted: {0}")]
+    Interrupted(String),
+    /// The upstream sent something that is not a chat-completion stream.
+    #[error("the model's server sent an unexpected response: {0}")]
+    Protocol(String),
+}
+
+impl UpstreamError {
+    /// Stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "upstream_rate_limited",
+            Self::Status { .. } => "upstream_error",
+            Self::Connect(_) => "upstream_unreachable",
+            Self::FirstTokenTimeout | Self::IdleTimeout | Self::TotalTimeout => "upstream_timeout",
+            Self::Interrupted(_) => "upstream_interrupted",
+            Self::Protocol(_) => "upstream_protocol",
+        }
+    }
+
+    /// An error returned while opening the stream (before any event).
+    pub(crate) fn from_request(error: OpenAIError) -> Self {
+        match error {
+            OpenAIError::Boxed(boxed) => match boxed.downcast::<UpstreamRefusal>() {
+                Ok(refusal) => Self::from(*refusal),
+                Err(other) => Self::Connect(chain(other.as_ref())),
+            },
+            OpenAIError::ApiError(api) if api.status_code.as_u16() == 429 => {
+                Self::RateLimited { retry_after: None }
+            }
+            OpenAIError::ApiError(api) => Self::Status {
+                status: api.status_code.as_u16(),
+                message: api.api_error.message,
+            },
+            OpenAIError::Reqwest(error) => Self::Connect(chain(&error)),
+            other => Self::from_stream(other),
+        }
+    }
+
+    /// An error met while reading the stream.
+    pub(crate) fn from_stream(error: OpenAIError) -> Self {
+        match error {
+            OpenAIError::JSONDeserialize(error, content) => {
+                let content: String = content.chars().take(200).collect();
+                Self::Protocol(format!("{error} in `{content}`"))
+            }
+            OpenAIError::StreamError(error) => Self::Interrupted(error.to_string()),
+            OpenAIError::Reqwest(error) => Self::Interrupted(chain(&error)),
+            other => Self::Protocol(other.to_string()),
+        }
+    }
+}
+
+impl From<UpstreamRefusal> for UpstreamError {
+    fn from(refusal: UpstreamRefusal) -> Self {
+        if refusal.status == 429 {
+            Self::RateLimited {
+                retry_after: refusal.retry_after,
+            }
+        } else {
+            Self::Status {
+                status: refusal.status,
+                message: refusal.message,
+            }
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated (reqwest hides the cause in the source chain).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let cases = [
+            (
+                UpstreamError::RateLimited { retry_after: None },
+                "upstream_rate_limited",
+            ),
+            (
+                UpstreamError::Status {
+                    status: 500,
+                    message: "x".into(),
+                },
+                "upstream_error",
+            ),
+            (
+                UpstreamError::Connect("refused".into()),
+                "upstream_unreachable",
+            ),
+            (UpstreamError::FirstTokenTimeout, "upstream_timeout"),
+            (UpstreamError::IdleTimeout, "upstream_timeout"),
+            (UpstreamError::TotalTimeout, "upstream_timeout"),
+            (
+                UpstreamError::Interrupted("eof".into()),
+                "upstream_interrupted",
+            ),
+            (UpstreamError::Protocol("junk".into()), "upstream_protocol"),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code, "{error}");
+        }
+    }
+
+    #[test]
+    fn refusals_keep_status_retry_after_and_message() {
+        let limited = UpstreamError::from_request(OpenAIError::Boxed(Box::new(UpstreamRefusal {
+            status: 429,
+            retry_after: Some(Duration::from_secs(30)),
+            message: "slow down".into(),
+        })));
+        assert!(matches!(
+            limited,
+            UpstreamError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(30)
+        ));
+        let failed = UpstreamError::from(UpstreamRefusal {
+            status: 503,
+            retry_after: None,
+            message: "overloaded".into(),
+        });
+        assert_eq!(
+            failed.to_string(),
+            "the model's server answered 503: overloaded"
+        );
+    }
+}

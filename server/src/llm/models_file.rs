@@ -1,0 +1,188 @@
+//! The optional `MODELS_FILE`: several OpenAI-compatible endpoints and their models.
+//!
+//! ```json
+//! {"endpoints": [{"name": "local", "base_url": "http://localhost:8000/v1",
+//!                 "api_key_env": "LOCAL_KEY", "kind": "vllm",
+//!                 "models": [{"id": "llama-3-8b", "label": "Llama 3 8B", "max_tokens": 8192}]}],
+//!  "default_model": "llama-3-8b"}
+//! ```
+//!
+//! `kind` is a name (as `UPSTREAM_KIND`) or `{"params": {"top_k": "top_k", "seed": null}}`:
+//! explicit wire names, where `null` or a missing parameter means "not accepted".
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{NameMap, Param, UpstreamKind};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelsFile {
+    pub endpoints: Vec<EndpointSpec>,
+    #[serde(default)]
+    pub default_model: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EndpointSpec {
+    pub name: String,
+    pub base_url: String,
+    /// Name of the environment variable holding the API key (the key itself never is here).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    #[serde(default)]
+    pub kind: Option<Value>,
+    pub models: Vec<ModelSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelSpec {
+    pub id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+}
+
+impl ModelsFile {
+    /// Reads and parses the file; errors name the file and, for JSON, the line and column.
+    pub(crate) fn read(path: &Path) -> anyhow::Result<ModelsFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("MODELS_FILE: cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("MODELS_FILE {}", path.display()))
+    }
+
+    pub(crate) fn parse(text: &str) -> anyhow::Result<ModelsFile> {
+        let file: ModelsFile = serde_json::from_str(text)?;
+        for endpoint in &file.endpoints {
+            if endpoint.name.trim().is_empty() {
+                bail!("every endpoint needs a non-empty `name`");
+            }
+            if endpoint.models.is_empty() {
+                bail!("endpoint `{}` lists no models", endpoint.name);
+            }
+            if let Some(model) = endpoint.models.iter().find(|m| m.id.trim().is_empty()) {
+                bail!(
+                    "endpoint `{}` has a model with an empty id {model:?}",
+                    endpoint.name
+                );
+            }
+            if endpoint.models.iter().any(|m| m.max_tokens == Some(0)) {
+                bail!(
+                    "endpoint `{}`: max_tokens must be at least 1",
+                    endpoint.name
+                );
+            }
+        }
+        Ok(file)
+    }
+}
+
+impl EndpointSpec {
+    /// The endpoint's kind: `openai` when absent.
+    pub(crate) fn kind(&self) -> anyhow::Result<UpstreamKind> {
+        let context = || format!("endpoint `{}`: invalid `kind`", self.name);
+        match &self.kind {
+            None => Ok(UpstreamKind::OpenAi),
+            Some(Value::String(name)) => name
+                .parse()
+                .map_err(anyhow::Error::msg)
+                .with_context(context),
+            Some(Value::Object(object)) => custom_kind(object).with_context(context),
+            Some(other) => Err(anyhow::anyhow!(
+                "expected a name or {{\"params\": {{…}}}}, got {other}"
+            ))
+            .with_context(context),
+        }
+    }
+}
+
+fn custom_kind(object: &serde_json::Map<String, Value>) -> anyhow::Result<UpstreamKind> {
+    if let Some(key) = object.keys().find(|k| *k != "params") {
+        bail!("unknown field `{key}` (expected `params`)");
+    }
+    let params: BTreeMap<String, Option<String>> = match object.get("params") {
+        Some(params) => serde_json::from_value(params.clone())
+            .context("`params` maps parameter names to a wire name or null")?,
+        None => bail!("missing field `params`"),
+    };
+    let mut map = NameMap::default();
+    for (name, wire_name) in params {
+        let Some(param) = Param::from_name(&name) else {
+            let known: Vec<&str> = Param::ALL.iter().map(|p| p.name()).collect();
+            bail!(
+                "unknown parameter `{name}` (expected one of {})",
+                known.join(", ")
+            );
+        };
+        match wire_name {
+            Some(wire) if wire.trim().is_empty() => {
+                bail!("the wire name of `{name}` is empty (use null to refuse it)")
+            }
+            Some(wire) => map = map.with(param, wire),
+            None => {}
+        }
+    }
+    Ok(UpstreamKind::Custom(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind_of(kind: &str) -> anyhow::Result<UpstreamKind> {
+        let text = format!(
+            r#"{{"endpoints":[{{"name":"e","base_url":"http://h/v1","kind":{kind},
+                "models":[{{"id":"m"}}]}}]}}"#
+        );
+        ModelsFile::parse(&text)?.endpoints[0].kind()
+    }
+
+    #[test]
+    fn kinds_are_names_or_explicit_maps() {
+        assert_eq!(kind_of(r#""vllm""#).expect("vllm"), UpstreamKind::Vllm);
+        let custom = kind_of(
+            r#"{"params":{"top_k":"k","repetition_penalty":"repeat_penalty","seed":null}}"#,
+        )
+        .expect("custom");
+        let UpstreamKind::Custom(map) = custom else {
+            panic!("not custom: {custom:?}");
+        };
+        assert_eq!(map.get(Param::TopK), Some("k"));
+        assert_eq!(map.get(Param::RepetitionPenalty), Some("repeat_penalty"));
+        assert_eq!(map.get(Param::Seed), None);
+        assert_eq!(map.get(Param::Temperature), None);
+    }
+
+    #[test]
+    fn bad_kinds_say_what_is_wrong() {
+        for (kind, expected) in [
+            (r#""gpt""#, "expected one of"),
+            (r#"{"params":{"topk":"k"}}"#, "unknown parameter `topk`"),
+            (r#"{"params":{"top_k":""}}"#, "empty"),
+            (r#"{"names":{}}"#, "unknown field `names`"),
+            ("3", "expected a name"),
+        ] {
+            let error = format!("{:#}", kind_of(kind).expect_err(kind));
+            assert!(error.contains(expected), "{kind}: {error}");
+        }
+    }
+
+    #[test]
+    fn structural_mistakes_are_refused() {
+        for text in [
+            r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[]}]}"#,
+            r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[{"id":" "}]}]}"#,
+            r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[{"id":"m","max_tokens":0}]}]}"#,
+            r#"{"endpoints":[],"extra":1}"#,
+            r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[{"id":"m","maxtokens":5}]}]}"#,
+        ] {
+            assert!(ModelsFile::parse(text).is_err(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Upstream settings, read from environment variables (empty values count as unset).
+
+use std::{fmt::Display, path::PathBuf, str::FromStr, time::Duration};
+
+use secrecy::SecretString;
+
+use super::UpstreamKind;
+
+/// Everything about the upstream LLM servers that comes from the environment.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// `OPENAI_API_BASE_URL` [none]: base URL of the OpenAI-compatible API, e.g.
+    /// `http://localhost:8000/v1`. Unset (and no `MODELS_FILE`): no models at all.
+    pub api_base_url: Option<String>,
+    /// `OPENAI_API_KEY` [none]: bearer token for `OPENAI_API_BASE_URL`. Never logged.
+    pub api_key: Option<SecretString>,
+    /// `UPSTREAM_KIND` [openai]: `openai`, `vllm`, `llamacpp`, `ollama` or `tgi`; decides
+    /// which parameters are sent to `OPENAI_API_BASE_URL` and under which names.
+    pub kind: UpstreamKind,
+    /// `DEFAULT_MODEL` [first of `AVAILABLE_MODELS`]: the model used when a request names
+    /// none. May name a model of `MODELS_FILE`; unset there too, its `default_model` (or
+    /// first model) is used.
+    pub default_model: Option<String>,
+    /// `AVAILABLE_MODELS` [just `DEFAULT_MODEL`]: comma-separated model ids served by
+    /// `OPENAI_API_BASE_URL`.
+    pub available_models: Vec<String>,
+    /// `DEFAULT_TEMPERATURE` [none: the upstream's own default]: 0–2, used when unset.
+    pub default_temperature: Option<f64>,
+    /// `MODEL_MAX_TOKENS` [4096]: the `max_tokens` limit of the models above (and of models
+    /// of `MODELS_FILE` that give none).
+    pub model_max_tokens: u32,
+    /// `MODELS_FILE` [none]: path of a JSON file describing more endpoints and their models.
+    pub models_file: Option<PathBuf>,
+    /// `UPSTREAM_DEMO` [false]: the upstream is the built-in demo model (clients say so).
+    pub demo: bool,
+    /// `MAX_MESSAGE_LENGTH` [8000]: the longest user message, in characters.
+    pub max_message_length: usize,
+    /// `MAX_CONVERSATION_HISTORY` [50]: how many earlier messages are sent with a new one.
+    pub max_conversation_history: usize,
+    /// `UPSTREAM_CONNECT_TIMEOUT_MS` [10000]: to establish a connection to an upstream.
+    pub connect_timeout: Duration,
+    /// `UPSTREAM_FIRST_TOKEN_TIMEOUT_MS` [60000]: from sending a request to the first token.
+    pub first_token_timeout: Duration,
+    /// `UPSTREAM_IDLE_TIMEOUT_MS` [30000]: the longest silence once tokens flow.
+    pub idle_timeout: Duration,
+    /// `UPSTREAM_TOTAL_TIMEOUT_MS` [600000]: the longest a whole answer may take.
+    pub total_timeout: Duration,
+    /// `UPSTREAM_MAX_RETRIES` [2]: retries of a request refused with 429/5xx or unable to
+    /// connect, before any token was received.
+    pub max_retries: u32,
+    /// `UPSTREAM_MAX_RETRY_WAIT_MS` [10000]: the longest `Retry-After` Confab waits; a request
+    /// asked to wait longer fails at once.
+    pub max_retry_wait: Duration,
+}
+
+impl LlmSettings {
+    /// Reads the process environment (load `.env` first if wanted).
+    pub fn from_env() -> Result<LlmSettings, String> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any name → value lookup. The error message names the variable.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, String> {
+        let vars = Vars(get);
+        let api_base_url = vars
+            .raw("OPENAI_API_BASE_URL")
+            .map(|url| base_url("OPENAI_API_BASE_URL", &url))
+            .transpose()?;
+        let mut available_models: Vec<String> = Vec::new();
+        for id in vars.raw("AVAILABLE_MODELS").unwrap_or_default().split(',') {
+            let id = id.trim();
+            if !id.is_empty() && !available_models.iter().any(|m| m == id) {
+                available_models.push(id.to_owned());
+            }
+        }
+        let mut default_model = vars.raw("DEFAULT_MODEL");
+        if api_base_url.is_none() && !available_models.is_empty() {
+            return Err("AVAILABLE_MODELS: these models would be served by \
+                        OPENAI_API_BASE_URL, which is not set"
+                .to_owned());
+        }
+        if api_base_url.is_some() {
+            match (&default_model, available_models.first()) {
+                (None, Some(first)) => default_model = Some(first.clone()),
+                (Some(model), None) => available_models.push(model.clone()),
+                (None, None) => {
+                    return Err(
+                        "DEFAULT_MODEL: OPENAI_API_BASE_URL is set, so DEFAULT_MODEL \
+                                or AVAILABLE_MODELS must name at least one model"
+                            .to_owned(),
+                    );
+                }
+                (Some(_), Some(_)) => {}
+            }
+        }
+        let default_temperature: Option<f64> = vars.optional("DEFAULT_TEMPERATURE")?;
+        if default_temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
+            return Err("DEFAULT_TEMPERATURE: must be between 0 and 2".to_owned());
+        }
+        Ok(LlmSettings {
+            api_key: vars.raw("OPENAI_API_KEY").map(SecretString::from),
+            kind: vars.parse("UPSTREAM_KIND", UpstreamKind::OpenAi)?,
+            api_base_url,
+            default_model,
+            available_models,
+            default_temperature,
+            model_max_tokens: vars.positive("MODEL_MAX_TOKENS", 4096)?,
+            models_file: vars.raw("MODELS_FILE").map(PathBuf::from),
+            demo: vars.parse("UPSTREAM_DEMO", false)?,
+            max_message_length: vars.positive("MAX_MESSAGE_LENGTH", 8000)?,
+            max_conversation_history: vars.positive("MAX_CONVERSATION_HISTORY", 50)?,
+            connect_timeout: vars.millis("UPSTREAM_CONNECT_TIMEOUT_MS", 10_000)?,
+            first_token_timeout: vars.millis("UPSTREAM_FIRST_TOKEN_TIMEOUT_MS", 60_000)?,
+            idle_timeout: vars.millis("UPSTREAM_IDLE_TIMEOUT_MS", 30_000)?,
+            total_timeout: vars.millis("UPSTREAM_TOTAL_TIMEOUT_MS", 600_000)?,
+            max_retries: vars.parse("UPSTREAM_MAX_RETRIES", 2)?,
+            max_retry_wait: Duration::from_millis(
+                vars.parse("UPSTREAM_MAX_RETRY_WAIT_MS", 10_000)?,
+            ),
+        })
+    }
+}
+
+/// Checks an `http(s)://` URL and drops trailing slashes (paths are appended to it).
+pub(crate) fn base_url(name: &str, url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() => Ok(url.to_owned()),
+        _ => Err(format!(
+            "{name}: expected an http:// or https:// URL, got `{url}`"
+        )),
+    }
+}
+
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn optional<T: FromStr>(&self, name: &str) -> Result<Option<T>, String>
+    where
+        T::Err: Display,
+    {
+        self.raw(name)
+            .map(|v| v.parse().map_err(|e: T::Err| format!("{name}: {e}")))
+            .transpose()
+    }
+
+    fn parse<T: FromStr>(&self, name: &str, default: T) -> Result<T, String>
+    where
+        T::Err: Display,
+    {
+        Ok(self.optional(name)?.unwrap_or(default))
+    }
+
+    fn positive<T: FromStr + PartialOrd + Default>(
+        &self,
+        name: &str,
+        default: T,
+    ) -> Result<T, String>
+    where
+        T::Err: Display,
+    {
+        let value = self.parse(name, default)?;
+        if value > T::default() {
+            Ok(value)
+        } else {
+            Err(format!("{name}: must be greater than 0"))
+        }
+    }
+
+    fn millis(&self, name: &str, default: u64) -> Result<Duration, String> {
+        self.positive(name, default).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

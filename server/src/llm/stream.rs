@@ -1,0 +1,200 @@
+//! Streaming a chat completion: open the request (retried by the endpoint's layer while no
+//! response has started), then turn the upstream's chunks into a few [`UpstreamEvent`]s under
+//! the first-token, idle and total timeouts.
+
+use std::collections::VecDeque;
+
+use futures::{StreamExt, stream::BoxStream};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::time::{Instant, timeout_at};
+
+use super::{Catalog, ChatTurn, ModelInfo, StreamTimeouts, UpstreamError, build_body};
+use crate::domain::SamplingParams;
+
+/// What Confab takes from the upstream's stream; nothing else of it is passed on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpstreamEvent {
+    /// A non-empty piece of the answer.
+    Delta(String),
+    Usage {
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    },
+    /// Why generation stopped (`stop`, `length`, …); always the last event of a complete answer.
+    Finish(String),
+}
+
+/// The stream of a chat completion: events, or one error and then the end.
+pub type UpstreamStream = BoxStream<'static, Result<UpstreamEvent, UpstreamError>>;
+
+/// Sends the request and returns its events. The first-token timeout runs from this call to
+/// the first `Delta` (the request's retries included), the idle timeout between chunks after
+/// it, the total timeout from this call to the end. A stream that ends or breaks without a
+/// finish reason yields `Err(Interrupted)`. Dropping the stream cancels the upstream request.
+pub async fn stream_chat(
+    catalog: &Catalog,
+    model: &ModelInfo,
+    params: &SamplingParams,
+    turns: Vec<ChatTurn>,
+) -> Result<UpstreamStream, UpstreamError> {
+    let timeouts = catalog.timeouts();
+    let started = Instant::now();
+    let body = build_body(model, params, &turns);
+    let client = model.endpoint.client().clone();
+    let mut reader = Reader {
+        chunks: futures::stream::empty().boxed(),
+        timeouts,
+        first_token_deadline: started + timeouts.first_token,
+        total_deadline: started + timeouts.total,
+        last_chunk: started,
+        got_delta: false,
+        finish: None,
+        pending: VecDeque::new(),
+        done: false,
+    };
+    let (deadline, on_timeout) = reader.deadline();
+    let open = async move { client.chat().create_stream_byot::<Value, Chunk>(body).await };
+    let chunks = match timeout_at(deadline, open).await {
+        Err(_elapsed) => return Err(on_timeout),
+        Ok(Err(error)) => return Err(UpstreamError::from_request(error)),
+        Ok(Ok(chunks)) => chunks,
+    };
+    reader.chunks = chunks.boxed();
+    Ok(futures::stream::unfold(reader, |mut reader| async move {
+        let item = reader.next().await?;
+        Some((item, reader))
+    })
+    .boxed())
+}
+
+/// A `chat.completion.chunk`, leniently: every field optional, unknown fields ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Chunk {
+    choices: Option<Vec<Choice>>,
+    usage: Option<Usage>,
+    /// Some servers report a failure mid-stream as `{"error": …}`.
+    error: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Choice {
+    delta: Option<Delta>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Delta {
+    content: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+}
+
+struct Reader {
+    chunks: BoxStream<'static, Result<Chunk, async_openai::error::OpenAIError>>,
+    timeouts: StreamTimeouts,
+    first_token_deadline: Instant,
+    total_deadline: Instant,
+    last_chunk: Instant,
+    got_delta: bool,
+    /// Held back until the upstream's stream ends, so that usage (sent after it) comes first.
+    finish: Option<String>,
+    pending: VecDeque<UpstreamEvent>,
+    done: bool,
+}
+
+impl Reader {
+    async fn next(&mut self) -> Option<Result<UpstreamEvent, UpstreamError>> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.done {
+                return None;
+            }
+            let (deadline, on_timeout) = self.deadline();
+            match timeout_at(deadline, self.chunks.next()).await {
+                Err(_elapsed) => return self.end(on_timeout),
+                Ok(None) => {
+                    let eof = "the stream ended before the answer was finished";
+                    return self.end(UpstreamError::Interrupted(eof.to_owned()));
+                }
+                Ok(Some(Err(error))) => return self.end(UpstreamError::from_stream(error)),
+                Ok(Some(Ok(chunk))) => {
+                    if let Some(error) = self.absorb(chunk) {
+                        return self.end(error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next deadline and the error it means: the first token's until a delta arrived,
+    /// then the idle one; the total one whenever it comes first.
+    fn deadline(&self) -> (Instant, UpstreamError) {
+        let (deadline, error) = if self.got_delta {
+            (
+                self.last_chunk + self.timeouts.idle,
+                UpstreamError::IdleTimeout,
+            )
+        } else {
+            (self.first_token_deadline, UpstreamError::FirstTokenTimeout)
+        };
+        if self.total_deadline <= deadline {
+            (self.total_deadline, UpstreamError::TotalTimeout)
+        } else {
+            (deadline, error)
+        }
+    }
+
+    /// Ends the stream: with the finish reason if one arrived (whatever ended it), else `error`.
+    fn end(&mut self, error: UpstreamError) -> Option<Result<UpstreamEvent, UpstreamError>> {
+        self.done = true;
+        match self.finish.take() {
+            Some(reason) => Some(Ok(UpstreamEvent::Finish(reason))),
+            None => {
+                tracing::debug!(code = error.code(), %error, "upstream stream failed");
+                Some(Err(error))
+            }
+        }
+    }
+
+    /// Queues the chunk's events; returns the error it reports, if any.
+    fn absorb(&mut self, chunk: Chunk) -> Option<UpstreamError> {
+        self.last_chunk = Instant::now();
+        if let Some(error) = chunk.error.filter(|e| !e.is_null()) {
+            let message = error
+                .pointer("/message")
+                .or(Some(&error))
+                .and_then(Value::as_str)
+                .map_or_else(|| error.to_string(), str::to_owned);
+            return Some(UpstreamError::Interrupted(message));
+        }
+        let choice = chunk.choices.and_then(|c| c.into_iter().next());
+        if let Some(choice) = choice {
+            let content = choice.delta.and_then(|d| d.content).unwrap_or_default();
+            if !content.is_empty() {
+                self.got_delta = true;
+                self.pending.push_back(UpstreamEvent::Delta(content));
+            }
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.finish = Some(reason);
+            }
+        }
+        if let Some(usage) = chunk.usage {
+            self.pending.push_back(UpstreamEvent::Usage {
+                prompt_tokens: usage.prompt_tokens.unwrap_or(0),
+                completion_tokens: usage.completion_tokens.unwrap_or(0),
+            });
+        }
+        None
+    }
+}

@@ -1,0 +1,258 @@
+//! `/api/chats`: create, list (cursor-paginated, searchable), read, update, delete.
+//! Every query is scoped to the caller; another user's chat is 404.
+
+use axum::{
+    Json,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+};
+use mongodb::bson::{Bson, doc, oid::ObjectId};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use validator::Validate;
+
+use super::views::ChatView;
+use crate::{
+    auth::CurrentUser,
+    domain::SamplingParams,
+    error::{ApiError, ApiResult, ErrorBody},
+    http::ValidatedJson,
+    state::AppState,
+    store::{
+        ChatDoc,
+        chats::{self, Cursor},
+        messages,
+    },
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_chat, list_chats))
+        .routes(routes!(get_chat, update_chat, delete_chat))
+}
+
+const MAX_TITLE: u64 = 200;
+
+/// Parses a chat id from the path: anything that is not one of the caller's chats is 404.
+pub async fn owned_chat(state: &AppState, user: &CurrentUser, raw_id: &str) -> ApiResult<ChatDoc> {
+    let id = ObjectId::parse_str(raw_id).map_err(|_| ApiError::NotFound("chat"))?;
+    chats::find_owned(&state.store.chats, user.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("chat"))
+}
+
+/// Range checks, plus the model and its max_tokens limit when an upstream is configured.
+pub fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
+    parameters
+        .check("parameters")
+        .map_err(ApiError::Validation)?;
+    let needs_catalog = parameters.model.is_some() || parameters.max_tokens.is_some();
+    if needs_catalog && !state.catalog.is_empty() {
+        state
+            .catalog
+            .resolve(parameters, "parameters")
+            .map_err(ApiError::Validation)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChat {
+    #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]
+    title: Option<String>,
+    /// Default sampling parameters for the chat's answers.
+    parameters: Option<SamplingParams>,
+}
+
+/// Creates a chat.
+#[utoipa::path(post, path = "/api/chats", tag = "chats", security(("bearer" = [])),
+    request_body = CreateChat,
+    responses(
+        (status = 201, body = ChatView),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn create_chat(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ValidatedJson(body): ValidatedJson<CreateChat>,
+) -> ApiResult<impl IntoResponse> {
+    let parameters = body.parameters.unwrap_or_default();
+    check_parameters(&state, &parameters)?;
+    let title = body
+        .title
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let chat = ChatDoc::new(user.user_id, title, parameters);
+    chats::insert(&state.store.chats, &chat).await?;
+    Ok((StatusCode::CREATED, Json(ChatView::from(&chat))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// 1–100, default 30.
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Searches titles and message text (case-insensitive).
+    q: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatPage {
+    chats: Vec<ChatView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// The caller's chats, most recent activity first.
+#[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, body = ChatPage),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn list_chats(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ChatPage>> {
+    let Query(query) = query.map_err(|err| ApiError::field("query", err.body_text()))?;
+    let limit = query.limit.unwrap_or(30);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(raw) => Some(
+            Cursor::decode(raw)
+                .ok_or_else(|| ApiError::field("cursor", "is not a valid cursor"))?,
+        ),
+        None => None,
+    };
+    let search = match query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(q) if q.chars().count() > 200 => {
+            return Err(ApiError::field("q", "must be at most 200 characters long"));
+        }
+        Some(q) => {
+            let pattern = regex::escape(q);
+            let hits =
+                messages::chats_matching(&state.store.messages, user.user_id, &pattern).await?;
+            Some((pattern, hits))
+        }
+        None => None,
+    };
+    let mut page = chats::list(
+        &state.store.chats,
+        user.user_id,
+        limit + 1,
+        after,
+        search.as_ref().map(|(p, ids)| (p.as_str(), ids.clone())),
+    )
+    .await?;
+    let more = page.len() as i64 > limit;
+    page.truncate(usize::try_from(limit).unwrap_or(30));
+    let next_cursor = more.then(|| page.last()).flatten().map(|last| {
+        Cursor {
+            updated_at: last.updated_at,
+            id: last.id,
+        }
+        .encode()
+    });
+    Ok(Json(ChatPage {
+        chats: page.iter().map(ChatView::from).collect(),
+        next_cursor,
+    }))
+}
+
+/// One chat.
+#[utoipa::path(get, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = ChatView), (status = 404, body = ErrorBody)))]
+async fn get_chat(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChatView>> {
+    Ok(Json(ChatView::from(&owned_chat(&state, &user, &id).await?)))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateChat {
+    /// An empty title clears it.
+    #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]
+    title: Option<String>,
+    /// Replaces the chat's default parameters as a whole.
+    parameters: Option<SamplingParams>,
+    /// The branch on screen: a message of this chat.
+    current_message_id: Option<String>,
+}
+
+/// Renames a chat, changes its default parameters, or records the branch on screen.
+#[utoipa::path(patch, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateChat,
+    responses(
+        (status = 200, body = ChatView),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn update_chat(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ValidatedJson(body): ValidatedJson<UpdateChat>,
+) -> ApiResult<Json<ChatView>> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let mut set = doc! {};
+    if let Some(title) = body.title {
+        let title = title.trim();
+        set.insert(
+            "title",
+            if title.is_empty() {
+                Bson::Null
+            } else {
+                Bson::String(title.to_owned())
+            },
+        );
+    }
+    if let Some(parameters) = body.parameters {
+        check_parameters(&state, &parameters)?;
+        set.insert("parameters", chats::parameters_bson(&parameters)?);
+    }
+    if let Some(raw) = body.current_message_id {
+        let message_id = ObjectId::parse_str(&raw).ok().ok_or_else(|| {
+            ApiError::field("current_message_id", "is not a message of this chat")
+        })?;
+        messages::find_in_chat(&state.store.messages, chat.id, message_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::field("current_message_id", "is not a message of this chat")
+            })?;
+        set.insert("current_message_id", message_id);
+    }
+    let updated = chats::update(&state.store.chats, user.user_id, chat.id, set)
+        .await?
+        .ok_or(ApiError::NotFound("chat"))?;
+    Ok(Json(ChatView::from(&updated)))
+}
+
+/// Deletes a chat and all its messages, stopping its generation if one is running.
+#[utoipa::path(delete, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_chat(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    state.generations.stop_chat(chat.id);
+    chats::delete(&state.store.chats, user.user_id, chat.id).await?;
+    messages::delete_for_chat(&state.store.messages, chat.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,238 @@
+//! `/api/chats/{id}/messages`: the message tree, and the streaming routes that add to it
+//! (send, edit, regenerate) or stop an answer.
+
+use std::time::Duration;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    response::Response,
+};
+use mongodb::bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use validator::Validate;
+
+use super::{chats::owned_chat, stream, views::MessageView};
+use crate::{
+    auth::CurrentUser,
+    domain::SamplingParams,
+    error::{ApiError, ApiResult, ErrorBody},
+    generation::{self, Request},
+    http::ValidatedJson,
+    state::AppState,
+    store::messages,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_messages, send_message))
+        .routes(routes!(edit_message))
+        .routes(routes!(regenerate_message))
+        .routes(routes!(stop_message))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageList {
+    /// Every message of the chat (all branches), oldest first.
+    messages: Vec<MessageView>,
+}
+
+/// The whole message tree of a chat. Answers still being generated show their latest text.
+#[utoipa::path(get, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = MessageList), (status = 404, body = ErrorBody)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MessageList>> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let docs = messages::for_chat(&state.store.messages, chat.id).await?;
+    let views = docs
+        .iter()
+        .map(|doc| {
+            let mut view = MessageView::from(doc);
+            if let Some(live) = state.generations.get(doc.id) {
+                let (content, _, finished) = live.tail(0);
+                match finished {
+                    Some(done) => view = MessageView::from(&done),
+                    None => view.content = content,
+                }
+            }
+            view
+        })
+        .collect();
+    Ok(Json(MessageList { messages: views }))
+}
+
+fn message_id(raw: &str) -> ApiResult<ObjectId> {
+    ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("message"))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    /// The user's message (1 – MAX_MESSAGE_LENGTH characters).
+    content: String,
+    /// Answer under this message instead of at the end of the branch on screen.
+    parent_id: Option<String>,
+    /// Overrides the chat's parameters for this answer.
+    parameters: Option<SamplingParams>,
+    /// Idempotency key: the same key twice creates one message and attaches to its stream.
+    #[validate(length(min = 1, max = 128, message = "must be 1 to 128 characters long"))]
+    client_request_id: Option<String>,
+}
+
+/// Sends a message and streams the answer (`text/event-stream`): `user_message`,
+/// `assistant_message`, `delta` `{content}`…, then `done` (the saved answer) or `error`
+/// `{code, message, assistant_message}`.
+#[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = SendMessage,
+    responses(
+        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+        (status = 503, description = "No upstream model configured", body = ErrorBody),
+    ))]
+async fn send_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    ValidatedJson(body): ValidatedJson<SendMessage>,
+) -> ApiResult<Response> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let parent_id = match body.parent_id.as_deref() {
+        Some(raw) => Some(
+            ObjectId::parse_str(raw)
+                .map_err(|_| ApiError::field("parent_id", "is not a message of this chat"))?,
+        ),
+        None => None,
+    };
+    let started = generation::start(
+        &state,
+        &chat,
+        Request::New {
+            content: body.content,
+            parent_id,
+            parameters: body.parameters,
+            client_request_id: body.client_request_id,
+        },
+    )
+    .await?;
+    Ok(stream::respond(started))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessage {
+    /// The new text.
+    content: String,
+    parameters: Option<SamplingParams>,
+}
+
+/// Creates a sibling of a user message with new text and streams its answer (same events as
+/// sending). The old branch is kept.
+#[utoipa::path(post, path = "/api/chats/{id}/messages/{message_id}/edit", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)), request_body = EditMessage,
+    responses(
+        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn edit_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, message)): Path<(String, String)>,
+    ValidatedJson(body): ValidatedJson<EditMessage>,
+) -> ApiResult<Response> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let started = generation::start(
+        &state,
+        &chat,
+        Request::Edit {
+            message_id: message_id(&message)?,
+            content: body.content,
+            parameters: body.parameters,
+        },
+    )
+    .await?;
+    Ok(stream::respond(started))
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegenerateMessage {
+    /// Overrides the chat's parameters for the new answer.
+    parameters: Option<SamplingParams>,
+}
+
+/// Generates another answer: a sibling of an answer (or a new answer to a user message), streamed.
+#[utoipa::path(post, path = "/api/chats/{id}/messages/{message_id}/regenerate", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)), request_body = RegenerateMessage,
+    responses(
+        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn regenerate_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, message)): Path<(String, String)>,
+    ValidatedJson(body): ValidatedJson<RegenerateMessage>,
+) -> ApiResult<Response> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let started = generation::start(
+        &state,
+        &chat,
+        Request::Regenerate {
+            message_id: message_id(&message)?,
+            parameters: body.parameters,
+        },
+    )
+    .await?;
+    Ok(stream::respond(started))
+}
+
+/// Stops an answer being generated: the upstream request is cancelled and the partial text is
+/// saved as `stopped`. Returns the answer as saved (unchanged if it had already ended).
+#[utoipa::path(post, path = "/api/chats/{id}/messages/{message_id}/stop", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)),
+    responses((status = 200, body = MessageView), (status = 404, body = ErrorBody)))]
+async fn stop_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, message)): Path<(String, String)>,
+) -> ApiResult<Json<MessageView>> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let message_id = message_id(&message)?;
+    if let Some(live) = state
+        .generations
+        .get(message_id)
+        .filter(|g| g.chat_id == chat.id)
+    {
+        let mut version = live.subscribe();
+        live.stop();
+        let wait = async {
+            loop {
+                if let (_, _, Some(done)) = live.tail(usize::MAX) {
+                    return done;
+                }
+                if version.changed().await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        if let Ok(done) = tokio::time::timeout(Duration::from_secs(10), wait).await {
+            return Ok(Json(MessageView::from(&done)));
+        }
+    }
+    let saved = messages::find_in_chat(&state.store.messages, chat.id, message_id)
+        .await?
+        .ok_or(ApiError::NotFound("message"))?;
+    Ok(Json(MessageView::from(&saved)))
+}

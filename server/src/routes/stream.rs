@@ -1,0 +1,149 @@
+//! The `text/event-stream` of a generation: `user_message`, `assistant_message`, `delta`…,
+//! then `done` or `error`. Any number of streams can follow one generation; each sends the
+//! text it has not sent yet whenever the generation moves, so a slow reader gets coalesced
+//! deltas instead of falling behind.
+
+use std::{convert::Infallible, sync::Arc};
+
+use axum::{
+    http::{HeaderValue, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::views::MessageView;
+use crate::{
+    generation::{Generation, Started},
+    store::{MessageDoc, messages::Status},
+};
+
+#[derive(Serialize)]
+struct Delta<'a> {
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct StreamError<'a> {
+    code: &'a str,
+    message: &'a str,
+    /// The answer as saved (with its partial text).
+    assistant_message: &'a MessageView,
+}
+
+fn event<T: Serialize>(name: &str, data: &T) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name).data("{}"))
+}
+
+fn ending(message: &MessageDoc) -> Event {
+    let view = MessageView::from(message);
+    match (&message.status, &message.error) {
+        (Status::Error, Some(error)) => event(
+            "error",
+            &StreamError {
+                code: &error.code,
+                message: &error.message,
+                assistant_message: &view,
+            },
+        ),
+        _ => event("done", &view),
+    }
+}
+
+pub fn respond(started: Started) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    match started {
+        Started::Live(generation) => {
+            tokio::spawn(follow(generation, tx));
+        }
+        Started::Finished {
+            user_message,
+            answer,
+        } => {
+            tokio::spawn(async move {
+                let answer = *answer;
+                let mut placeholder = answer.clone();
+                placeholder.content.clear();
+                placeholder.status = Status::Streaming;
+                let mut events = Vec::new();
+                if let Some(user) = &user_message {
+                    events.push(event("user_message", &MessageView::from(user.as_ref())));
+                }
+                events.push(event("assistant_message", &MessageView::from(&placeholder)));
+                if !answer.content.is_empty() {
+                    events.push(event(
+                        "delta",
+                        &Delta {
+                            content: &answer.content,
+                        },
+                    ));
+                }
+                events.push(ending(&answer));
+                for e in events {
+                    if tx.send(Ok(e)).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    }
+    let mut response = Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infallible>>) {
+    let mut version = generation.subscribe();
+    let mut opening = Vec::new();
+    if let Some(user) = &generation.user_message {
+        opening.push(event("user_message", &MessageView::from(user)));
+    }
+    opening.push(event(
+        "assistant_message",
+        &MessageView::from(&generation.placeholder),
+    ));
+    for e in opening {
+        if tx.send(Ok(e)).await.is_err() {
+            return;
+        }
+    }
+    let mut sent = 0;
+    loop {
+        version.borrow_and_update();
+        let (new_text, end, finished) = generation.tail(sent);
+        if !new_text.is_empty() {
+            let delta = Delta { content: &new_text };
+            if tx.send(Ok(event("delta", &delta))).await.is_err() {
+                return;
+            }
+        }
+        sent = end;
+        if let Some(message) = finished {
+            let _ = tx.send(Ok(ending(&message))).await;
+            return;
+        }
+        tokio::select! {
+            changed = version.changed() => {
+                if changed.is_err() {
+                    // The generation is gone without a final state: nothing more will come.
+                    return;
+                }
+            }
+            () = tx.closed() => return,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! What clients see of chats and messages: built field by field from the stored documents.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    domain::SamplingParams,
+    store::{
+        ChatDoc, MessageDoc,
+        messages::{MessageError, Role, Status, Usage},
+    },
+};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatView {
+    pub id: String,
+    pub title: Option<String>,
+    /// The chat's default sampling parameters.
+    pub parameters: SamplingParams,
+    /// The leaf of the branch on screen.
+    pub current_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ChatDoc> for ChatView {
+    fn from(chat: &ChatDoc) -> Self {
+        Self {
+            id: chat.id.to_hex(),
+            title: chat.title.clone(),
+            parameters: chat.parameters.clone(),
+            current_message_id: chat.current_message_id.map(|id| id.to_hex()),
+            created_at: chat.created_at.to_chrono(),
+            updated_at: chat.updated_at.to_chrono(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: String,
+    pub chat_id: String,
+    pub parent_id: Option<String>,
+    pub role: Role,
+    pub content: String,
+    pub status: Status,
+    pub created_at: DateTime<Utc>,
+    /// Answers: the exact parameters sent upstream (unset and unsupported ones absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<SamplingParams>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Time to first token, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<MessageError>,
+    /// The caller's vote on an answer (`up`, `down`), if any.
+    pub vote: Option<String>,
+}
+
+impl From<&MessageDoc> for MessageView {
+    fn from(message: &MessageDoc) -> Self {
+        Self {
+            id: message.id.to_hex(),
+            chat_id: message.chat_id.to_hex(),
+            parent_id: message.parent_id.map(|id| id.to_hex()),
+            role: message.role,
+            content: message.content.clone(),
+            status: message.status,
+            created_at: message.created_at.to_chrono(),
+            parameters: message.parameters.clone(),
+            model: message.model.clone(),
+            usage: message.usage.clone(),
+            ttft_ms: message.ttft_ms,
+            duration_ms: message.duration_ms,
+            tokens_per_second: message.tokens_per_second,
+            finish_reason: message.finish_reason.clone(),
+            error: message.error.clone(),
+            vote: None,
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The `chats` collection: a chat's title, default parameters and the branch on screen.
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use futures::TryStreamExt as _;
+use mongodb::{
+    Collection,
+    bson::{self, DateTime, Document, doc, oid::ObjectId},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::SamplingParams;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The chat's default sampling parameters (unset fields are not stored).
+    #[serde(default)]
+    pub parameters: SamplingParams,
+    /// The leaf of the branch on screen.
+    #[serde(default)]
+    pub current_message_id: Option<ObjectId>,
+    pub created_at: DateTime,
+    /// Last activity; chats are listed newest first by this.
+    pub updated_at: DateTime,
+}
+
+impl ChatDoc {
+    pub fn new(user_id: ObjectId, title: Option<String>, parameters: SamplingParams) -> Self {
+        let now = DateTime::now();
+        Self {
+            id: ObjectId::new(),
+            user_id,
+            title,
+            parameters,
+            current_message_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Where a page of the chat list ends: `(updated_at, id)` of its last chat, opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub updated_at: DateTime,
+    pub id: ObjectId,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}:{}",
+            self.updated_at.timestamp_millis(),
+            self.id.to_hex()
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (millis, id) = text.split_once(':')?;
+        Some(Self {
+            updated_at: DateTime::from_millis(millis.parse().ok()?),
+            id: ObjectId::parse_str(id).ok()?,
+        })
+    }
+}
+
+pub async fn insert(chats: &Collection<ChatDoc>, chat: &ChatDoc) -> mongodb::error::Result<()> {
+    chats.insert_one(chat).await.map(drop)
+}
+
+/// The chat, if it exists and belongs to `user_id`.
+pub async fn find_owned(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    chat_id: ObjectId,
+) -> mongodb::error::Result<Option<ChatDoc>> {
+    chats
+        .find_one(doc! { "_id": chat_id, "user_id": user_id })
+        .await
+}
+
+/// A page of the user's chats, newest activity first. `matching` restricts to chats whose title
+/// matches the (already escaped) pattern or whose id is in `message_hits`.
+pub async fn list(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    limit: i64,
+    after: Option<Cursor>,
+    search: Option<(&str, Vec<ObjectId>)>,
+) -> mongodb::error::Result<Vec<ChatDoc>> {
+    let mut filter = doc! { "user_id": user_id };
+    let mut clauses: Vec<Document> = Vec::new();
+    if let Some(cursor) = after {
+        clauses.push(doc! { "$or": [
+            { "updated_at": { "$lt": cursor.updated_at } },
+            { "updated_at": cursor.updated_at, "_id": { "$lt": cursor.id } },
+        ] });
+    }
+    if let Some((pattern, ids)) = search {
+        clauses.push(doc! { "$or": [
+            { "title": { "$regex": pattern, "$options": "i" } },
+            { "_id": { "$in": ids } },
+        ] });
+    }
+    if !clauses.is_empty() {
+        filter.insert("$and", clauses);
+    }
+    chats
+        .find(filter)
+        .sort(doc! { "updated_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Applies `set` to the user's chat and bumps `updated_at`; the updated chat, if found.
+pub async fn update(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    chat_id: ObjectId,
+    mut set: Document,
+) -> mongodb::error::Result<Option<ChatDoc>> {
+    set.insert("updated_at", DateTime::now());
+    chats
+        .find_one_and_update(
+            doc! { "_id": chat_id, "user_id": user_id },
+            doc! { "$set": set },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await
+}
+
+pub async fn delete(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    chat_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let result = chats
+        .delete_one(doc! { "_id": chat_id, "user_id": user_id })
+        .await?;
+    Ok(result.deleted_count == 1)
+}
+
+pub fn parameters_bson(parameters: &SamplingParams) -> mongodb::error::Result<bson::Bson> {
+    Ok(bson::to_bson(parameters)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor {
+            updated_at: DateTime::from_millis(1_700_000_000_123),
+            id: ObjectId::new(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "garbage", "bm90OmFuOmlk", "MTIzOnh5eg"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}

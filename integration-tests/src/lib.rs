@@ -7,12 +7,14 @@ pub mod fake_upstream;
 mod proxy;
 mod sse;
 mod users;
+mod ws;
 
 pub use app::{TestApp, json, spawn_app, spawn_app_with};
 pub use chat_helpers::{say, spawn_app_with_upstream};
 pub use proxy::TcpProxy;
 pub use sse::{SseEvent, SseReader, deltas, find};
 pub use users::{Session, TestUser, session_from};
+pub use ws::{Ended, LiveSocket, refused_status};
 
 /// MongoDB used by the tests (the `.ci/run` and `scripts/test` start one).
 pub fn mongodb_uri() -> String {

@@ -64,6 +64,18 @@ pub struct Settings {
     pub chat_log: Option<PathBuf>,
     /// The upstream LLM endpoints and their limits.
     pub llm: LlmSettings,
+    /// Live events over WebSocket.
+    pub live: LiveSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Events a socket may have waiting; a socket that falls further behind is closed (4008).
+    pub queue: usize,
+    /// How often the server pings each socket; one silent for two intervals is dropped.
+    pub ping_interval: Duration,
+    /// Lifetime of a single-use WebSocket ticket.
+    pub ticket_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +203,11 @@ impl Settings {
             )?,
             public_url,
             chat_log: env.raw("CHAT_LOG").map(PathBuf::from),
+            live: LiveSettings {
+                queue: env.parse("WS_QUEUE", 256)?,
+                ping_interval: Duration::from_millis(env.parse("WS_PING_INTERVAL_MS", 20_000)?),
+                ticket_ttl: Duration::from_secs(env.parse("WS_TICKET_TTL_SECS", 30)?),
+            },
             llm: LlmSettings::from_lookup(&|name: &str| env.raw(name)).map_err(|reason| {
                 ConfigError::Invalid {
                     name: "upstream settings",

@@ -12,8 +12,10 @@ use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
     chat_log::ChatLog,
     config::{Environment, Settings},
+    events::LocalBus,
     generation::Generations,
     http::layers,
+    live::Tickets,
     llm::Catalog,
     routes,
     state::{App, AppState},
@@ -47,6 +49,7 @@ impl Application {
             tracing::info!("answering with the built-in demo model");
         }
         let chat_log = ChatLog::open(settings.chat_log.clone());
+        let live = settings.live.clone();
         let secret = match &settings.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None => ephemeral_secret(settings.environment)?,
@@ -77,6 +80,8 @@ impl Application {
             catalog,
             generations: Generations::default(),
             chat_log,
+            events: Arc::new(LocalBus::new(live.queue)),
+            tickets: Tickets::new(live.ticket_ttl),
         }));
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {

@@ -2,6 +2,8 @@
 
 use std::{ops::Deref, sync::Arc};
 
+use crate::events::EventBus;
+
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
     chat_log::ChatLog,
@@ -32,6 +34,10 @@ pub struct App {
     pub generations: Generations,
     /// `CHAT_LOG` writer (a no-op when unset).
     pub chat_log: ChatLog,
+    /// Live events to every open socket of a user.
+    pub events: Arc<dyn EventBus>,
+    /// Single-use WebSocket tickets.
+    pub tickets: crate::live::Tickets,
 }
 
 impl Deref for AppState {

@@ -27,14 +27,27 @@ impl Generations {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(super) fn insert(&self, generation: Arc<Generation>, request_id: Option<String>) {
+    /// Registers a generation; `Err(existing)` if one with the same idempotency key runs already
+    /// (the check and the insert are one step, so two identical submissions start one).
+    pub(super) fn insert(
+        &self,
+        generation: Arc<Generation>,
+        request_id: Option<String>,
+    ) -> Result<(), Arc<Generation>> {
         let mut inner = self.lock();
         if let Some(request_id) = request_id {
-            inner
+            let key = (generation.chat_id, request_id);
+            if let Some(existing) = inner
                 .by_request
-                .insert((generation.chat_id, request_id), generation.message_id());
+                .get(&key)
+                .and_then(|id| inner.by_message.get(id))
+            {
+                return Err(Arc::clone(existing));
+            }
+            inner.by_request.insert(key, generation.message_id());
         }
         inner.by_message.insert(generation.message_id(), generation);
+        Ok(())
     }
 
     pub(super) fn remove(&self, message_id: ObjectId) {

@@ -11,7 +11,9 @@ use futures::StreamExt as _;
 use super::Generation;
 use crate::{
     domain::SamplingParams,
+    events::{Event, kinds},
     llm::{self, ChatTurn, UpstreamError, UpstreamEvent},
+    routes::views::MessageView,
     state::AppState,
     store::messages::{self, MessageError, Status, Usage},
 };
@@ -106,6 +108,13 @@ pub async fn run(
         }
     }
     state.chat_log.record(&message, &turns);
+    state.events.publish(
+        message.user_id,
+        Event::new(kinds::GENERATION_FINISHED)
+            .chat(message.chat_id)
+            .message(message.id)
+            .data(MessageView::from(&message)),
+    );
     generation.finish(message);
     state.generations.remove(generation.message_id());
 }
@@ -136,6 +145,7 @@ async fn stream(
     let mut finish_reason = None;
     let mut saved_len = 0;
     let mut last_save = Instant::now();
+    let mut live = LiveDeltas::default();
     loop {
         let item = tokio::select! {
             biased;
@@ -146,6 +156,7 @@ async fn stream(
             Some(Ok(UpstreamEvent::Delta(text))) => {
                 first_token.get_or_insert_with(|| started.elapsed());
                 let len = generation.append(&text);
+                live.push(state, generation, &text);
                 if last_save.elapsed() >= SAVE_EVERY && len > saved_len && generation.is_saved() {
                     let content = generation.content();
                     if let Err(err) = messages::save_partial(
@@ -167,9 +178,53 @@ async fn stream(
                 completion_tokens,
             })) => *usage = Some((prompt_tokens, completion_tokens)),
             Some(Ok(UpstreamEvent::Finish(reason))) => finish_reason = Some(reason),
-            Some(Err(error)) => return Ending::Failed(error),
-            None => return Ending::Finished(finish_reason),
+            Some(Err(error)) => {
+                live.flush(state, generation);
+                return Ending::Failed(error);
+            }
+            None => {
+                live.flush(state, generation);
+                return Ending::Finished(finish_reason);
+            }
         }
+    }
+}
+
+/// How often the growing text is published to the user's other sockets.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+/// Coalesces deltas into `generation.delta` events: one per `PUBLISH_EVERY` at most. `offset`
+/// is the length (in UTF-16 code units, as JavaScript counts) of the text before the delta, so
+/// a tab that loaded the message mid-stream can skip what it already has.
+#[derive(Default)]
+struct LiveDeltas {
+    pending: String,
+    offset: usize,
+    last: Option<Instant>,
+}
+
+impl LiveDeltas {
+    fn push(&mut self, state: &AppState, generation: &Generation, text: &str) {
+        self.pending.push_str(text);
+        if self.last.is_none_or(|at| at.elapsed() >= PUBLISH_EVERY) {
+            self.flush(state, generation);
+        }
+    }
+
+    fn flush(&mut self, state: &AppState, generation: &Generation) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let text = std::mem::take(&mut self.pending);
+        state.events.publish(
+            generation.user_id,
+            Event::new(kinds::GENERATION_DELTA)
+                .chat(generation.chat_id)
+                .message(generation.message_id())
+                .data(serde_json::json!({ "content": text, "offset": self.offset })),
+        );
+        self.offset += text.encode_utf16().count();
+        self.last = Some(Instant::now());
     }
 }
 

@@ -9,7 +9,9 @@ use super::{Generation, runner, title};
 use crate::{
     domain::SamplingParams,
     error::{ApiError, ApiResult},
+    events::{Event, kinds},
     llm::{ChatTurn, Role as TurnRole},
+    routes::views::{ChatView, MessageView},
     state::AppState,
     store::{
         ChatDoc, MessageDoc, chats, duplicate_key_index,
@@ -105,9 +107,12 @@ pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiRes
         effective.clone(),
     );
     let generation = Arc::new(Generation::new(placeholder.clone(), user_message.clone()));
-    state
+    if let Err(existing) = state
         .generations
-        .insert(Arc::clone(&generation), request_id.clone());
+        .insert(Arc::clone(&generation), request_id.clone())
+    {
+        return Ok(Started::Live(existing));
+    }
 
     // The upstream request starts while the messages are being saved; the runner waits for
     // the save before its own first write.
@@ -133,6 +138,22 @@ pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiRes
         return Err(err.into());
     }
     generation.mark_saved();
+    for message in &docs {
+        state.events.publish(
+            chat.user_id,
+            Event::new(kinds::MESSAGE_CREATED)
+                .chat(chat.id)
+                .message(message.id)
+                .data(MessageView::from(message)),
+        );
+    }
+    state.events.publish(
+        chat.user_id,
+        Event::new(kinds::GENERATION_STARTED)
+            .chat(chat.id)
+            .message(placeholder.id)
+            .data(MessageView::from(&placeholder)),
+    );
 
     let mut set = doc! { "current_message_id": placeholder.id };
     if chat.title.as_deref().is_none_or(str::is_empty)
@@ -140,7 +161,14 @@ pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiRes
     {
         set.insert("title", title::from_message(&user.content));
     }
-    chats::update(&state.store.chats, chat.user_id, chat.id, set).await?;
+    if let Some(updated) = chats::update(&state.store.chats, chat.user_id, chat.id, set).await? {
+        state.events.publish(
+            chat.user_id,
+            Event::new(kinds::CHAT_UPDATED)
+                .chat(chat.id)
+                .data(ChatView::from(&updated)),
+        );
+    }
     Ok(Started::Live(generation))
 }
 

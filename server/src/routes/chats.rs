@@ -18,12 +18,13 @@ use crate::{
     auth::CurrentUser,
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
+    events::{Event, kinds},
     http::ValidatedJson,
     state::AppState,
     store::{
         ChatDoc,
         chats::{self, Cursor},
-        messages,
+        messages, votes,
     },
 };
 
@@ -88,7 +89,12 @@ async fn create_chat(
         .filter(|t| !t.is_empty());
     let chat = ChatDoc::new(user.user_id, title, parameters);
     chats::insert(&state.store.chats, &chat).await?;
-    Ok((StatusCode::CREATED, Json(ChatView::from(&chat))))
+    let view = ChatView::from(&chat);
+    state.events.publish(
+        user.user_id,
+        Event::new(kinds::CHAT_CREATED).chat(chat.id).data(&view),
+    );
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -238,7 +244,12 @@ async fn update_chat(
     let updated = chats::update(&state.store.chats, user.user_id, chat.id, set)
         .await?
         .ok_or(ApiError::NotFound("chat"))?;
-    Ok(Json(ChatView::from(&updated)))
+    let view = ChatView::from(&updated);
+    state.events.publish(
+        user.user_id,
+        Event::new(kinds::CHAT_UPDATED).chat(chat.id).data(&view),
+    );
+    Ok(Json(view))
 }
 
 /// Deletes a chat and all its messages, stopping its generation if one is running.
@@ -254,5 +265,9 @@ async fn delete_chat(
     state.generations.stop_chat(chat.id);
     chats::delete(&state.store.chats, user.user_id, chat.id).await?;
     messages::delete_for_chat(&state.store.messages, chat.id).await?;
+    votes::delete_for_chat(&state.store.votes, chat.id).await?;
+    state
+        .events
+        .publish(user.user_id, Event::new(kinds::CHAT_DELETED).chat(chat.id));
     Ok(StatusCode::NO_CONTENT)
 }

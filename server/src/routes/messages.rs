@@ -50,6 +50,8 @@ async fn list_messages(
 ) -> ApiResult<Json<MessageList>> {
     let chat = owned_chat(&state, &user, &id).await?;
     let docs = messages::for_chat(&state.store.messages, chat.id).await?;
+    // The caller's votes on this chat's answers, in one query.
+    let votes = crate::store::votes::for_chat(&state.store.votes, user.user_id, chat.id).await?;
     let views = docs
         .iter()
         .map(|doc| {
@@ -61,6 +63,7 @@ async fn list_messages(
                     None => view.content = content,
                 }
             }
+            view.vote = votes.get(&doc.id).map(|v| v.as_str().to_owned());
             view
         })
         .collect();

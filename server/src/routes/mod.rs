@@ -3,13 +3,16 @@
 mod auth;
 mod chats;
 mod client;
+mod feedback;
 mod health;
+mod live;
 mod messages;
 mod models;
 mod openapi;
 mod stream;
 mod users;
 pub mod views;
+mod votes;
 
 use axum::{Router, response::IntoResponse};
 use utoipa::OpenApi as _;
@@ -24,8 +27,11 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(users::routes())
         .merge(models::routes())
+        .merge(live::routes())
         .merge(chats::routes())
         .merge(messages::routes())
+        .merge(votes::routes())
+        .merge(feedback::routes())
         .split_for_parts();
     let api = api
         .merge(openapi::routes(doc))

@@ -25,7 +25,10 @@ use crate::{error::ErrorBody, state::AppState};
         (name = "users", description = "User profiles"),
         (name = "models", description = "Upstream models and their parameters"),
         (name = "chats", description = "Chats"),
+        (name = "live", description = "Live events over WebSocket"),
         (name = "messages", description = "Message trees and streamed answers"),
+        (name = "votes", description = "Votes on answers"),
+        (name = "feedback", description = "Export of voted answers"),
     )
 )]
 pub struct ApiDoc;

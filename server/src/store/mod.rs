@@ -5,6 +5,7 @@ mod errors;
 pub mod messages;
 pub mod sessions;
 pub mod users;
+pub mod votes;
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,7 @@ pub use errors::{duplicate_key_index, is_unavailable};
 pub use messages::MessageDoc;
 pub use sessions::SessionDoc;
 pub use users::UserDoc;
+pub use votes::VoteDoc;
 
 /// Handles to every collection. Cheap to clone (the driver shares one connection pool).
 #[derive(Clone, Debug)]
@@ -31,6 +33,7 @@ pub struct Store {
     pub sessions: Collection<SessionDoc>,
     pub chats: Collection<ChatDoc>,
     pub messages: Collection<MessageDoc>,
+    pub votes: Collection<VoteDoc>,
 }
 
 impl Store {
@@ -59,7 +62,8 @@ impl Store {
             users: db.collection_with_options("users", durable.clone()),
             sessions: db.collection_with_options("sessions", durable.clone()),
             chats: db.collection_with_options("chats", durable.clone()),
-            messages: db.collection_with_options("messages", durable),
+            messages: db.collection_with_options("messages", durable.clone()),
+            votes: db.collection_with_options("votes", durable),
             db,
         };
 
@@ -154,6 +158,25 @@ impl Store {
                             .sparse(true)
                             .build(),
                     )
+                    .build(),
+            ])
+            .await?;
+        self.votes
+            .create_indexes([
+                // One vote per user per message.
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "message_id": 1 })
+                    .options(unique(votes::USER_MESSAGE_INDEX))
+                    .build(),
+                // A chat's votes: shown with its messages, removed with it.
+                IndexModel::builder()
+                    .keys(doc! { "chat_id": 1, "user_id": 1 })
+                    .options(named("votes_by_chat"))
+                    .build(),
+                // The feedback export, oldest vote first.
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "updated_at": 1, "_id": 1 })
+                    .options(named("votes_by_user"))
                     .build(),
             ])
             .await?;

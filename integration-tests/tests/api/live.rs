@@ -1,0 +1,331 @@
+//! Live events over WebSocket: every socket of a user sees that user's changes at once,
+//! nobody else sees any of it, and sockets are authenticated, origin-checked and reaped.
+
+use std::time::Duration;
+
+use integration_tests::{
+    Ended, fake_upstream::Behaviour, find, json, refused_status, say, spawn_app_with,
+    spawn_app_with_upstream,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::json as body;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn every_socket_of_the_user_sees_renames_votes_and_deletes_and_no_one_else_does() {
+    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    let (_, alice) = app.with_user().await;
+    let (_, bob) = app.with_user().await;
+    let mut tab1 = app.live(&alice.access_token).await;
+    let mut tab2 = app.live(&alice.access_token).await;
+    let mut bobs = app.live(&bob.access_token).await;
+
+    let chat = app
+        .create_chat(&alice.access_token, &body!({ "title": "first" }))
+        .await;
+    let id = chat["id"].as_str().expect("id").to_owned();
+    for tab in [&mut tab1, &mut tab2] {
+        let created = tab
+            .wait_for("chat.created", WAIT)
+            .await
+            .expect("chat.created");
+        assert_eq!(created["chat_id"], id.as_str());
+        assert_eq!(created["data"]["title"], "first");
+        assert!(created["id"].is_string() && created["at"].is_string());
+    }
+
+    let renamed = app
+        .send(
+            Method::PATCH,
+            &format!("/api/chats/{id}"),
+            &alice.access_token,
+            Some(&body!({ "title": "renamed" })),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    for tab in [&mut tab1, &mut tab2] {
+        let updated = tab
+            .wait_for("chat.updated", WAIT)
+            .await
+            .expect("chat.updated");
+        assert_eq!(updated["data"]["title"], "renamed");
+    }
+
+    let events = app.chat(&alice.access_token, &id, &say("hello")).await;
+    let answer = find(&events, "done").expect("done")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let voted = app
+        .send(
+            Method::PUT,
+            &format!("/api/chats/{id}/messages/{answer}/vote"),
+            &alice.access_token,
+            Some(&body!({ "vote": "up" })),
+        )
+        .await;
+    assert_eq!(voted.status(), StatusCode::OK);
+    for tab in [&mut tab1, &mut tab2] {
+        let vote = tab
+            .wait_for("message.voted", WAIT)
+            .await
+            .expect("message.voted");
+        assert_eq!(vote["message_id"], answer.as_str());
+        assert_eq!(vote["data"]["vote"], "up");
+    }
+
+    let deleted = app
+        .send(
+            Method::DELETE,
+            &format!("/api/chats/{id}"),
+            &alice.access_token,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for tab in [&mut tab1, &mut tab2] {
+        let gone = tab
+            .wait_for("chat.deleted", WAIT)
+            .await
+            .expect("chat.deleted");
+        assert_eq!(gone["chat_id"], id.as_str());
+    }
+
+    let leaked = bobs.drain(Duration::from_millis(500)).await;
+    assert!(leaked.is_empty(), "bob saw alice's events: {leaked:?}");
+}
+
+#[tokio::test]
+async fn a_second_tab_watches_an_answer_stream_live() {
+    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    upstream.set_behaviour(Behaviour {
+        chunk_delay_ms: 15,
+        reply_tokens: Some(40),
+        ..Behaviour::default()
+    });
+    let (_, s) = app.with_user().await;
+    let mut watcher = app.live(&s.access_token).await;
+    let chat = app.create_chat(&s.access_token, &body!({})).await;
+    let id = chat["id"].as_str().expect("id").to_owned();
+    let events = app.chat(&s.access_token, &id, &say("stream it")).await;
+    let done = find(&events, "done").expect("done");
+
+    let mut created = Vec::new();
+    let mut started = None;
+    let mut text = String::new();
+    let mut deltas = 0;
+    let finished = loop {
+        let event = watcher.next_event(WAIT).await.expect("events keep coming");
+        match event["type"].as_str().unwrap_or("") {
+            "message.created" => created.push(event["data"]["role"].clone()),
+            "generation.started" => started = Some(event["message_id"].clone()),
+            "generation.delta" => {
+                let offset = event["data"]["offset"].as_u64().expect("offset") as usize;
+                assert_eq!(
+                    offset,
+                    text.encode_utf16().count(),
+                    "deltas arrive in order, without gaps"
+                );
+                text.push_str(event["data"]["content"].as_str().expect("content"));
+                deltas += 1;
+            }
+            "generation.finished" => break event,
+            _ => {}
+        }
+    };
+    assert_eq!(created, [body!("user"), body!("assistant")]);
+    assert_eq!(started, Some(done["id"].clone()));
+    assert_eq!(text, done["content"].as_str().expect("content"));
+    assert!(deltas >= 2, "the answer streamed in several frames");
+    assert!(
+        deltas < 40,
+        "frames are coalesced, not one per token ({deltas})"
+    );
+    assert_eq!(finished["data"]["status"], "complete");
+    assert_eq!(finished["data"]["content"], done["content"]);
+}
+
+#[tokio::test]
+async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
+    let app = spawn_app_with(&[
+        ("WS_TICKET_TTL_SECS", "1"),
+        ("PUBLIC_URL", "http://confab.example"),
+    ])
+    .await;
+    let (_, s) = app.with_user().await;
+
+    for query in ["", "ticket=", "ticket=made-up"] {
+        let refused = app
+            .open_ws(query, None, false)
+            .await
+            .err()
+            .expect("refused");
+        assert_eq!(refused_status(&refused), Some(401), "{query}");
+    }
+
+    let ticket = app.ticket(&s.access_token).await;
+    let first = app.open_ws(&format!("ticket={ticket}"), None, false).await;
+    assert!(first.is_ok());
+    let reused = app
+        .open_ws(&format!("ticket={ticket}"), None, false)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused_status(&reused), Some(401), "a ticket works once");
+
+    let stale = app.ticket(&s.access_token).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let expired = app
+        .open_ws(&format!("ticket={stale}"), None, false)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused_status(&expired), Some(401), "an expired ticket");
+
+    let ticket = app.ticket(&s.access_token).await;
+    let foreign = app
+        .open_ws(
+            &format!("ticket={ticket}"),
+            Some("https://evil.example"),
+            false,
+        )
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused_status(&foreign), Some(403));
+    let ticket = app.ticket(&s.access_token).await;
+    assert!(
+        app.open_ws(
+            &format!("ticket={ticket}"),
+            Some("http://confab.example"),
+            false
+        )
+        .await
+        .is_ok()
+    );
+
+    let no_token = app
+        .http
+        .post(app.url("/api/ws/ticket"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logging_out_closes_that_sessions_sockets() {
+    let app = integration_tests::spawn_app().await;
+    let (user, laptop) = app.with_user().await;
+    let phone = app.login(&user.email, &user.password).await;
+    let mut laptop_socket = app.live(&laptop.access_token).await;
+    let mut phone_socket = app.live(&phone.access_token).await;
+
+    let logout = app
+        .post_with_cookie("/api/auth/logout", Some(&laptop.refresh))
+        .await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    assert_eq!(laptop_socket.ended(WAIT).await, Ended::Closed(4001));
+    assert_eq!(
+        phone_socket.ended(Duration::from_millis(300)).await,
+        Ended::StillOpen
+    );
+
+    // A ticket issued before logout no longer opens a socket.
+    let again = app.login(&user.email, &user.password).await;
+    let ticket = app.ticket(&again.access_token).await;
+    app.post_with_cookie("/api/auth/logout", Some(&again.refresh))
+        .await;
+    let refused = app
+        .open_ws(&format!("ticket={ticket}"), None, false)
+        .await
+        .err()
+        .expect("refused");
+    assert_eq!(refused_status(&refused), Some(401));
+}
+
+#[tokio::test]
+async fn a_socket_that_stops_reading_is_dropped_while_the_others_keep_receiving() {
+    let app = spawn_app_with(&[("WS_QUEUE", "4")]).await;
+    let (_, s) = app.with_user().await;
+    let ticket = app.ticket(&s.access_token).await;
+    let mut slow = app
+        .open_ws(&format!("ticket={ticket}"), None, true)
+        .await
+        .expect("slow socket opens");
+    let mut fast = app.live(&s.access_token).await;
+    let chat = app.create_chat(&s.access_token, &body!({})).await;
+    let id = chat["id"].as_str().expect("id").to_owned();
+    fast.wait_for("chat.created", WAIT).await.expect("created");
+
+    // Large events (a 15,000-character system prompt each) fill the socket buffers quickly.
+    let prompt = "p".repeat(15_000);
+    let renames = 400;
+    let reader = tokio::spawn(async move {
+        let mut seen = 0;
+        while seen < renames {
+            match fast.wait_for("chat.updated", WAIT).await {
+                Some(_) => seen += 1,
+                None => break,
+            }
+        }
+        seen
+    });
+    for i in 0..renames {
+        let update =
+            body!({ "title": format!("update {i}"), "parameters": { "system_prompt": prompt } });
+        let response = app
+            .send(
+                Method::PATCH,
+                &format!("/api/chats/{id}"),
+                &s.access_token,
+                Some(&update),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        reader.await.expect("reader"),
+        renames,
+        "the reading socket got every event"
+    );
+    // The slow one was cut off: reading now finds its end (a 4008 close or a dropped connection).
+    let ended = slow.ended(Duration::from_secs(15)).await;
+    assert_ne!(ended, Ended::StillOpen, "the slow socket was not dropped");
+}
+
+#[tokio::test]
+async fn malformed_client_frames_are_ignored_and_pings_keep_the_socket_alive() {
+    let app = spawn_app_with(&[("WS_PING_INTERVAL_MS", "200")]).await;
+    let (_, s) = app.with_user().await;
+    let mut socket = app.live(&s.access_token).await;
+    socket.send_text("{not json").await.expect("sent");
+    socket.send_text(&"x".repeat(10_000)).await.expect("sent");
+    socket
+        .send_binary(vec![0, 159, 146, 150])
+        .await
+        .expect("sent");
+    // Longer than two ping intervals: a socket that answers pings (tungstenite does while we
+    // read) is kept.
+    assert!(socket.drain(Duration::from_millis(900)).await.is_empty());
+    app.create_chat(&s.access_token, &body!({ "title": "still here" }))
+        .await;
+    let created = socket
+        .wait_for("chat.created", WAIT)
+        .await
+        .expect("still receiving");
+    assert_eq!(created["data"]["title"], "still here");
+    let health = json(app.get("/api/health", None).await).await;
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn a_socket_that_never_answers_pings_is_reaped() {
+    let app = spawn_app_with(&[("WS_PING_INTERVAL_MS", "200")]).await;
+    let (_, s) = app.with_user().await;
+    let mut socket = app.live(&s.access_token).await;
+    // Not reading means not answering pings.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_ne!(socket.ended(Duration::from_secs(3)).await, Ended::StillOpen);
+}

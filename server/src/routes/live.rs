@@ -1,0 +1,131 @@
+//! `POST /api/ws/ticket` and `GET /api/ws`: the live-event WebSocket.
+//!
+//! Authentication happens before the upgrade: the client first trades its bearer token for a
+//! single-use ticket (valid `WS_TICKET_TTL_SECS`, default 30 s), then opens
+//! `/api/ws?ticket=…`. A missing, used or expired ticket, a session that has ended, or a
+//! foreign `Origin` (cross-site WebSocket hijacking) is refused before any event flows.
+
+use axum::{
+    Json,
+    extract::{Query, State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
+    http::{HeaderMap, header},
+    response::Response,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    auth::CurrentUser,
+    error::{ApiError, ApiResult, ErrorBody},
+    live,
+    state::AppState,
+    store::sessions,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(issue_ticket))
+        .routes(routes!(open_socket))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    /// Pass as `?ticket=` to `GET /api/ws`; works once.
+    ticket: String,
+    /// Seconds the ticket stays valid.
+    expires_in: u64,
+}
+
+/// A single-use ticket for opening the live-event WebSocket.
+#[utoipa::path(post, path = "/api/ws/ticket", tag = "live", security(("bearer" = [])),
+    responses((status = 200, body = TicketView), (status = 401, body = ErrorBody)))]
+async fn issue_ticket(State(state): State<AppState>, user: CurrentUser) -> Json<TicketView> {
+    Json(TicketView {
+        ticket: state.tickets.issue(user.user_id, user.session_id),
+        expires_in: state.tickets.ttl().as_secs(),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SocketQuery {
+    /// From `POST /api/ws/ticket`.
+    ticket: Option<String>,
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..]
+        .find('/')
+        .map_or(url, |end| &url[..after_scheme + end])
+}
+
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Not a browser (browsers always send Origin on WebSocket requests).
+        return true;
+    };
+    let own = origin_of(&state.settings.public_url);
+    let host_origin = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|host| (format!("http://{host}"), format!("https://{host}")));
+    origin.eq_ignore_ascii_case(own)
+        || host_origin.is_some_and(|(http, https)| origin == http || origin == https)
+        || state
+            .settings
+            .http
+            .cors_allowed_origins
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+}
+
+/// Upgrades to the live-event WebSocket. Server → client frames are JSON events
+/// `{type, id, at, chat_id?, message_id?, data?}` (first `{"type":"ready"}`); close codes:
+/// 4001 session ended (sign in again), 4008 fell behind (reconnect and reload), 1001 shutdown.
+#[utoipa::path(get, path = "/api/ws", tag = "live", params(SocketQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, description = "Missing, used or expired ticket, or ended session", body = ErrorBody),
+        (status = 403, description = "Foreign Origin", body = ErrorBody),
+    ))]
+async fn open_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SocketQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    if !origin_allowed(&state, &headers) {
+        return Err(ApiError::Forbidden("this origin may not open a socket"));
+    }
+    let ticket = query.ticket.unwrap_or_default();
+    let (user_id, session_id) = state
+        .tickets
+        .redeem(&ticket)
+        .ok_or_else(|| ApiError::unauthorized("the ticket is missing, used or expired"))?;
+    if !sessions::is_active(&state.store.sessions, session_id, user_id).await? {
+        return Err(ApiError::unauthorized("the session has ended"));
+    }
+    let upgrade =
+        upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade request"))?;
+    let bus = state.events.clone();
+    let ping = state.settings.live.ping_interval;
+    Ok(upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| live::serve(socket, bus, user_id, session_id, ping)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(origin_of("http://localhost:8080"), "http://localhost:8080");
+        assert_eq!(
+            origin_of("https://chat.example.org/app/"),
+            "https://chat.example.org"
+        );
+    }
+}

@@ -82,6 +82,7 @@ impl Application {
             chat_log,
             events: Arc::new(LocalBus::new(live.queue)),
             tickets: Tickets::new(live.ticket_ttl),
+            session_cache: Default::default(),
         }));
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {

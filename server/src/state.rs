@@ -38,6 +38,17 @@ pub struct App {
     pub events: Arc<dyn EventBus>,
     /// Single-use WebSocket tickets.
     pub tickets: crate::live::Tickets,
+    /// Sessions recently found live (saves a look-up per request).
+    pub session_cache: crate::auth::session_cache::SessionCache,
+}
+
+impl App {
+    /// A session was revoked (logout, refresh-token reuse): its access tokens stop working at
+    /// once and its sockets close.
+    pub fn session_ended(&self, session_id: mongodb::bson::oid::ObjectId) {
+        self.session_cache.forget(session_id);
+        self.events.end_session(session_id);
+    }
 }
 
 impl Deref for AppState {

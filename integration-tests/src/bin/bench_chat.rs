@@ -264,6 +264,7 @@ async fn main() -> anyhow::Result<()> {
     let tokens = 400;
     upstream.set_behaviour(Behaviour {
         reply_tokens: Some(tokens),
+        chunk_delay_ms: 1,
         ..Behaviour::default()
     });
     let mut direct_chunk = Vec::new();

@@ -35,8 +35,18 @@ impl FromRequestParts<AppState> for CurrentUser {
             .verify(token)
             .ok_or_else(ApiError::invalid_token)?;
         // A logged-out or revoked session invalidates its access tokens at once.
-        if !sessions::is_active(&state.store.sessions, subject.session_id, subject.user_id).await? {
-            return Err(ApiError::invalid_token());
+        if !state
+            .session_cache
+            .is_fresh(subject.session_id, subject.user_id)
+        {
+            if !sessions::is_active(&state.store.sessions, subject.session_id, subject.user_id)
+                .await?
+            {
+                return Err(ApiError::invalid_token());
+            }
+            state
+                .session_cache
+                .remember(subject.session_id, subject.user_id);
         }
         Ok(Self {
             user_id: subject.user_id,

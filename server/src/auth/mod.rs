@@ -6,6 +6,7 @@ mod current_user;
 pub mod jwt;
 pub mod password;
 pub mod refresh_token;
+pub mod session_cache;
 pub mod throttle;
 
 pub use current_user::{CurrentUser, bearer_token};

@@ -51,7 +51,19 @@ pub enum Started {
     },
 }
 
-pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiResult<Started> {
+pub async fn start(
+    state: &AppState,
+    user_id: ObjectId,
+    chat_id: &str,
+    request: Request,
+) -> ApiResult<Started> {
+    let chat_id = ObjectId::parse_str(chat_id).map_err(|_| ApiError::NotFound("chat"))?;
+    // The chat and its messages in one round trip (both scoped to the caller).
+    let (chat, all) = tokio::try_join!(
+        chats::find_owned(&state.store.chats, user_id, chat_id),
+        messages::for_chat_of(&state.store.messages, chat_id, user_id),
+    )?;
+    let chat = &chat.ok_or(ApiError::NotFound("chat"))?;
     if let Request::New {
         client_request_id: Some(request_id),
         ..
@@ -79,7 +91,6 @@ pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiRes
         (model.id.clone(), effective)
     };
 
-    let all = messages::for_chat(&state.store.messages, chat.id).await?;
     let by_id: HashMap<ObjectId, &MessageDoc> = all.iter().map(|m| (m.id, m)).collect();
     let (user_message, answer_parent, request_id) = place(state, chat, &by_id, request)?;
 
@@ -155,20 +166,26 @@ pub async fn start(state: &AppState, chat: &ChatDoc, request: Request) -> ApiRes
             .data(MessageView::from(&placeholder)),
     );
 
+    // The branch on screen and the title are not needed for the answer: update them aside.
     let mut set = doc! { "current_message_id": placeholder.id };
     if chat.title.as_deref().is_none_or(str::is_empty)
         && let Some(user) = &user_message
     {
         set.insert("title", title::from_message(&user.content));
     }
-    if let Some(updated) = chats::update(&state.store.chats, chat.user_id, chat.id, set).await? {
-        state.events.publish(
-            chat.user_id,
-            Event::new(kinds::CHAT_UPDATED)
-                .chat(chat.id)
-                .data(ChatView::from(&updated)),
-        );
-    }
+    let (state_for_update, chat_id, user_id) = (state.clone(), chat.id, chat.user_id);
+    tokio::spawn(async move {
+        match chats::update(&state_for_update.store.chats, user_id, chat_id, set).await {
+            Ok(Some(updated)) => state_for_update.events.publish(
+                user_id,
+                Event::new(kinds::CHAT_UPDATED)
+                    .chat(chat_id)
+                    .data(ChatView::from(&updated)),
+            ),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "recording the branch on screen failed"),
+        }
+    });
     Ok(Started::Live(generation))
 }
 

@@ -243,7 +243,7 @@ async fn refresh(State(state): State<AppState>, jar: CookieJar) -> ApiResult<imp
         Rotation::Rotated(session) => session,
         Rotation::ReuseDetected { session_id } => {
             tracing::warn!(%session_id, "refresh token reused: session revoked");
-            state.events.end_session(session_id);
+            state.session_ended(session_id);
             return Ok((jar.add(cookie::removal(secure)), refused()).into_response());
         }
         Rotation::Invalid => {
@@ -252,6 +252,7 @@ async fn refresh(State(state): State<AppState>, jar: CookieJar) -> ApiResult<imp
     };
     let Some(user) = users::find_by_id(&state.store.users, session.user_id).await? else {
         sessions::revoke(&state.store.sessions, session.id).await?;
+        state.session_ended(session.id);
         return Ok((jar.add(cookie::removal(secure)), refused()).into_response());
     };
     Ok(respond(&state, &user, session.id, next.value, jar)?.into_response())
@@ -282,7 +283,7 @@ async fn logout(
     };
     for session_id in [from_token, from_cookie].into_iter().flatten() {
         sessions::revoke(&state.store.sessions, session_id).await?;
-        state.events.end_session(session_id);
+        state.session_ended(session_id);
         tracing::info!(%session_id, "signed out");
     }
     let jar = jar.add(cookie::removal(state.settings.cookie_secure()));

@@ -105,7 +105,6 @@ async fn send_message(
     Path(id): Path<String>,
     ValidatedJson(body): ValidatedJson<SendMessage>,
 ) -> ApiResult<Response> {
-    let chat = owned_chat(&state, &user, &id).await?;
     let parent_id = match body.parent_id.as_deref() {
         Some(raw) => Some(
             ObjectId::parse_str(raw)
@@ -115,7 +114,8 @@ async fn send_message(
     };
     let started = generation::start(
         &state,
-        &chat,
+        user.user_id,
+        &id,
         Request::New {
             content: body.content,
             parent_id,
@@ -151,10 +151,10 @@ async fn edit_message(
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<EditMessage>,
 ) -> ApiResult<Response> {
-    let chat = owned_chat(&state, &user, &id).await?;
     let started = generation::start(
         &state,
-        &chat,
+        user.user_id,
+        &id,
         Request::Edit {
             message_id: message_id(&message)?,
             content: body.content,
@@ -187,10 +187,10 @@ async fn regenerate_message(
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<RegenerateMessage>,
 ) -> ApiResult<Response> {
-    let chat = owned_chat(&state, &user, &id).await?;
     let started = generation::start(
         &state,
-        &chat,
+        user.user_id,
+        &id,
         Request::Regenerate {
             message_id: message_id(&message)?,
             parameters: body.parameters,

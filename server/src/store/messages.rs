@@ -139,6 +139,21 @@ pub async fn insert_many(
     messages.insert_many(docs).await.map(drop)
 }
 
+/// Every message of a chat that belongs to `user_id`, oldest first (safe to run before the
+/// chat's ownership is known).
+pub async fn for_chat_of(
+    messages: &Collection<MessageDoc>,
+    chat_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Vec<MessageDoc>> {
+    messages
+        .find(doc! { "chat_id": chat_id, "user_id": user_id })
+        .sort(doc! { "created_at": 1, "_id": 1 })
+        .await?
+        .try_collect()
+        .await
+}
+
 /// Every message of a chat, oldest first.
 pub async fn for_chat(
     messages: &Collection<MessageDoc>,

@@ -1,0 +1,222 @@
+//! Live-event fan-out benchmark: 1,000 sockets of one user; a vote event delivered to all.
+//! Prints p50/p99 delivery latency (from the HTTP call to each socket's receipt), the server's
+//! RSS before and after opening the sockets (memory per idle socket), and its peak RSS.
+//!
+//!     ./scripts/bench bench_ws
+//!
+//! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`).
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use futures::{SinkExt as _, StreamExt as _};
+use integration_tests::{fake_upstream::FakeUpstream, mongodb_uri};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+fn rss_kib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    Ok(response.json().await?)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sockets: usize = std::env::var("SOCKETS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let upstream = FakeUpstream::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
+    let mut server = tokio::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("MONGODB_URI", mongodb_uri())
+        .env(
+            "MONGODB_DATABASE",
+            format!("bench_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
+        .env("OPENAI_API_BASE_URL", upstream.base_url())
+        .env("UPSTREAM_KIND", "vllm")
+        .env("AVAILABLE_MODELS", "confab-demo")
+        .env("RUST_LOG", "warn")
+        .env("CLIENT_DIR", "/nonexistent")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("starting {binary}: {e}"))?;
+    let pid = server.id().unwrap_or(0);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{base}/api/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let auth = post(
+        &client,
+        &format!("{base}/api/auth/register"),
+        None,
+        &json!({
+            "username": "fanout", "email": "fanout@example.org", "password": "benchmark password"
+        }),
+    )
+    .await?;
+    let token = auth["access_token"].as_str().unwrap_or_default().to_owned();
+    let chat = post(
+        &client,
+        &format!("{base}/api/chats"),
+        Some(&token),
+        &json!({}),
+    )
+    .await?;
+    let chat_id = chat["id"].as_str().unwrap_or_default().to_owned();
+    // One answer to vote on.
+    let response = client
+        .post(format!("{base}/api/chats/{chat_id}/messages"))
+        .bearer_auth(&token)
+        .json(&json!({ "content": "something to vote on" }))
+        .send()
+        .await?;
+    let text = response.text().await?;
+    let answer = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .find(|v| v["role"] == "assistant" && v["status"] == "complete")
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no answer"))?;
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(pid, "VmRSS:");
+    let mut streams = Vec::with_capacity(sockets);
+    for _ in 0..sockets {
+        let ticket = post(
+            &client,
+            &format!("{base}/api/ws/ticket"),
+            Some(&token),
+            &json!({}),
+        )
+        .await?;
+        let url = format!(
+            "ws://127.0.0.1:{port}/api/ws?ticket={}",
+            ticket["ticket"].as_str().unwrap_or_default()
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let _ready = ws.next().await;
+        streams.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(pid, "VmRSS:");
+    println!(
+        "{sockets} idle sockets: server RSS {:.1} MiB → {:.1} MiB = {:.1} KiB per socket (target < 64 KiB)",
+        before / 1024.0,
+        after / 1024.0,
+        (after - before) / sockets as f64
+    );
+
+    let mut latencies = Vec::new();
+    let mut missing = 0;
+    for round in 0..5 {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        let mut readers = Vec::new();
+        for mut ws in streams.drain(..) {
+            let tx = tx.clone();
+            readers.push(tokio::spawn(async move {
+                let got = tokio::time::timeout(Duration::from_secs(10), async {
+                    while let Some(Ok(frame)) = ws.next().await {
+                        if let Message::Text(text) = frame
+                            && text.contains("message.voted")
+                        {
+                            return true;
+                        }
+                    }
+                    false
+                })
+                .await;
+                if matches!(got, Ok(true)) {
+                    let _ = tx.send(Instant::now());
+                }
+                ws
+            }));
+        }
+        drop(tx);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let vote = if round % 2 == 0 { "up" } else { "down" };
+        let response = client
+            .put(format!("{base}/api/chats/{chat_id}/messages/{answer}/vote"))
+            .bearer_auth(&token)
+            .json(&json!({ "vote": vote }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "vote: {}",
+            response.status()
+        );
+        let mut received = 0;
+        while let Some(at) = rx.recv().await {
+            latencies.push((at - started).as_secs_f64() * 1e3);
+            received += 1;
+        }
+        missing += sockets - received;
+        for reader in readers {
+            let mut ws = reader.await?;
+            let _ = ws.flush().await;
+            streams.push(ws);
+        }
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "vote fan-out to {sockets} sockets ×5: delivery p50 {:.1} ms p99 {:.1} ms max {:.1} ms, {missing} missed (target p99 <= 50 ms)",
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+    println!("server peak RSS {:.1} MiB", rss_kib(pid, "VmHWM:") / 1024.0);
+    server.kill().await?;
+    Ok(())
+}

@@ -64,3 +64,26 @@ stop_secantus() {
     wait "$MONGO_PID" 2>/dev/null || true
   fi
 }
+
+# Debian's Chromium for the browser tests (installed once; CI machines start without it).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  log "installing Chromium (Debian package) for the browser tests…"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+# The web client's dependencies (npm ci when package-lock.json changed).
+ensure_client_deps() {
+  local stamp="client/node_modules/.confab-lock"
+  if [ -f "$stamp" ] && cmp -s client/package-lock.json "$stamp"; then
+    return 0
+  fi
+  (cd client && npm ci --no-audit --no-fund --loglevel=error)
+  cp client/package-lock.json "$stamp"
+}

@@ -1,0 +1,281 @@
+import { ApiError, errorFromResponse } from './errors';
+import { readSse } from './sse';
+import type {
+  AuthResponse,
+  Chat,
+  ChatPage,
+  CreateChatRequest,
+  EditMessageRequest,
+  LoginRequest,
+  Message,
+  ModelsResponse,
+  RegenerateRequest,
+  RegisterRequest,
+  SendMessageRequest,
+  StreamEvent,
+  UpdateChatRequest,
+  User,
+  Vote,
+  VoteResponse,
+} from './types';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface ApiClientOptions {
+  /** Prefix of every path, e.g. "" (same origin) or "http://127.0.0.1:8080". */
+  baseUrl?: string;
+  fetch?: FetchLike;
+  /** Called when the session is gone (a refresh failed): show the sign-in form. */
+  onUnauthenticated?: () => void;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Whether a 401 may be answered by refreshing the access token and retrying (default true). */
+  retryOn401?: boolean;
+}
+
+/** Routes whose 401 means "bad credentials", not "expired token". */
+const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout']);
+
+/**
+ * The typed API client. The access token is kept in memory only; the refresh token is the
+ * server's HttpOnly cookie (path /api/auth), sent by the browser on `/api/auth/refresh`.
+ */
+export class ApiClient {
+  private accessToken: string | null = null;
+  private refreshing: Promise<boolean> | null = null;
+  private readonly baseUrl: string;
+  private readonly fetchImpl: FetchLike;
+  private readonly onUnauthenticated: (() => void) | undefined;
+
+  constructor(options: ApiClientOptions = {}) {
+    this.baseUrl = options.baseUrl ?? '';
+    // Bind: calling window.fetch with another `this` throws "Illegal invocation".
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.onUnauthenticated = options.onUnauthenticated;
+  }
+
+  get token(): string | null {
+    return this.accessToken;
+  }
+
+  setToken(token: string | null): void {
+    this.accessToken = token;
+  }
+
+  // ---- transport -------------------------------------------------------------------------
+
+  private async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const retry = options.retryOn401 ?? !NO_REFRESH.has(path);
+    const sentWith = this.accessToken;
+    let response = await this.rawFetch(method, path, options, sentWith);
+    if (response.status === 401 && retry) {
+      // Another request may have refreshed the token while this one was in flight.
+      const fresh = this.accessToken !== null && this.accessToken !== sentWith ? true : await this.refresh();
+      if (fresh) {
+        response = await this.rawFetch(method, path, options, this.accessToken);
+      }
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+
+  private rawFetch(method: string, path: string, options: RequestOptions, token: string | null): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const init: RequestInit = { method, headers, credentials: 'same-origin' };
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(options.body);
+    }
+    if (options.signal) init.signal = options.signal;
+    return this.fetchImpl(this.baseUrl + path, init).catch((error: unknown) => {
+      if (error instanceof Error && error.name === 'AbortError') throw error;
+      throw new ApiError(0, 'network_error', 'The server could not be reached.');
+    });
+  }
+
+  private async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, options);
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Exchanges the refresh cookie for a new access token. Single-flight: concurrent callers
+   * share one request. Resolves false (and forgets the token) when the session is gone.
+   */
+  refresh(): Promise<boolean> {
+    if (!this.refreshing) {
+      this.refreshing = (async () => {
+        try {
+          const response = await this.rawFetch('POST', '/api/auth/refresh', {}, null);
+          if (!response.ok) {
+            this.accessToken = null;
+            if (response.status === 401) this.onUnauthenticated?.();
+            return false;
+          }
+          const body = (await response.json()) as AuthResponse;
+          this.accessToken = body.access_token;
+          return true;
+        } catch {
+          return false;
+        } finally {
+          this.refreshing = null;
+        }
+      })();
+    }
+    return this.refreshing;
+  }
+
+  // ---- authentication --------------------------------------------------------------------
+
+  async register(body: RegisterRequest): Promise<AuthResponse> {
+    const auth = await this.json<AuthResponse>('POST', '/api/auth/register', { body });
+    this.accessToken = auth.access_token;
+    return auth;
+  }
+
+  async login(body: LoginRequest): Promise<AuthResponse> {
+    const auth = await this.json<AuthResponse>('POST', '/api/auth/login', { body });
+    this.accessToken = auth.access_token;
+    return auth;
+  }
+
+  /** Tries to resume a session from the refresh cookie; returns the user or null. */
+  async resume(): Promise<User | null> {
+    if (!(await this.refresh())) return null;
+    return this.me();
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.send('POST', '/api/auth/logout');
+    } finally {
+      this.accessToken = null;
+    }
+  }
+
+  me(): Promise<User> {
+    return this.json('GET', '/api/users/me');
+  }
+
+  models(): Promise<ModelsResponse> {
+    return this.json('GET', '/api/models');
+  }
+
+  // ---- chats -----------------------------------------------------------------------------
+
+  listChats(params: { limit?: number; cursor?: string | null; q?: string } = {}): Promise<ChatPage> {
+    const query = new URLSearchParams();
+    if (params.limit !== undefined) query.set('limit', String(params.limit));
+    if (params.cursor) query.set('cursor', params.cursor);
+    if (params.q) query.set('q', params.q);
+    const qs = query.toString();
+    return this.json('GET', `/api/chats${qs ? `?${qs}` : ''}`);
+  }
+
+  createChat(body: CreateChatRequest = {}): Promise<Chat> {
+    return this.json('POST', '/api/chats', { body });
+  }
+
+  getChat(id: string): Promise<Chat> {
+    return this.json('GET', `/api/chats/${enc(id)}`);
+  }
+
+  updateChat(id: string, body: UpdateChatRequest): Promise<Chat> {
+    return this.json('PATCH', `/api/chats/${enc(id)}`, { body });
+  }
+
+  async deleteChat(id: string): Promise<void> {
+    await this.send('DELETE', `/api/chats/${enc(id)}`);
+  }
+
+  async listMessages(chatId: string): Promise<Message[]> {
+    const body = await this.json<{ messages: Message[] }>('GET', `/api/chats/${enc(chatId)}/messages`);
+    return body.messages;
+  }
+
+  stopMessage(chatId: string, messageId: string): Promise<Message> {
+    return this.json('POST', `/api/chats/${enc(chatId)}/messages/${enc(messageId)}/stop`);
+  }
+
+  vote(chatId: string, messageId: string, vote: Vote | null, reason?: string): Promise<VoteResponse> {
+    const body = reason === undefined ? { vote } : { vote, reason };
+    return this.json('PUT', `/api/chats/${enc(chatId)}/messages/${enc(messageId)}/vote`, { body });
+  }
+
+  async wsTicket(): Promise<string> {
+    const body = await this.json<{ ticket: string }>('POST', '/api/ws/ticket');
+    return body.ticket;
+  }
+
+  // ---- streamed generations ---------------------------------------------------------------
+
+  /** Sends a user message and streams the answer. Abort with `signal`. */
+  streamMessage(chatId: string, body: SendMessageRequest, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    return this.stream(`/api/chats/${enc(chatId)}/messages`, body, signal);
+  }
+
+  /** Edits a user message into a sibling branch and streams its answer. */
+  streamEdit(chatId: string, messageId: string, body: EditMessageRequest, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/edit`, body, signal);
+  }
+
+  /** Regenerates an answer as a sibling and streams it. */
+  streamRegenerate(chatId: string, messageId: string, body: RegenerateRequest = {}, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/regenerate`, body, signal);
+  }
+
+  private async *stream(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    const options: RequestOptions = { body, headers: { Accept: 'text/event-stream' } };
+    if (signal) options.signal = signal;
+    const response = await this.send('POST', path, options);
+    if (!response.body) throw new ApiError(response.status, 'bad_response', 'The answer has no body.');
+    for await (const frame of readSse(response.body, signal)) {
+      const event = toStreamEvent(frame.event, frame.data);
+      if (event) yield event;
+    }
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+/** Maps one SSE frame to a typed event; unknown events and bad JSON are skipped. */
+export function toStreamEvent(event: string, data: string): StreamEvent | null {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (typeof payload !== 'object' || payload === null) return null;
+  const p = payload as Record<string, unknown>;
+  switch (event) {
+    case 'user_message':
+    case 'assistant_message':
+    case 'done':
+      return typeof p.id === 'string' ? { type: event, message: payload as Message } : null;
+    case 'delta':
+      return typeof p.content === 'string' ? { type: 'delta', content: p.content } : null;
+    case 'error':
+      return {
+        type: 'error',
+        code: typeof p.code === 'string' ? p.code : 'error',
+        message: typeof p.message === 'string' ? p.message : 'The answer failed.',
+        assistant_message:
+          typeof p.assistant_message === 'object' && p.assistant_message !== null
+            ? (p.assistant_message as Message)
+            : null,
+      };
+    default:
+      return null;
+  }
+}

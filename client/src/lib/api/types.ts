@@ -1,0 +1,167 @@
+// Wire types of the Confab API (see the server's README, "API").
+
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: Record<string, string> };
+}
+
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  created_at: string;
+}
+
+export interface AuthResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  user: User;
+}
+
+export interface RegisterRequest {
+  username: string;
+  email: string;
+  password: string;
+}
+
+export interface LoginRequest {
+  /** An email address or a username. */
+  email: string;
+  password: string;
+}
+
+export interface SamplingParams {
+  model?: string;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  max_tokens?: number;
+  repetition_penalty?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  seed?: number;
+  stop?: string[];
+  system_prompt?: string;
+}
+
+export interface ParamInfo {
+  accepted: boolean;
+  min?: number;
+  min_exclusive?: boolean;
+  max?: number;
+  default?: number;
+  max_items?: number;
+  max_length?: number;
+  reason?: string;
+}
+
+export type ParamName = Exclude<keyof SamplingParams, 'model'>;
+
+export interface ModelInfo {
+  id: string;
+  label: string;
+  kind: string;
+  max_tokens: number;
+  parameters: Record<ParamName, ParamInfo>;
+}
+
+export interface ModelsResponse {
+  demo: boolean;
+  default_model: string | null;
+  models: ModelInfo[];
+  limits: { max_message_length: number; max_conversation_history: number };
+}
+
+export interface Chat {
+  id: string;
+  title: string | null;
+  parameters: SamplingParams;
+  /** The leaf of the branch on screen. */
+  current_message_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ChatPage {
+  chats: Chat[];
+  next_cursor: string | null;
+}
+
+export interface CreateChatRequest {
+  title?: string;
+  parameters?: SamplingParams;
+}
+
+export interface UpdateChatRequest {
+  title?: string | null;
+  parameters?: SamplingParams;
+  current_message_id?: string;
+}
+
+export type Role = 'user' | 'assistant';
+export type MessageStatus = 'streaming' | 'complete' | 'stopped' | 'error';
+export type Vote = 'up' | 'down';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  estimated?: boolean;
+}
+
+export interface Message {
+  id: string;
+  chat_id: string;
+  parent_id: string | null;
+  role: Role;
+  content: string;
+  status: MessageStatus;
+  created_at: string;
+  parameters?: SamplingParams;
+  model?: string;
+  usage?: Usage;
+  ttft_ms?: number;
+  duration_ms?: number;
+  tokens_per_second?: number;
+  finish_reason?: string;
+  error?: { code: string; message: string };
+  vote: Vote | null;
+}
+
+export interface VoteResponse {
+  message_id: string;
+  vote: Vote | null;
+  reason: string | null;
+}
+
+export interface SendMessageRequest {
+  content: string;
+  parent_id?: string;
+  parameters?: SamplingParams;
+  client_request_id?: string;
+}
+
+export interface EditMessageRequest {
+  content: string;
+  parameters?: SamplingParams;
+}
+
+export interface RegenerateRequest {
+  parameters?: SamplingParams;
+}
+
+/** The typed events of a generation's `text/event-stream`. */
+export type StreamEvent =
+  | { type: 'user_message'; message: Message }
+  | { type: 'assistant_message'; message: Message }
+  | { type: 'delta'; content: string }
+  | { type: 'done'; message: Message }
+  | { type: 'error'; code: string; message: string; assistant_message: Message | null };
+
+export interface LiveEvent {
+  type: string;
+  id?: string;
+  at?: string;
+  chat_id?: string;
+  message_id?: string;
+  data?: unknown;
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Chat, LiveEvent } from './api/types';
+import { applyChatEvent, dedupeChats, LiveConnection, parseLiveEvent, type LiveOptions, type SocketLike } from './live';
+
+class FakeSocket implements SocketLike {
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason?: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  closedWith: number | null = null;
+  constructor(readonly url: string) {}
+  close(code?: number): void {
+    this.closedWith = code ?? 1000;
+  }
+  receive(value: unknown): void {
+    this.onmessage?.({ data: typeof value === 'string' ? value : JSON.stringify(value) });
+  }
+  drop(code: number): void {
+    this.onclose?.({ code });
+  }
+}
+
+function setup(overrides: Partial<LiveOptions> = {}) {
+  const sockets: FakeSocket[] = [];
+  const timers: { fn: () => void; ms: number }[] = [];
+  const events: LiveEvent[] = [];
+  let tickets = 0;
+  const onResync = vi.fn();
+  const onSignedOut = vi.fn();
+  const live = new LiveConnection({
+    getTicket: () => Promise.resolve(`t${++tickets}`),
+    onEvent: (e) => events.push(e),
+    onResync,
+    onSignedOut,
+    url: 'ws://host/api/ws',
+    socketFactory: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    setTimer: (fn, ms) => {
+      timers.push({ fn, ms });
+      return timers.length;
+    },
+    clearTimer: () => undefined,
+    ...overrides,
+  });
+  const flush = () => new Promise((r) => setTimeout(r, 0));
+  const last = () => sockets[sockets.length - 1]!;
+  const fire = async () => {
+    const t = timers.shift();
+    t?.fn();
+    await flush();
+    return t?.ms;
+  };
+  return { live, sockets, timers, events, onResync, onSignedOut, flush, last, fire };
+}
+
+describe('parseLiveEvent', () => {
+  it('keeps the envelope fields', () => {
+    expect(parseLiveEvent('{"type":"chat.deleted","id":"e1","at":"x","chat_id":"c1"}')).toEqual({
+      type: 'chat.deleted',
+      id: 'e1',
+      at: 'x',
+      chat_id: 'c1',
+    });
+    expect(parseLiveEvent('{"type":"generation.delta","message_id":"m","data":{"content":"a","offset":0}}')).toEqual({
+      type: 'generation.delta',
+      message_id: 'm',
+      data: { content: 'a', offset: 0 },
+    });
+  });
+  it('rejects garbage', () => {
+    expect(parseLiveEvent('nope')).toBeNull();
+    expect(parseLiveEvent('[1]')).toBeNull();
+    expect(parseLiveEvent('{"id":"x"}')).toBeNull();
+    expect(parseLiveEvent(42)).toBeNull();
+  });
+});
+
+describe('LiveConnection', () => {
+  it('connects with a ticket and forwards events (not ready)', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    expect(t.last().url).toBe('ws://host/api/ws?ticket=t1');
+    t.last().receive({ type: 'ready' });
+    expect(t.live.status).toBe('open');
+    t.last().receive({ type: 'chat.created', chat_id: 'c1' });
+    t.last().receive('not json');
+    expect(t.events).toEqual([{ type: 'chat.created', chat_id: 'c1' }]);
+  });
+
+  it('reconnects with backoff 0.5 s, 1 s, 2 s … capped at 10 s, and resyncs', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    const delays: (number | undefined)[] = [];
+    for (let i = 0; i < 7; i++) {
+      t.last().drop(1006);
+      delays.push(await t.fire());
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 10000, 10000]);
+    expect(t.sockets).toHaveLength(8);
+    expect(t.last().url).toBe('ws://host/api/ws?ticket=t8');
+    // ready resets the backoff and reloads what may have been missed
+    t.last().receive({ type: 'ready' });
+    expect(t.onResync).toHaveBeenCalledTimes(1);
+    t.last().drop(1001);
+    expect(await t.fire()).toBe(500);
+  });
+
+  it('on 4008 reconnects at once and calls onResync when ready', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    t.last().receive({ type: 'ready' });
+    t.last().drop(4008);
+    await t.flush();
+    expect(t.timers).toHaveLength(0);
+    expect(t.sockets).toHaveLength(2);
+    expect(t.onResync).not.toHaveBeenCalled();
+    t.last().receive({ type: 'ready' });
+    expect(t.onResync).toHaveBeenCalledTimes(1);
+  });
+
+  it('on 4001 signs out and does not reconnect', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    t.last().drop(4001);
+    await t.flush();
+    expect(t.onSignedOut).toHaveBeenCalledTimes(1);
+    expect(t.timers).toHaveLength(0);
+    expect(t.sockets).toHaveLength(1);
+    expect(t.live.status).toBe('closed');
+  });
+
+  it('stop() closes cleanly and cancels pending reconnects', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    const first = t.last();
+    t.live.stop();
+    expect(first.closedWith).toBe(1000);
+    expect(first.onclose).toBeNull();
+    // a reconnect scheduled before stop() does nothing
+    t.live.start();
+    await t.flush();
+    t.last().drop(1006);
+    t.live.stop();
+    await t.fire();
+    expect(t.sockets).toHaveLength(2);
+  });
+
+  it('retries when the ticket request fails', async () => {
+    let fail = true;
+    const t = setup({
+      getTicket: () => (fail ? Promise.reject(new Error('down')) : Promise.resolve('ok')),
+    });
+    t.live.start();
+    await t.flush();
+    expect(t.sockets).toHaveLength(0);
+    fail = false;
+    expect(await t.fire()).toBe(500);
+    expect(t.last().url).toBe('ws://host/api/ws?ticket=ok');
+  });
+
+  it('ignores a stop() that races the ticket request', async () => {
+    const t = setup();
+    t.live.start();
+    t.live.stop();
+    await t.flush();
+    expect(t.sockets).toHaveLength(0);
+  });
+});
+
+describe('applyChatEvent', () => {
+  const chat = (id: string, updated: string, title: string | null = id): Chat => ({
+    id,
+    title,
+    parameters: {},
+    current_message_id: null,
+    created_at: updated,
+    updated_at: updated,
+  });
+  const list = [chat('c', '2026-01-03T00:00:00Z'), chat('b', '2026-01-02T00:00:00Z'), chat('a', '2026-01-01T00:00:00Z')];
+
+  it('adds a created chat at the top, without duplicates', () => {
+    const d = chat('d', '2026-01-04T00:00:00Z');
+    const once = applyChatEvent(list, { type: 'chat.created', chat_id: 'd', data: d });
+    expect(once.map((c) => c.id)).toEqual(['d', 'c', 'b', 'a']);
+    const twice = applyChatEvent(once, { type: 'chat.created', chat_id: 'd', data: d });
+    expect(twice.map((c) => c.id)).toEqual(['d', 'c', 'b', 'a']);
+  });
+
+  it('moves an updated chat by its activity and takes the new title', () => {
+    const out = applyChatEvent(list, { type: 'chat.updated', chat_id: 'a', data: chat('a', '2026-01-05T00:00:00Z', 'New') });
+    expect(out.map((c) => c.id)).toEqual(['a', 'c', 'b']);
+    expect(out[0]!.title).toBe('New');
+    const renamed = applyChatEvent(list, { type: 'chat.updated', chat_id: 'b', data: chat('b', '2026-01-02T00:00:00Z', 'B') });
+    expect(renamed.map((c) => c.title)).toEqual(['c', 'B', 'a']);
+  });
+
+  it('removes a deleted chat', () => {
+    expect(applyChatEvent(list, { type: 'chat.deleted', chat_id: 'b' }).map((c) => c.id)).toEqual(['c', 'a']);
+    expect(applyChatEvent(list, { type: 'chat.deleted', chat_id: 'zz' })).toBe(list);
+  });
+
+  it('does not add unknown chats while searching or past the end of a partial list', () => {
+    const d = chat('d', '2026-01-04T00:00:00Z');
+    expect(applyChatEvent(list, { type: 'chat.created', data: d }, { insertNew: false })).toBe(list);
+    const old = chat('z', '2025-01-01T00:00:00Z');
+    expect(applyChatEvent(list, { type: 'chat.updated', data: old }, { hasMore: true })).toBe(list);
+    expect(applyChatEvent(list, { type: 'chat.updated', data: old }).map((c) => c.id)).toEqual(['c', 'b', 'a', 'z']);
+  });
+
+  it('ignores malformed data and other events', () => {
+    expect(applyChatEvent(list, { type: 'chat.updated', data: { nope: 1 } })).toBe(list);
+    expect(applyChatEvent(list, { type: 'message.created', chat_id: 'a' })).toBe(list);
+  });
+
+  it('dedupeChats keeps the first', () => {
+    expect(dedupeChats([...list, chat('b', '2020-01-01T00:00:00Z')]).map((c) => c.id)).toEqual(['c', 'b', 'a']);
+  });
+});

@@ -303,19 +303,8 @@ fn place(
 
 /// The conversation from the root down to `leaf` (inclusive), as upstream turns.
 fn history_to(by_id: &HashMap<ObjectId, &MessageDoc>, leaf: Option<ObjectId>) -> Vec<ChatTurn> {
-    let mut path = Vec::new();
-    let mut next = leaf;
-    while let Some(id) = next {
-        let Some(message) = by_id.get(&id) else { break };
-        if path.len() > by_id.len() {
-            break; // a cycle cannot happen through the API; never loop forever anyway
-        }
-        path.push(*message);
-        next = message.parent_id;
-    }
-    path.reverse();
-    path.into_iter()
-        .filter(|m| !m.content.trim().is_empty())
+    messages::branch_to(by_id, leaf)
+        .into_iter()
         .map(|m| ChatTurn {
             role: match m.role {
                 Role::User => TurnRole::User,

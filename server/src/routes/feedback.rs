@@ -124,7 +124,7 @@ fn record(vote: &VoteDoc, by_id: &HashMap<ObjectId, &MessageDoc>) -> Option<Feed
     let prompt = system
         .into_iter()
         .chain(
-            path_to(by_id, answer.parent_id)
+            crate::store::messages::branch_to(by_id, answer.parent_id)
                 .into_iter()
                 .map(|m| PromptTurn {
                     role: match m.role {
@@ -146,24 +146,4 @@ fn record(vote: &VoteDoc, by_id: &HashMap<ObjectId, &MessageDoc>) -> Option<Feed
         reason: vote.reason.clone(),
         voted_at: vote.updated_at.to_chrono(),
     })
-}
-
-/// The branch from the root down to `leaf` (inclusive), without blank messages.
-fn path_to<'a>(
-    by_id: &HashMap<ObjectId, &'a MessageDoc>,
-    leaf: Option<ObjectId>,
-) -> Vec<&'a MessageDoc> {
-    let mut path = Vec::new();
-    let mut next = leaf;
-    while let Some(id) = next {
-        let Some(message) = by_id.get(&id) else { break };
-        if path.len() > by_id.len() {
-            break; // a cycle cannot happen through the API; never loop forever anyway
-        }
-        path.push(*message);
-        next = message.parent_id;
-    }
-    path.reverse();
-    path.retain(|m| !m.content.trim().is_empty());
-    path
 }

@@ -126,6 +126,27 @@ impl MessageDoc {
     }
 }
 
+/// The branch from the root down to `leaf` (inclusive), without blank messages: what an
+/// upstream is sent as history, and what a vote's prompt was.
+pub fn branch_to<'a>(
+    by_id: &std::collections::HashMap<ObjectId, &'a MessageDoc>,
+    leaf: Option<ObjectId>,
+) -> Vec<&'a MessageDoc> {
+    let mut path = Vec::new();
+    let mut next = leaf;
+    while let Some(id) = next {
+        let Some(message) = by_id.get(&id) else { break };
+        if path.len() > by_id.len() {
+            break; // a cycle cannot happen through the API; never loop forever anyway
+        }
+        path.push(*message);
+        next = message.parent_id;
+    }
+    path.reverse();
+    path.retain(|m| !m.content.trim().is_empty());
+    path
+}
+
 pub const REQUEST_KEY_INDEX: &str = "messages_request_key_unique";
 
 pub fn request_key(chat_id: ObjectId, client_request_id: &str) -> String {

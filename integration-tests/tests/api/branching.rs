@@ -180,3 +180,24 @@ async fn edit_and_regenerate_refuse_the_wrong_kind_of_message_or_a_foreign_one()
         .await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_message_sent_right_after_an_answer_continues_that_branch() {
+    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    let (_, s) = app.with_user().await;
+    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
+    let mut previous_answer: Option<Value> = None;
+    for i in 0..6 {
+        let events = app
+            .chat(&s.access_token, &chat, &say(&format!("turn {i}")))
+            .await;
+        let user = find(&events, "user_message").expect("user");
+        if let Some(answer) = &previous_answer {
+            assert_eq!(
+                user["parent_id"], answer["id"],
+                "turn {i} continued another branch"
+            );
+        }
+        previous_answer = Some(find(&events, "done").expect("done").clone());
+    }
+}

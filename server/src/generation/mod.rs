@@ -31,6 +31,9 @@ pub struct Generation {
     cancel: CancellationToken,
     /// `Some(true)` once the answer's document exists, `Some(false)` if saving it failed.
     saved: watch::Sender<Option<bool>>,
+    /// The update of the chat's branch on screen, awaited before the answer is reported done
+    /// (so a next message sent at once continues this branch).
+    chat_update: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +54,7 @@ impl Generation {
             version: watch::Sender::new(0),
             cancel: CancellationToken::new(),
             saved: watch::Sender::new(None),
+            chat_update: Mutex::new(None),
         }
     }
 
@@ -108,6 +112,25 @@ impl Generation {
     fn abandon(&self) {
         self.saved.send_replace(Some(false));
         self.cancel.cancel();
+    }
+
+    fn set_chat_update(&self, task: tokio::task::JoinHandle<()>) {
+        *self
+            .chat_update
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
+    }
+
+    /// Waits for the chat's branch update (if any) to be written.
+    async fn chat_updated(&self) {
+        let task = self
+            .chat_update
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 
     fn is_saved(&self) -> bool {

@@ -97,6 +97,7 @@ pub async fn run(
         state.generations.remove(generation.message_id());
         return;
     }
+    generation.chat_updated().await;
     // The final write matters most: nothing the user was shown may be lost.
     for attempt in 0..3 {
         match messages::finish(&state.store.messages, &message).await {

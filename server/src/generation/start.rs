@@ -166,7 +166,8 @@ pub async fn start(
             .data(MessageView::from(&placeholder)),
     );
 
-    // The branch on screen and the title are not needed for the answer: update them aside.
+    // The branch on screen and the title are not needed for the first token: they are written
+    // alongside, and the answer is reported done only once they are.
     let mut set = doc! { "current_message_id": placeholder.id };
     if chat.title.as_deref().is_none_or(str::is_empty)
         && let Some(user) = &user_message
@@ -174,7 +175,7 @@ pub async fn start(
         set.insert("title", title::from_message(&user.content));
     }
     let (state_for_update, chat_id, user_id) = (state.clone(), chat.id, chat.user_id);
-    tokio::spawn(async move {
+    generation.set_chat_update(tokio::spawn(async move {
         match chats::update(&state_for_update.store.chats, user_id, chat_id, set).await {
             Ok(Some(updated)) => state_for_update.events.publish(
                 user_id,
@@ -185,7 +186,7 @@ pub async fn start(
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "recording the branch on screen failed"),
         }
-    });
+    }));
     Ok(Started::Live(generation))
 }
 

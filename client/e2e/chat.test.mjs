@@ -2,12 +2,10 @@
 // them), switch versions, vote, and stop a long answer (its text stays after a reload).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, register, shots, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
-const shots = new URL('../screenshots/', import.meta.url).pathname;
 
 async function behave(behaviour) {
   const response = await fetch(`${upstream}/__behaviour`, {
@@ -24,29 +22,12 @@ async function lastRequest() {
 }
 
 test('regenerate with new parameters, switch versions, vote, stop', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {
-  mkdirSync(shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
   try {
     await behave({});
     const page = await browser.newPage();
-    const problems = [];
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    await page.goto(url);
-    await page.getByRole('button', { name: 'Create one' }).click();
-    const name = `e2e_chat_${Date.now()}`;
-    await page.getByLabel('Username').fill(name);
-    await page.getByLabel('Email').fill(`${name}@example.org`);
-    await page.getByLabel('Password').fill('correct horse battery');
-    await page.getByRole('button', { name: 'Create account' }).click();
-
-    const composer = page.getByPlaceholder(/send a message/i);
-    await composer.waitFor({ timeout: 10_000 });
+    const problems = watchProblems(page);
+    const composer = await register(page, url, 'e2e_chat');
     await composer.fill('First question');
     await composer.press('Enter');
     const answers = page.locator('article.message.assistant');

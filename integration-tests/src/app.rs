@@ -134,3 +134,18 @@ pub async fn json(response: Response) -> Value {
     let text = response.text().await.expect("body");
     serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"))
 }
+
+/// Asserts a 422 whose `fields` name `field` (`context` says which case failed); the body.
+pub async fn expect_field_error(response: Response, field: &str, context: &str) -> Value {
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{context}"
+    );
+    let body = json(response).await;
+    assert!(
+        body["error"]["fields"][field].is_string(),
+        "{field}: {body}"
+    );
+    body
+}

@@ -2,6 +2,7 @@
 //! database, and offers typed helpers to drive it over real HTTP.
 
 mod app;
+pub mod bench;
 mod chat_helpers;
 pub mod fake_upstream;
 mod proxy;
@@ -9,7 +10,7 @@ mod sse;
 mod users;
 mod ws;
 
-pub use app::{TestApp, json, spawn_app, spawn_app_with};
+pub use app::{TestApp, expect_field_error, json, spawn_app, spawn_app_with};
 pub use chat_helpers::{say, spawn_app_with_upstream};
 pub use proxy::TcpProxy;
 pub use sse::{SseEvent, SseReader, deltas, find};

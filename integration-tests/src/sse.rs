@@ -41,6 +41,31 @@ impl SseReader {
         }
     }
 
+    /// Reads until the answer has shown at least `words` words (0: until its placeholder);
+    /// returns the answer's id and the text shown so far.
+    pub async fn read_answer_until(&mut self, words: usize) -> (String, String) {
+        let mut answer_id = String::new();
+        let mut shown = String::new();
+        while let Some(event) = self.next().await {
+            match event.event.as_str() {
+                "assistant_message" => {
+                    answer_id = event.data["id"].as_str().unwrap_or_default().to_owned();
+                    if words == 0 {
+                        break;
+                    }
+                }
+                "delta" => {
+                    shown.push_str(event.data["content"].as_str().unwrap_or_default());
+                    if shown.split_whitespace().count() >= words {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (answer_id, shown)
+    }
+
     /// Every remaining event.
     pub async fn collect(mut self) -> Vec<SseEvent> {
         let mut events = Vec::new();

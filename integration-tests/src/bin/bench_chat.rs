@@ -7,44 +7,19 @@
 //! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`) so that its
 //! memory is measured alone; MongoDB is `CONFAB_TEST_MONGODB_URI`.
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use integration_tests::{
     SseReader,
+    bench::{memory_kib, ms, percentile, post_json, sorted, start_server},
     fake_upstream::{Behaviour, FakeUpstream},
     mongodb_uri,
 };
-use serde_json::{Value, json};
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn sorted(mut values: Vec<f64>) -> Vec<f64> {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
+use serde_json::json;
 
 fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    memory_kib(pid, "VmHWM:") / 1024.0
 }
 
 struct Timing {
@@ -128,74 +103,20 @@ async fn via_confab(
     }))
 }
 
-async fn json_post(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let mut request = client.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "{url}: {}",
-        response.status()
-    );
-    Ok(response.json().await?)
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let upstream = FakeUpstream::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
-    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
-    let mut server = tokio::process::Command::new(&binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("MONGODB_URI", mongodb_uri())
-        .env("MONGODB_DATABASE", &database)
-        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
-        .env("OPENAI_API_BASE_URL", upstream.base_url())
-        .env("UPSTREAM_KIND", "vllm")
-        .env("AVAILABLE_MODELS", "confab-demo")
-        .env("RUST_LOG", "warn")
-        .env("CLIENT_DIR", "/nonexistent")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "starting {binary}: {e} (build it with cargo build --release -p confab-server)"
-            )
-        })?;
-    let pid = server.id().unwrap_or(0);
-    let base = format!("http://127.0.0.1:{port}");
+    let server = start_server(&upstream).await?;
+    let (pid, base, database) = (server.pid, server.base.clone(), server.database.clone());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(2000)
         .build()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{base}/api/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     println!(
         "server pid {pid}, idle peak RSS {:.1} MiB",
         peak_rss_mib(pid)
     );
 
-    let auth = json_post(
+    let auth = post_json(
         &client,
         &format!("{base}/api/auth/register"),
         None,
@@ -206,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let token = auth["access_token"].as_str().unwrap_or_default().to_owned();
     let new_chat = || async {
-        json_post(
+        post_json(
             &client,
             &format!("{base}/api/chats"),
             Some(&token),
@@ -225,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
         db.run_command(mongodb::bson::doc! { "ping": 1 }).await?;
         pings.push(ms(started.elapsed()));
     }
-    let ping = pct(&sorted(pings), 0.5);
+    let ping = percentile(&sorted(pings), 0.5);
     // The same two round trips Confab makes before the first token, timed alone.
     let durable = mongodb::options::CollectionOptions::builder()
         .write_concern(
@@ -261,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
         probe_messages.insert_many(docs).await?;
         db_path.push(ms(started.elapsed()));
     }
-    let db_path = pct(&sorted(db_path), 0.5);
+    let db_path = percentile(&sorted(db_path), 0.5);
 
     // 1. Time to first token, sequential, short answers.
     upstream.set_behaviour(Behaviour {
@@ -282,18 +203,18 @@ async fn main() -> anyhow::Result<()> {
     println!("\n== time to first token (n=200, sequential) ==");
     println!(
         "direct   p50 {:7.2} ms  p99 {:7.2} ms",
-        pct(&direct_ttft, 0.5),
-        pct(&direct_ttft, 0.99)
+        percentile(&direct_ttft, 0.5),
+        percentile(&direct_ttft, 0.99)
     );
     println!(
         "confab   p50 {:7.2} ms  p99 {:7.2} ms",
-        pct(&confab_ttft, 0.5),
-        pct(&confab_ttft, 0.99)
+        percentile(&confab_ttft, 0.5),
+        percentile(&confab_ttft, 0.99)
     );
     println!(
         "overhead p50 {:7.2} ms  p99 {:7.2} ms   (target p50 <= 5 ms)",
-        pct(&confab_ttft, 0.5) - pct(&direct_ttft, 0.5),
-        pct(&confab_ttft, 0.99) - pct(&direct_ttft, 0.99),
+        percentile(&confab_ttft, 0.5) - percentile(&direct_ttft, 0.5),
+        percentile(&confab_ttft, 0.99) - percentile(&direct_ttft, 0.99),
     );
 
     println!(
@@ -324,15 +245,18 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "\n== per-chunk time ({tokens}-token answers, chunks 1 ms apart, n=30; time from first to last token / {tokens}) =="
     );
-    println!("direct   p50 {:7.4} ms/chunk", pct(&direct_chunk, 0.5));
+    println!(
+        "direct   p50 {:7.4} ms/chunk",
+        percentile(&direct_chunk, 0.5)
+    );
     println!(
         "confab   p50 {:7.4} ms/chunk  ({:.0} SSE delta events for {tokens} upstream chunks: coalesced)",
-        pct(&confab_chunk, 0.5),
-        pct(&sorted(confab_events), 0.5)
+        percentile(&confab_chunk, 0.5),
+        percentile(&sorted(confab_events), 0.5)
     );
     println!(
         "overhead p50 {:7.4} ms/chunk   (target <= 0.5 ms; includes the final save)",
-        pct(&confab_chunk, 0.5) - pct(&direct_chunk, 0.5)
+        percentile(&confab_chunk, 0.5) - percentile(&direct_chunk, 0.5)
     );
 
     // 3. Concurrent streams, ~1 s answers (50 tokens, 20 ms apart).
@@ -389,8 +313,8 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "\n== {streams} concurrent streams ==\nerrors {errors}, wall {:.2} s, ttft p50 {:.1} ms p99 {:.1} ms, server peak RSS {:.1} MiB (target: 0 errors, < 300 MB at 1,000)",
             elapsed.as_secs_f64(),
-            pct(&ttfts, 0.5),
-            pct(&ttfts, 0.99),
+            percentile(&ttfts, 0.5),
+            percentile(&ttfts, 0.99),
             peak_rss_mib(pid),
         );
         println!(
@@ -399,12 +323,17 @@ async fn main() -> anyhow::Result<()> {
                 "(not sampled)".to_owned()
             } else {
                 let p = sorted(pings);
-                format!("p50 {:.1} ms p99 {:.1} ms", pct(&p, 0.5), pct(&p, 0.99))
+                format!(
+                    "p50 {:.1} ms p99 {:.1} ms",
+                    percentile(&p, 0.5),
+                    percentile(&p, 0.99)
+                )
             }
         );
     }
 
     let _ = db.drop().await;
-    server.kill().await?;
+    let mut server = server;
+    server.child.kill().await?;
     Ok(())
 }

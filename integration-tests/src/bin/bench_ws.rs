@@ -6,51 +6,15 @@
 //!
 //! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`).
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt as _, StreamExt as _};
-use integration_tests::{fake_upstream::FakeUpstream, mongodb_uri};
+use integration_tests::{
+    bench::{memory_kib, percentile, post_json, start_server},
+    fake_upstream::FakeUpstream,
+};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-fn rss_kib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .unwrap_or(f64::NAN)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    let mut request = client.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "{url}: {}",
-        response.status()
-    );
-    Ok(response.json().await?)
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -59,43 +23,10 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
     let upstream = FakeUpstream::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
-    let mut server = tokio::process::Command::new(&binary)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("MONGODB_URI", mongodb_uri())
-        .env(
-            "MONGODB_DATABASE",
-            format!("bench_{}", uuid::Uuid::new_v4().simple()),
-        )
-        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
-        .env("OPENAI_API_BASE_URL", upstream.base_url())
-        .env("UPSTREAM_KIND", "vllm")
-        .env("AVAILABLE_MODELS", "confab-demo")
-        .env("RUST_LOG", "warn")
-        .env("CLIENT_DIR", "/nonexistent")
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("starting {binary}: {e}"))?;
-    let pid = server.id().unwrap_or(0);
-    let base = format!("http://127.0.0.1:{port}");
+    let server = start_server(&upstream).await?;
+    let (pid, base, port) = (server.pid, server.base.clone(), server.port);
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{base}/api/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let auth = post(
+    let auth = post_json(
         &client,
         &format!("{base}/api/auth/register"),
         None,
@@ -105,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let token = auth["access_token"].as_str().unwrap_or_default().to_owned();
-    let chat = post(
+    let chat = post_json(
         &client,
         &format!("{base}/api/chats"),
         Some(&token),
@@ -130,10 +61,10 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("no answer"))?;
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = rss_kib(pid, "VmRSS:");
+    let before = memory_kib(pid, "VmRSS:");
     let mut streams = Vec::with_capacity(sockets);
     for _ in 0..sockets {
-        let ticket = post(
+        let ticket = post_json(
             &client,
             &format!("{base}/api/ws/ticket"),
             Some(&token),
@@ -149,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         streams.push(ws);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(pid, "VmRSS:");
+    let after = memory_kib(pid, "VmRSS:");
     println!(
         "{sockets} idle sockets: server RSS {:.1} MiB → {:.1} MiB = {:.1} KiB per socket (target < 64 KiB)",
         before / 1024.0,
@@ -212,11 +143,15 @@ async fn main() -> anyhow::Result<()> {
     latencies.sort_by(|a, b| a.total_cmp(b));
     println!(
         "vote fan-out to {sockets} sockets ×5: delivery p50 {:.1} ms p99 {:.1} ms max {:.1} ms, {missing} missed (target p99 <= 50 ms)",
-        pct(&latencies, 0.5),
-        pct(&latencies, 0.99),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or(f64::NAN)
     );
-    println!("server peak RSS {:.1} MiB", rss_kib(pid, "VmHWM:") / 1024.0);
-    server.kill().await?;
+    println!(
+        "server peak RSS {:.1} MiB",
+        memory_kib(pid, "VmHWM:") / 1024.0
+    );
+    let mut server = server;
+    server.child.kill().await?;
     Ok(())
 }

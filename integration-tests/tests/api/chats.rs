@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use integration_tests::{json, say, spawn_app, spawn_app_with_upstream};
+use integration_tests::{expect_field_error, json, say, spawn_app, spawn_app_with_upstream};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json as body};
 
@@ -92,16 +92,7 @@ async fn chat_input_is_validated() {
         let response = app
             .send(Method::POST, "/api/chats", &s.access_token, Some(&payload))
             .await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{payload}"
-        );
-        let body = json(response).await;
-        assert!(
-            body["error"]["fields"][field].is_string(),
-            "{field}: {body}"
-        );
+        expect_field_error(response, field, &payload.to_string()).await;
     }
 }
 

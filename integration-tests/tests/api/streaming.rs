@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::{
-    SseReader, deltas, fake_upstream::Behaviour, find, json, say, spawn_app_with_upstream,
+    SseReader, deltas, expect_field_error, fake_upstream::Behaviour, find, json, say,
+    spawn_app_with_upstream,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json as body};
@@ -167,16 +168,7 @@ async fn a_message_is_validated_before_anything_is_saved_or_sent() {
     ];
     for (payload, field) in cases {
         let response = app.post_stream(&path, &s.access_token, &payload).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{payload}"
-        );
-        let body = json(response).await;
-        assert!(
-            body["error"]["fields"][field].is_string(),
-            "{field}: {body}"
-        );
+        expect_field_error(response, field, &payload.to_string()).await;
     }
     assert_eq!(app.messages(&s.access_token, &chat).await.len(), 0);
     assert_eq!(upstream.request_count(), 0);
@@ -205,20 +197,7 @@ async fn stop_cancels_the_upstream_and_saves_the_partial_text() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let mut reader = SseReader::new(response);
-    let mut answer_id = String::new();
-    let mut seen = String::new();
-    while let Some(event) = reader.next().await {
-        match event.event.as_str() {
-            "assistant_message" => answer_id = event.data["id"].as_str().expect("id").to_owned(),
-            "delta" => {
-                seen.push_str(event.data["content"].as_str().unwrap_or(""));
-                if seen.split_whitespace().count() >= 5 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let (answer_id, seen) = reader.read_answer_until(5).await;
     let stopped = app
         .send(
             Method::POST,
@@ -271,11 +250,7 @@ async fn a_disconnected_client_finds_the_finished_answer_on_reload() {
         )
         .await;
     let mut reader = SseReader::new(response);
-    while let Some(event) = reader.next().await {
-        if event.event == "delta" {
-            break;
-        }
-    }
+    reader.read_answer_until(1).await;
     drop(reader); // the tab closes mid-answer
 
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -316,13 +291,7 @@ async fn partial_text_reaches_mongodb_while_the_answer_grows() {
         )
         .await;
     let mut reader = SseReader::new(response);
-    let mut answer_id = String::new();
-    while let Some(event) = reader.next().await {
-        if event.event == "assistant_message" {
-            answer_id = event.data["id"].as_str().expect("id").to_owned();
-            break;
-        }
-    }
+    let (answer_id, _) = reader.read_answer_until(0).await;
     tokio::time::sleep(Duration::from_millis(2200)).await;
     let stored = app
         .db()
@@ -525,11 +494,7 @@ async fn deleting_a_chat_mid_generation_stops_it_and_removes_everything() {
         )
         .await;
     let mut reader = SseReader::new(response);
-    while let Some(event) = reader.next().await {
-        if event.event == "delta" {
-            break;
-        }
-    }
+    reader.read_answer_until(1).await;
     let deleted = app
         .send(
             Method::DELETE,
@@ -627,20 +592,7 @@ async fn shutting_down_stops_generations_and_saves_their_text() {
         )
         .await;
     let mut reader = SseReader::new(response);
-    let mut answer_id = String::new();
-    let mut shown = String::new();
-    while let Some(event) = reader.next().await {
-        match event.event.as_str() {
-            "assistant_message" => answer_id = event.data["id"].as_str().expect("id").to_owned(),
-            "delta" => {
-                shown.push_str(event.data["content"].as_str().unwrap_or(""));
-                if shown.split_whitespace().count() >= 3 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
+    let (answer_id, shown) = reader.read_answer_until(3).await;
     let db = app.db().await;
     tokio::time::timeout(Duration::from_secs(15), app.stop())
         .await

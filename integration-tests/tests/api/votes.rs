@@ -1,7 +1,7 @@
 //! Votes on answers: one per user per answer, shown with the messages, never visible to anyone
 //! else, and exported as NDJSON with the conversation that led to each answer.
 
-use integration_tests::{TestApp, find, json, say, spawn_app_with_upstream};
+use integration_tests::{TestApp, expect_field_error, find, json, say, spawn_app_with_upstream};
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json as body};
@@ -148,16 +148,7 @@ async fn vote_input_is_validated() {
     ];
     for (payload, field) in cases {
         let response = vote(&app, t, &chat, &answer, &payload).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{payload}"
-        );
-        let body = json(response).await;
-        assert!(
-            body["error"]["fields"][field].is_string(),
-            "{field}: {body}"
-        );
+        expect_field_error(response, field, &payload.to_string()).await;
     }
 
     let response = vote(&app, t, &chat, &question, &body!({ "vote": "up" })).await;

@@ -68,12 +68,6 @@ impl Generation {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The text so far and, once ended, the final message.
-    pub fn snapshot(&self) -> (String, Option<MessageDoc>) {
-        let state = self.lock();
-        (state.content.clone(), state.finished.clone())
-    }
-
     /// The text after byte `from`, its new end, and the final message once ended.
     pub fn tail(&self, from: usize) -> (String, usize, Option<MessageDoc>) {
         let state = self.lock();

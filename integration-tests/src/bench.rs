@@ -1,0 +1,118 @@
+//! Shared by the benchmark binaries: the server as its own process (so its memory is measured
+//! alone), percentiles, and `/proc` memory readings.
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+use crate::{fake_upstream::FakeUpstream, mongodb_uri};
+
+/// A release `confab` process (`CONFAB_BIN`, default `target/release/confab`) with its own
+/// database, answering from `upstream`. Killed when dropped.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub pid: u32,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub port: u16,
+    pub database: String,
+}
+
+pub async fn start_server(upstream: &FakeUpstream) -> anyhow::Result<ServerProcess> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
+    let child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("MONGODB_URI", mongodb_uri())
+        .env("MONGODB_DATABASE", &database)
+        .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
+        .env("OPENAI_API_BASE_URL", upstream.base_url())
+        .env("UPSTREAM_KIND", "vllm")
+        .env("AVAILABLE_MODELS", "confab-demo")
+        .env("RUST_LOG", "warn")
+        .env("CLIENT_DIR", "/nonexistent")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "starting {binary}: {e} (build it with cargo build --release -p confab-server)"
+            )
+        })?;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{base}/api/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(ServerProcess {
+        pid: child.id().unwrap_or(0),
+        child,
+        base,
+        port,
+        database,
+    })
+}
+
+/// POSTs JSON (with a bearer token if given) and returns the JSON answer; non-2xx is an error.
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let mut request = client.post(url).json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url}: {}",
+        response.status()
+    );
+    Ok(response.json().await?)
+}
+
+pub fn sorted(mut values: Vec<f64>) -> Vec<f64> {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values
+}
+
+/// The `p` quantile (0–1) of sorted values; NaN when there are none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A `/proc/PID/status` memory field in KiB (`VmRSS:` now, `VmHWM:` peak); NaN if unreadable.
+pub fn memory_kib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}

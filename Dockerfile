@@ -31,6 +31,8 @@ WORKDIR /build
 COPY Cargo.toml Cargo.lock ./
 COPY server/ server/
 COPY integration-tests/ integration-tests/
+# The client comes from stage 1 (CLIENT_DIR below), so server/build.rs must not build it.
+ENV CONFAB_SKIP_CLIENT_BUILD=1
 # The registry and target folders are cache mounts (kept between builds, not in the
 # image), so the binary is copied out of target/ within the same RUN.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

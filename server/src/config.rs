@@ -112,6 +112,8 @@ pub struct HttpSettings {
     /// Extra origins allowed by CORS; same-origin needs none.
     pub cors_allowed_origins: Vec<String>,
     /// Folder with the built web client; a placeholder page is served when it has no index.html.
+    /// `CLIENT_DIR`, else the client that `cargo build` built ([`BUILT_CLIENT_DIR`]) when it is
+    /// there, else `client/dist` under the working directory.
     pub client_dir: PathBuf,
 }
 
@@ -192,7 +194,7 @@ impl Settings {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect(),
-                client_dir: PathBuf::from(env.string("CLIENT_DIR", "client/dist")),
+                client_dir: client_dir(env.raw("CLIENT_DIR"), BUILT_CLIENT_DIR),
             },
             log_format: env.parse(
                 "LOG_FORMAT",
@@ -222,6 +224,22 @@ impl Settings {
             .cookie_secure
             .unwrap_or_else(|| self.public_url.starts_with("https://"))
     }
+}
+
+/// The web client built by `server/build.rs` (absolute `client/dist` of the source tree).
+pub const BUILT_CLIENT_DIR: Option<&str> = option_env!("CONFAB_BUILT_CLIENT_DIR");
+
+/// `CLIENT_DIR` wins; else the compile-time build if it has an `index.html` now (the binary may
+/// run elsewhere, or the build may have been skipped); else `client/dist` relative to the
+/// working directory, which falls back to the placeholder page when it has no build either.
+fn client_dir(explicit: Option<String>, built: Option<&str>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return PathBuf::from(dir);
+    }
+    built
+        .map(PathBuf::from)
+        .filter(|dir| dir.join("index.html").is_file())
+        .unwrap_or_else(|| PathBuf::from("client/dist"))
 }
 
 struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
@@ -303,6 +321,32 @@ mod tests {
     fn a_malformed_number_names_the_variable() {
         let err = load(&[("PORT", "eighty")]).expect_err("bad port");
         assert!(err.to_string().starts_with("PORT:"), "{err}");
+    }
+
+    #[test]
+    fn client_dir_prefers_client_dir_then_the_built_client_if_present() {
+        let built = std::env::temp_dir().join(format!("confab-client-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&built).expect("temp dir");
+        let built_str = built.to_str().expect("utf-8 temp path");
+
+        // Built folder without index.html (build skipped or failed): the relative default.
+        assert_eq!(
+            client_dir(None, Some(built_str)),
+            PathBuf::from("client/dist")
+        );
+        assert_eq!(client_dir(None, None), PathBuf::from("client/dist"));
+
+        std::fs::write(built.join("index.html"), "<!doctype html>").expect("index.html");
+        assert_eq!(client_dir(None, Some(built_str)), built);
+        // An explicit CLIENT_DIR always wins, even over a present build.
+        assert_eq!(
+            client_dir(Some("/srv/confab".into()), Some(built_str)),
+            PathBuf::from("/srv/confab")
+        );
+        let settings = load(&[("CLIENT_DIR", "/srv/confab")]).expect("loads");
+        assert_eq!(settings.http.client_dir, PathBuf::from("/srv/confab"));
+
+        std::fs::remove_dir_all(&built).expect("clean up");
     }
 
     #[test]

@@ -121,6 +121,11 @@ async fn a_second_tab_watches_an_answer_stream_live() {
             "message.created" => created.push(event["data"]["role"].clone()),
             "generation.started" => started = Some(event["message_id"].clone()),
             "generation.delta" => {
+                assert_eq!(
+                    started.as_ref(),
+                    Some(&event["message_id"]),
+                    "text comes after the answer is announced"
+                );
                 let offset = event["data"]["offset"].as_u64().expect("offset") as usize;
                 assert_eq!(
                     offset,
@@ -144,6 +149,40 @@ async fn a_second_tab_watches_an_answer_stream_live() {
     );
     assert_eq!(finished["data"]["status"], "complete");
     assert_eq!(finished["data"]["content"], done["content"]);
+}
+
+#[tokio::test]
+async fn an_answer_is_announced_before_any_of_its_text_even_when_the_model_is_instant() {
+    // The upstream request starts while the messages are saved; an instant model must not get
+    // its text onto the sockets before `message.created` / `generation.started`.
+    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    let (_, s) = app.with_user().await;
+    let mut watcher = app.live(&s.access_token).await;
+    let chat = app.create_chat(&s.access_token, &body!({})).await;
+    let id = chat["id"].as_str().expect("id").to_owned();
+    for turn in 0..5 {
+        app.chat(&s.access_token, &id, &say(&format!("turn {turn}")))
+            .await;
+        let mut announced = Vec::new();
+        loop {
+            let event = watcher.next_event(WAIT).await.expect("events keep coming");
+            let message = event["message_id"].clone();
+            match event["type"].as_str().unwrap_or("") {
+                "message.created" | "generation.started" => announced.push(message),
+                "generation.delta" | "generation.finished" => {
+                    assert!(
+                        announced.contains(&message),
+                        "turn {turn}: {} before the answer was announced",
+                        event["type"]
+                    );
+                    if event["type"] == "generation.finished" {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -212,8 +212,10 @@ impl LiveDeltas {
         }
     }
 
+    /// Nothing is published before the answer's `message.created` / `generation.started` events
+    /// (the upstream may answer before the save that announces them): the text waits.
     fn flush(&mut self, state: &AppState, generation: &Generation) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || !generation.is_saved() {
             return;
         }
         let text = std::mem::take(&mut self.pending);

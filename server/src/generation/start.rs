@@ -148,7 +148,6 @@ pub async fn start(
         }
         return Err(err.into());
     }
-    generation.mark_saved();
     for message in &docs {
         state.events.publish(
             chat.user_id,
@@ -165,6 +164,8 @@ pub async fn start(
             .message(placeholder.id)
             .data(MessageView::from(&placeholder)),
     );
+    // Only now may the runner publish text (and save): every socket has heard of the answer.
+    generation.mark_saved();
 
     // The branch on screen and the title are not needed for the first token: they are written
     // alongside, and the answer is reported done only once they are.

@@ -9,7 +9,7 @@ use super::retry::UpstreamRefusal;
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// 429 after any retries, or with a `Retry-After` longer than Confab waits.
-    #[error("the model's server is rate limiting requests; try again later")]
+    #[error("the model's server is rate limiting requests; {}", wait_hint(*retry_after))]
     RateLimited { retry_after: Option<Duration> },
     /// Any other non-success status.
     #[error("the model's server answered {status}: {message}")]
@@ -28,6 +28,17 @@ pub enum UpstreamError {
     /// The upstream sent something that is not a chat-completion stream.
     #[error("the model's server sent an unexpected response: {0}")]
     Protocol(String),
+}
+
+/// "try again in 30 s" when the upstream said how long, else "try again later".
+fn wait_hint(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(wait) if wait.as_secs() >= 90 => {
+            format!("try again in {} min", wait.as_secs().div_ceil(60))
+        }
+        Some(wait) => format!("try again in {} s", wait.as_secs().max(1)),
+        None => "try again later".to_owned(),
+    }
 }
 
 impl UpstreamError {
@@ -152,6 +163,16 @@ mod tests {
             limited,
             UpstreamError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(30)
         ));
+        assert_eq!(
+            limited.to_string(),
+            "the model's server is rate limiting requests; try again in 30 s"
+        );
+        let later = UpstreamError::RateLimited { retry_after: None };
+        assert!(later.to_string().ends_with("try again later"), "{later}");
+        let long = UpstreamError::RateLimited {
+            retry_after: Some(Duration::from_secs(600)),
+        };
+        assert!(long.to_string().ends_with("try again in 10 min"), "{long}");
         let failed = UpstreamError::from(UpstreamRefusal {
             status: 503,
             retry_after: None,

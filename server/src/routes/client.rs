@@ -1,5 +1,6 @@
-//! The web client: files from `CLIENT_DIR` when it has been built, with `index.html` for every
-//! other path (deep links such as `/c/{id}`); otherwise a placeholder page.
+//! The web client: files from the client folder (`CLIENT_DIR`, else the client that `cargo build`
+//! built, see `Settings`) when it has been built, with `index.html` for every other path (deep
+//! links such as `/c/{id}`); otherwise a placeholder page.
 
 use std::path::Path;
 

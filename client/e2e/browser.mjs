@@ -25,15 +25,109 @@ export function watchProblems(page) {
 
 /** Opens the app, registers a fresh user through the form, and returns the composer. */
 export async function register(page, url, prefix, { screenshot } = {}) {
+  return (await registerUser(page, url, prefix, { screenshot })).composer;
+}
+
+/**
+ * Like `register`, but also returns the credentials (to sign in again, e.g. from a second
+ * browser context): `{ composer, username, email, password }`.
+ */
+export async function registerUser(page, url, prefix, { screenshot, password = 'correct horse battery' } = {}) {
   await page.goto(url);
   await page.getByRole('button', { name: 'Create one' }).click();
-  const name = `${prefix}_${Date.now()}`;
-  await page.getByLabel('Username').fill(name);
-  await page.getByLabel('Email').fill(`${name}@example.org`);
-  await page.getByLabel('Password').fill('correct horse battery');
+  const username = `${prefix}_${Date.now()}`;
+  const email = `${username}@example.org`;
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
   if (screenshot) await page.screenshot({ path: `${shots}${screenshot}` });
   await page.getByRole('button', { name: 'Create account' }).click();
   const composer = page.getByPlaceholder(/send a message/i);
   await composer.waitFor({ timeout: 10_000 });
+  return { composer, username, email, password };
+}
+
+/**
+ * Signs in through the login form of a page that shows it (opened at `url` unless
+ * `{ goto: false }`); `login` is the email or the username. Returns the composer.
+ */
+export async function signIn(page, url, login, password, { screenshot, goto = true } = {}) {
+  if (goto) await page.goto(url);
+  await page.getByLabel('Email or username').fill(login);
+  await page.getByLabel('Password').fill(password);
+  if (screenshot) await page.screenshot({ path: `${shots}${screenshot}` });
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  const composer = page.getByPlaceholder(/send a message/i);
+  await composer.waitFor({ timeout: 10_000 });
   return composer;
+}
+
+/** The fake upstream's control endpoints (`base` is CONFAB_E2E_UPSTREAM). */
+export function fakeUpstream(base) {
+  /** PUT /__behaviour: delays, reply length etc. (missing fields default; `{}` is prompt and correct). */
+  async function behave(behaviour) {
+    const response = await fetch(`${base}/__behaviour`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(behaviour),
+    });
+    if (!response.ok) throw new Error(`PUT /__behaviour: ${response.status} ${await response.text()}`);
+  }
+  /** Every chat-completion body received, in order. */
+  async function requests() {
+    const response = await fetch(`${base}/__requests`);
+    if (!response.ok) throw new Error(`GET /__requests: ${response.status}`);
+    return response.json();
+  }
+  async function lastRequest() {
+    const all = await requests();
+    return all[all.length - 1];
+  }
+  return { behave, requests, lastRequest };
+}
+
+/** Polls `check` (sync or async) until it returns a truthy value; throws `message` after `timeout` ms. */
+export async function until(check, { timeout = 5_000, interval = 50, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message}${last ? ` (${last.message})` : ''}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/**
+ * Records what a page exchanges with the server, for failure reports: API requests (method,
+ * path, status) and the WebSocket's frames (event type, message id, status), with times in ms
+ * since the call. `lines()` returns them, oldest first.
+ */
+export function recordTraffic(page) {
+  const start = Date.now();
+  const log = [];
+  const at = () => String(Date.now() - start).padStart(6);
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/api/')) log.push(`${at()} ${r.request().method()} ${u.pathname}${u.search} → ${r.status()}`);
+  });
+  page.on('websocket', (ws) => {
+    log.push(`${at()} ws open`);
+    ws.on('framereceived', ({ payload }) => {
+      try {
+        const e = JSON.parse(String(payload));
+        const status = e.data && typeof e.data === 'object' && 'status' in e.data ? ` status=${e.data.status}` : '';
+        const offset = e.data && typeof e.data === 'object' && 'offset' in e.data ? ` offset=${e.data.offset}` : '';
+        log.push(`${at()} ws ${e.type}${e.message_id ? ` ${e.message_id}` : ''}${status}${offset}`);
+      } catch {
+        log.push(`${at()} ws frame ${String(payload).slice(0, 60)}`);
+      }
+    });
+    ws.on('close', () => log.push(`${at()} ws closed`));
+  });
+  return { lines: () => [...log] };
 }

@@ -2,24 +2,12 @@
 // them), switch versions, vote, and stop a long answer (its text stays after a reload).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, register, shots, watchProblems } from './browser.mjs';
+import { fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
 
-async function behave(behaviour) {
-  const response = await fetch(`${upstream}/__behaviour`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(behaviour),
-  });
-  assert.ok(response.ok, `PUT /__behaviour: ${response.status}`);
-}
-
-async function lastRequest() {
-  const requests = await (await fetch(`${upstream}/__requests`)).json();
-  return requests[requests.length - 1];
-}
+const { behave, lastRequest } = upstream ? fakeUpstream(upstream) : {};
 
 test('regenerate with new parameters, switch versions, vote, stop', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {
   const browser = await launch();

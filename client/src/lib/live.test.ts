@@ -124,6 +124,43 @@ describe('LiveConnection', () => {
     expect(t.onResync).toHaveBeenCalledTimes(1);
   });
 
+  it('going offline drops the socket at once; coming back reconnects at once and resyncs', async () => {
+    const statuses: string[] = [];
+    const t = setup({ onStatus: (s) => statuses.push(s) });
+    t.live.start();
+    await t.flush();
+    t.last().receive({ type: 'ready' });
+    const first = t.last();
+    t.live.networkLost();
+    expect(first.closedWith).toBe(1000);
+    expect(t.live.status).toBe('reconnecting');
+    // A late event from the dropped socket is ignored.
+    first.receive({ type: 'chat.created', chat_id: 'late' });
+    expect(t.events).toHaveLength(0);
+    t.live.networkBack();
+    await t.flush();
+    expect(t.sockets).toHaveLength(2);
+    t.last().receive({ type: 'ready' });
+    expect(t.onResync).toHaveBeenCalledTimes(1);
+    expect(statuses).toEqual(['connecting', 'open', 'reconnecting', 'open']);
+    // Back online while connected: nothing happens.
+    t.live.networkBack();
+    await t.flush();
+    expect(t.sockets).toHaveLength(2);
+  });
+
+  it('network events after stop() do nothing', async () => {
+    const t = setup();
+    t.live.start();
+    await t.flush();
+    t.live.stop();
+    t.live.networkLost();
+    t.live.networkBack();
+    await t.flush();
+    expect(t.sockets).toHaveLength(1);
+    expect(t.live.status).toBe('closed');
+  });
+
   it('on 4001 signs out and does not reconnect', async () => {
     const t = setup();
     t.live.start();

@@ -117,6 +117,44 @@ export class LiveConnection {
     this.setStatus('closed');
   }
 
+  /**
+   * The browser went offline (`offline` event): the socket may linger half-dead, so drop it now
+   * and show "reconnecting"; events missed meanwhile are caught up by a resync.
+   */
+  networkLost(): void {
+    if (this.stopped) return;
+    this.generation++;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onerror = null;
+      socket.onclose = null;
+      try {
+        socket.close(1000, 'offline');
+      } catch {
+        // already closed
+      }
+    }
+    if (this.timer !== null) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    this.resyncPending = true;
+    this.scheduleReconnect();
+  }
+
+  /** The browser is back online (`online` event): reconnect at once instead of waiting. */
+  networkBack(): void {
+    if (this.stopped || this.socket !== null) return;
+    if (this.timer !== null) {
+      this.clearTimer(this.timer);
+      this.timer = null;
+    }
+    this.attempt = 0;
+    this.resyncPending = true;
+    void this.connect();
+  }
+
   /** The delay before reconnect attempt number `attempt` (0-based). */
   delay(attempt: number): number {
     return this.backoff[Math.min(attempt, this.backoff.length - 1)] ?? 10000;

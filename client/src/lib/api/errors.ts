@@ -5,14 +5,43 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: Record<string, string>;
+  /** Seconds to wait before trying again (from `Retry-After`), when the server said. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, code: string, message: string, fields: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    fields: Record<string, string> = {},
+    retryAfter: number | null = null,
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** `Retry-After` in seconds (delta-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** "5 s", "2 min", "1 h 5 min". */
+export function formatWait(seconds: number): string {
+  const s = Math.max(1, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {
@@ -28,6 +57,7 @@ function isErrorBody(value: unknown): value is ErrorBody {
 
 /** Builds an ApiError from a non-2xx response, whatever its body. */
 export async function errorFromResponse(response: Response): Promise<ApiError> {
+  const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
   let text = '';
   try {
     text = await response.text();
@@ -41,7 +71,7 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
       for (const [k, v] of Object.entries(body.error.fields ?? {})) {
         if (typeof v === 'string') fields[k] = v;
       }
-      return new ApiError(response.status, body.error.code, body.error.message, fields);
+      return new ApiError(response.status, body.error.code, body.error.message, fields, retryAfter);
     }
   } catch {
     // not JSON
@@ -50,6 +80,8 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
     response.status,
     'http_error',
     response.statusText ? `${response.status} ${response.statusText}` : `HTTP ${response.status}`,
+    {},
+    retryAfter,
   );
 }
 
@@ -64,7 +96,17 @@ export function isAbortError(error: unknown): boolean {
 /** A short, human message for any error. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 429) return 'Too many attempts. Please wait a moment and try again.';
+    const wait = error.retryAfter !== null ? ` Try again in ${formatWait(error.retryAfter)}.` : '';
+    if (error.status === 0) {
+      return 'Cannot reach the Confab server. Check your connection; your text is kept, so you can try again.';
+    }
+    if (error.status === 429) {
+      return `Too many requests.${wait || ' Please wait a moment and try again.'}`;
+    }
+    if (error.status === 503) {
+      return `The server is temporarily unavailable.${wait || ' Please try again shortly.'}`;
+    }
+    if (error.status >= 500) return `The server had a problem (${error.status}). Please try again.`;
     return error.message;
   }
   if (error instanceof Error) return error.message;

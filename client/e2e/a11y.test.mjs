@@ -1,0 +1,322 @@
+// Accessibility in real Chromium: axe-core (WCAG 2.0/2.1 A+AA and best practices) must report
+// zero violations on the sign-in and register forms, a chat with a streamed answer (code block
+// included), the sidebar with several chats, the parameters panel, the regenerate options, the
+// feedback form and the delete dialog, in light and dark colour schemes. Then a keyboard-only
+// pass: focus order, visible focus, accessible names, and sending without a mouse.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
+
+const url = process.env.CONFAB_E2E_URL;
+const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
+const skip = !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set';
+
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+
+/** What the fake model answers: Markdown with a highlighted code block, a list and a table. */
+const REPLY = [
+  'Here is a small example in Python:',
+  '',
+  '```python',
+  'def greet(name: str) -> str:',
+  '    # Say hello politely.',
+  '    return f"Hello, {name}!"  # 42',
+  '',
+  'print(", ".join(greet(person) for person in ["Ada", "Grace", "Barbara", "Frances", "Katherine", "Margaret"]))',
+  '```',
+  '',
+  'Call it with `greet("world")`. Some **bold** text, a [link](https://example.org) and a list:',
+  '',
+  '- first item',
+  '- second item',
+  '',
+  '| Name | Value |',
+  '| ---- | ----- |',
+  '| seed | 7 |',
+].join('\n');
+
+/** Roles a user operates; each needs an accessible name. */
+const INTERACTIVE = new Set([
+  'button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'slider', 'spinbutton',
+  'checkbox', 'radio', 'switch', 'menuitem', 'tab', 'option', 'DisclosureTriangle',
+]);
+
+let axeSource = '';
+let browser;
+
+const { behave } = upstream ? fakeUpstream(upstream) : {};
+
+before(async () => {
+  if (skip) return;
+  const require = createRequire(import.meta.url);
+  axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Runs `run(page)` on a fresh page (in `scheme`) while the fake model answers REPLY. */
+async function withPage(scheme, run) {
+  await behave({ reply: REPLY });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.emulateMedia({ colorScheme: scheme });
+  try {
+    return await run(page);
+  } finally {
+    await page.close();
+    await behave({});
+  }
+}
+
+/**
+ * Runs axe on the current document and returns its violations as readable lines. The source is
+ * evaluated through the DevTools protocol, which the page's CSP (script-src 'self') does not
+ * govern, so the CSP stays on.
+ */
+async function audit(page, state) {
+  // Nothing hovered: hover styles must not decide the outcome.
+  await page.mouse.move(0, 0);
+  // Let transitions (opacity, colours) settle before contrast is measured.
+  await page.waitForTimeout(250);
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(
+    (tags) =>
+      // @ts-ignore -- injected above
+      window.axe.run(document, { runOnly: tags, resultTypes: ['violations'] }).then((r) =>
+        r.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+        })),
+      ),
+    TAGS,
+  );
+  return violations.map(
+    (v) =>
+      `[${state}] ${v.id} (${v.impact}): ${v.help}\n` +
+      v.nodes.map((n) => `    ${n.target}\n      ${(n.summary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
+  );
+}
+
+/** Sends a message in the open chat and waits until its answer (code highlighted) is done. */
+async function ask(page, composer, text) {
+  const answers = page.locator('article.message.assistant');
+  const before = await answers.count();
+  await composer.fill(text);
+  await composer.press('Enter');
+  await answers.nth(before).locator('.code-block code.hljs').waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector('article.message[aria-busy="true"]'), null, {
+    timeout: 15_000,
+  });
+}
+
+/** Every operable node of the accessibility tree has a name; returns the ones without. */
+async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+    const missing = [];
+    for (const node of nodes) {
+      const role = node.role?.value;
+      if (node.ignored || !INTERACTIVE.has(role)) continue;
+      if (String(node.name?.value ?? '').trim() !== '') continue;
+      let html = '';
+      if (node.backendDOMNodeId) {
+        const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: node.backendDOMNodeId });
+        const { result } = await cdp.send('Runtime.callFunctionOn', {
+          objectId: object.objectId,
+          functionDeclaration: 'function () { return this.outerHTML ? this.outerHTML.slice(0, 160) : String(this.nodeName); }',
+          returnByValue: true,
+        });
+        html = result.value;
+      }
+      missing.push(`${role}: ${html}`);
+    }
+    return missing;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Chromium's computed role and accessible name of the focused element. */
+async function focusedAX(cdp) {
+  const { result } = await cdp.send('Runtime.evaluate', { expression: 'document.activeElement' });
+  const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { objectId: result.objectId, fetchRelatives: false });
+  const node = nodes.find((n) => !n.ignored) ?? nodes[0];
+  return { role: node?.role?.value, name: String(node?.name?.value ?? '').trim() };
+}
+
+/** Walks every state of the app in one colour scheme; returns all violations found. */
+async function auditAll(page, scheme) {
+  const problems = watchProblems(page);
+  const found = [];
+  // Sign-in, register, and register with field errors (empty submit: the server says why).
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  found.push(...(await audit(page, `${scheme} sign-in`)));
+  await page.getByRole('button', { name: 'Create one' }).click();
+  await page.getByLabel('Username').waitFor();
+  found.push(...(await audit(page, `${scheme} register`)));
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.locator('[role="alert"]').waitFor({ timeout: 5_000 });
+  found.push(...(await audit(page, `${scheme} register errors`)));
+
+  // A chat with a streamed, highlighted answer; then two more chats for the sidebar.
+  const composer = await register(page, url, `a11y_${scheme}`);
+  found.push(...(await audit(page, `${scheme} new chat`)));
+  await ask(page, composer, 'Show me a Python greeting function');
+  await page.screenshot({ path: `${shots}a11y-chat-${scheme}.png` });
+  found.push(...(await audit(page, `${scheme} chat`)));
+  for (const prompt of ['Second conversation about code', 'Third conversation about tables']) {
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await ask(page, composer, prompt);
+  }
+  await page.locator('.chat-list .chat-item').nth(2).waitFor({ timeout: 10_000 });
+  found.push(...(await audit(page, `${scheme} sidebar`)));
+
+  // Parameters panel.
+  await page.getByRole('button', { name: 'Parameters' }).click();
+  await page.getByRole('heading', { name: 'Parameters' }).waitFor();
+  found.push(...(await audit(page, `${scheme} parameters`)));
+  await page.getByRole('button', { name: 'Close parameters' }).click();
+
+  // Regenerate options popover, then a second version (the version switcher shows).
+  const answer = page.locator('article.message.assistant').last();
+  await answer.getByRole('button', { name: 'Regenerate with options' }).click();
+  const popover = page.getByRole('form', { name: 'Regenerate with options' });
+  await popover.getByLabel('Temperature').fill('0.5');
+  found.push(...(await audit(page, `${scheme} regenerate options`)));
+  await popover.getByRole('button', { name: 'Regenerate', exact: true }).click();
+  await answer.getByText('2/2').waitFor({ timeout: 15_000 });
+  await answer.locator('.code-block code.hljs').waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector('article.message[aria-busy="true"]'));
+  found.push(...(await audit(page, `${scheme} versions`)));
+
+  // Feedback form after a thumbs-down.
+  await answer.getByRole('button', { name: 'Bad answer' }).click();
+  await page.getByLabel('What was wrong? (optional)').waitFor();
+  found.push(...(await audit(page, `${scheme} feedback`)));
+  await page.getByRole('button', { name: 'Skip' }).click();
+
+  // Delete confirmation dialog.
+  await page.locator('.chat-list .chat-row').first().hover();
+  await page.locator('.chat-list .chat-row').first().getByRole('button', { name: /^Delete / }).click();
+  await page.getByRole('dialog', { name: 'Delete chat?' }).waitFor();
+  found.push(...(await audit(page, `${scheme} delete dialog`)));
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  // The empty register submit is answered 422 on purpose.
+  return { found, problems: problems.filter((p) => !/status of 422/.test(p)) };
+}
+
+for (const scheme of /** @type {const} */ (['light', 'dark'])) {
+  test(`axe: no violations, ${scheme} colour scheme`, { skip }, async () => {
+    const { found, problems } = await withPage(scheme, (page) => auditAll(page, scheme));
+    assert.equal(found.length, 0, `axe violations:\n${found.join('\n')}`);
+    assert.deepEqual(problems, [], 'no page errors, console errors or CSP violations');
+  });
+}
+
+test('keyboard only: focus order, visible focus, names, send with Enter', { skip }, (t) =>
+  withPage('light', async (page) => {
+    const problems = watchProblems(page);
+    const composer = await register(page, url, 'a11y_keys');
+    await ask(page, composer, 'First keyboard question');
+
+    // The composer: typing, Tab reaches Send, Enter on it sends.
+    await composer.focus();
+    await page.keyboard.type('Sent from the keyboard');
+    await page.keyboard.press('Tab');
+    const focused = page.locator(':focus');
+    assert.equal(await focused.getAttribute('type'), 'submit');
+    assert.equal((await focused.innerText()).trim(), 'Send');
+    const answers = page.locator('article.message.assistant');
+    await behave({ reply: REPLY, chunk_delay_ms: 25 });
+    await page.keyboard.press('Enter');
+    // Send gives way to Stop while the answer streams: the focus follows instead of dropping
+    // to the page body.
+    await page.waitForFunction(() => document.activeElement?.textContent?.trim() === 'Stop', null, { timeout: 5_000 });
+    await answers.nth(1).locator('.code-block code.hljs').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => !document.querySelector('article.message[aria-busy="true"]'), null, { timeout: 15_000 });
+    await behave({ reply: REPLY });
+    assert.equal(await page.locator('article.message.user').nth(1).innerText(), 'Sent from the keyboard');
+    // After the answer the focus is back in the composer.
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'composer-input');
+
+    // Tab through the whole page from the top: every stop has a name, a visible focus ring,
+    // a size, and is not inside an aria-hidden subtree; the order follows the layout.
+    await page.reload();
+    await answers.nth(1).locator('.code-block code.hljs').waitFor({ timeout: 10_000 });
+    const stops = [];
+    const cdp = await page.context().newCDPSession(page);
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press('Tab');
+      const stop = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        const style = getComputedStyle(el);
+        const box = el.getBoundingClientRect();
+        return {
+          key: el.id || `${el.tagName}:${el.getAttribute('aria-label') ?? el.textContent?.trim().slice(0, 30)}`,
+          ring: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none',
+          sized: box.width > 0 && box.height > 0,
+          hidden: el.closest('[aria-hidden="true"], [inert]') !== null,
+          region: el.closest('nav') ? 'sidebar' : el.closest('.chat-header') ? 'header' : el.closest('.composer') ? 'composer' : el.closest('.transcript') ? 'transcript' : 'other',
+        };
+      });
+      if (!stop) break;
+      if (stops.length && stop.key === stops[0].key) break; // wrapped around
+      stops.push({ ...stop, ...(await focusedAX(cdp)) });
+    }
+    await cdp.detach();
+    t.diagnostic(`tab order: ${stops.map((s) => `${s.role} "${s.name}"`).join(', ')}`);
+    assert.ok(stops.length > 10, `tab stops: ${stops.length}`);
+    const bad = stops.filter((s) => !s.name || !s.ring || !s.sized || s.hidden);
+    assert.deepEqual(bad, [], 'every tab stop is named, visibly focused, sized and not hidden');
+    const regions = stops.map((s) => s.region).filter((r, i, all) => r !== all[i - 1]);
+    assert.deepEqual(regions, ['sidebar', 'header', 'transcript', 'composer'], 'focus order follows the layout');
+    assert.deepEqual(
+      stops.filter((s) => s.region === 'composer').map((s) => s.name),
+      ['Message'],
+      'composer: the message box (Send is disabled while it is empty)',
+    );
+
+    // The parameters toggle moves the focus into the panel (it comes after the chat in the
+    // tab order).
+    const toggle = page.getByRole('button', { name: 'Parameters' });
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Parameters' }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'param-model');
+
+    // Every operable control (parameters panel and regenerate popover open) has a name.
+    await answers.last().getByRole('button', { name: 'Regenerate with options' }).click();
+    await page.getByRole('form', { name: 'Regenerate with options' }).getByLabel('Temperature').waitFor();
+    assert.deepEqual(await unnamedControls(page), [], 'controls without an accessible name');
+
+    // Esc closes the popover and gives the focus back to its toggle.
+    await page.keyboard.press('Escape');
+    assert.equal(await page.locator(':focus').getAttribute('aria-label'), 'Regenerate with options');
+
+    // Esc in the parameters panel closes it and gives the focus back to its toggle.
+    await page.locator('#param-model').focus();
+    await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Parameters' }).waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Parameters');
+
+    // The delete dialog takes the focus (on Cancel) and Esc returns it to the Delete button.
+    const row = page.locator('.chat-list .chat-row').first();
+    await row.getByRole('button', { name: /^Delete / }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Delete chat?' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Cancel');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    assert.match((await page.locator(':focus').getAttribute('aria-label')) ?? '', /^Delete /);
+    assert.deepEqual(problems, [], 'no page errors, console errors or CSP violations');
+  }),
+);

@@ -1,0 +1,121 @@
+// End-to-end in real Chromium: a second tab that opens a chat while its answer streams sees the
+// text so far, then follows it live to the end (never frozen, never repeated); it can stop an
+// answer another tab started; and a lost connection catches up after reconnecting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shots, watchProblems } from './browser.mjs';
+
+const url = process.env.CONFAB_E2E_URL;
+const upstream = process.env.CONFAB_E2E_UPSTREAM;
+
+async function behave(behaviour) {
+  const response = await fetch(`${upstream}/__behaviour`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(behaviour),
+  });
+  assert.ok(response.ok, `PUT /__behaviour: ${response.status}`);
+}
+
+/** Signs `page` in through the form as an existing user. */
+async function signIn(page, name) {
+  await page.getByLabel('Email or username').fill(name);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByPlaceholder(/send a message/i).waitFor({ timeout: 10_000 });
+}
+
+const answerText = (page) => page.locator('article.message.assistant').last().locator('.markdown').innerText();
+
+test('a second tab follows an answer that is streaming, and can stop it', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {
+  const browser = await launch();
+  const a = await browser.newContext();
+  const b = await browser.newContext();
+  try {
+    await behave({});
+    const pageA = await a.newPage();
+    const problemsA = watchProblems(pageA);
+    const username = `e2e_live_${Date.now()}`;
+    await pageA.goto(url);
+    await pageA.getByRole('button', { name: 'Create one' }).click();
+    await pageA.getByLabel('Username').fill(username);
+    await pageA.getByLabel('Email').fill(`${username}@example.org`);
+    await pageA.getByLabel('Password').fill('correct horse battery');
+    await pageA.getByRole('button', { name: 'Create account' }).click();
+    const composer = pageA.getByPlaceholder(/send a message/i);
+    await composer.waitFor({ timeout: 10_000 });
+    await composer.fill('Warm up');
+    await composer.press('Enter');
+    await pageA.getByText(/Demo reply to: Warm up/).waitFor({ timeout: 15_000 });
+    await pageA.waitForURL(/\/c\/[0-9a-f]+$/);
+    const chatUrl = pageA.url();
+
+    // A long, slow answer (about 200 tokens, 50 ms apart).
+    await behave({ chunk_delay_ms: 50, reply_tokens: 200 });
+    await composer.fill('Tell me everything');
+    await composer.press('Enter');
+    await pageA.getByText(/Demo reply to: Tell me everything/).waitFor({ timeout: 15_000 });
+
+    // B opens the chat mid-stream by its deep link.
+    const pageB = await b.newPage();
+    const problemsB = watchProblems(pageB);
+    await pageB.goto(chatUrl);
+    await signIn(pageB, username);
+    await pageB.getByText(/Demo reply to: Tell me everything/).waitFor({ timeout: 15_000 });
+    const first = await answerText(pageB);
+    // The text keeps growing in B (it is not a frozen snapshot).
+    await pageB.waitForFunction(
+      (n) => {
+        const all = document.querySelectorAll('article.message.assistant .markdown');
+        return (all[all.length - 1]?.textContent?.length ?? 0) > n + 20;
+      },
+      first.length,
+      { timeout: 10_000 },
+    );
+    await pageB.screenshot({ path: `${shots}live-second-tab.png` });
+
+    // B stops the answer A started: both show it stopped with the same text.
+    await pageB.getByRole('button', { name: 'Stop' }).click();
+    await pageB.locator('article.message.assistant').last().getByText('Stopped.').waitFor({ timeout: 10_000 });
+    await pageA.locator('article.message.assistant').last().getByText('Stopped.').waitFor({ timeout: 10_000 });
+    await pageA.waitForTimeout(300);
+    const [textA, textB] = [await answerText(pageA), await answerText(pageB)];
+    assert.equal(textB, textA, 'both tabs show the same stopped text');
+    assert.ok(textA.startsWith('Demo reply to: Tell me everything'), textA);
+    // Nothing was shown twice: the reply's opening appears once.
+    assert.equal(textB.split('Demo reply to').length, 2, 'no repeated text');
+
+    // A full answer streamed by A arrives in B with exactly the same text.
+    await behave({ chunk_delay_ms: 10, reply_tokens: 60 });
+    await composer.fill('One more');
+    await composer.press('Enter');
+    await pageA.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'));
+    await pageA.getByText(/Demo reply to: One more/).waitFor({ timeout: 15_000 });
+    await pageB.getByText(/Demo reply to: One more/).waitFor({ timeout: 10_000 });
+    await pageB.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'), null, {
+      timeout: 10_000,
+    });
+    assert.equal(await answerText(pageB), await answerText(pageA));
+
+    // B loses its connection while A sends; after reconnecting B catches up.
+    await b.setOffline(true);
+    await pageB.getByText(/reconnecting/i).waitFor({ timeout: 10_000 });
+    await behave({});
+    await composer.fill('While you were away');
+    await composer.press('Enter');
+    await pageA.getByText(/Demo reply to: While you were away/).waitFor({ timeout: 15_000 });
+    assert.equal(await pageB.getByText(/Demo reply to: While you were away/).count(), 0, 'B is really offline');
+    await b.setOffline(false);
+    await pageB.getByText(/Demo reply to: While you were away/).waitFor({ timeout: 20_000 });
+
+    assert.deepEqual(problemsA, [], 'no page errors in A');
+    assert.deepEqual(
+      problemsB.filter((p) => !/ERR_INTERNET_DISCONNECTED|WebSocket|Failed to load resource/.test(p)),
+      [],
+      'no page errors in B (besides the planned disconnection)',
+    );
+  } finally {
+    await behave({});
+    await browser.close();
+  }
+});

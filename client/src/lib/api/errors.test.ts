@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError, describeError, errorFromResponse, formatWait, parseRetryAfter } from './errors';
+
+describe('Retry-After', () => {
+  it('reads seconds and HTTP dates', () => {
+    expect(parseRetryAfter('30')).toBe(30);
+    expect(parseRetryAfter(' 5 ')).toBe(5);
+    const now = Date.parse('2026-11-23T10:00:00Z');
+    expect(parseRetryAfter('Mon, 23 Nov 2026 10:01:00 GMT', now)).toBe(60);
+    expect(parseRetryAfter('Mon, 23 Nov 2026 09:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter(null)).toBeNull();
+    expect(parseRetryAfter('soon')).toBeNull();
+  });
+
+  it('formats waits for people', () => {
+    expect(formatWait(0)).toBe('1 s');
+    expect(formatWait(42)).toBe('42 s');
+    expect(formatWait(600)).toBe('10 min');
+    expect(formatWait(3900)).toBe('65 min');
+    expect(formatWait(7500)).toBe('2 h 5 min');
+    expect(formatWait(7200)).toBe('2 h');
+  });
+
+  it('is kept on the error built from a response', async () => {
+    const response = new Response(JSON.stringify({ error: { code: 'too_many_requests', message: 'slow down' } }), {
+      status: 429,
+      headers: { 'retry-after': '42', 'content-type': 'application/json' },
+    });
+    const error = await errorFromResponse(response);
+    expect(error.retryAfter).toBe(42);
+    expect(describeError(error)).toBe('Too many requests. Try again in 42 s.');
+  });
+});
+
+describe('describeError', () => {
+  it('says when the server cannot be reached', () => {
+    expect(describeError(new ApiError(0, 'network_error', 'x'))).toMatch(/Cannot reach the Confab server/);
+  });
+  it('rate limits without a wait still say what to do', () => {
+    expect(describeError(new ApiError(429, 'too_many_requests', 'x'))).toMatch(/^Too many requests\. Please wait/);
+  });
+  it('an unavailable server gives its wait', () => {
+    expect(describeError(new ApiError(503, 'unavailable', 'x', {}, 5))).toBe(
+      'The server is temporarily unavailable. Try again in 5 s.',
+    );
+  });
+  it('other errors keep the server’s message', () => {
+    expect(describeError(new ApiError(422, 'validation', 'content is too long'))).toBe('content is too long');
+    expect(describeError(new Error('boom'))).toBe('boom');
+    expect(describeError('plain')).toBe('plain');
+  });
+});

@@ -3,27 +3,13 @@
 // answer another tab started; and a lost connection catches up after reconnecting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shots, watchProblems } from './browser.mjs';
+import { fakeUpstream, launch, registerUser, shots, signIn, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
+const { behave } = fakeUpstream(upstream ?? '');
 
-async function behave(behaviour) {
-  const response = await fetch(`${upstream}/__behaviour`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(behaviour),
-  });
-  assert.ok(response.ok, `PUT /__behaviour: ${response.status}`);
-}
 
-/** Signs `page` in through the form as an existing user. */
-async function signIn(page, name) {
-  await page.getByLabel('Email or username').fill(name);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByPlaceholder(/send a message/i).waitFor({ timeout: 10_000 });
-}
 
 const answerText = (page) => page.locator('article.message.assistant').last().locator('.markdown').innerText();
 
@@ -35,15 +21,7 @@ test('a second tab follows an answer that is streaming, and can stop it', { skip
     await behave({});
     const pageA = await a.newPage();
     const problemsA = watchProblems(pageA);
-    const username = `e2e_live_${Date.now()}`;
-    await pageA.goto(url);
-    await pageA.getByRole('button', { name: 'Create one' }).click();
-    await pageA.getByLabel('Username').fill(username);
-    await pageA.getByLabel('Email').fill(`${username}@example.org`);
-    await pageA.getByLabel('Password').fill('correct horse battery');
-    await pageA.getByRole('button', { name: 'Create account' }).click();
-    const composer = pageA.getByPlaceholder(/send a message/i);
-    await composer.waitFor({ timeout: 10_000 });
+    const { composer, username, password } = await registerUser(pageA, url, 'e2e_live');
     await composer.fill('Warm up');
     await composer.press('Enter');
     await pageA.getByText(/Demo reply to: Warm up/).waitFor({ timeout: 15_000 });
@@ -60,7 +38,7 @@ test('a second tab follows an answer that is streaming, and can stop it', { skip
     const pageB = await b.newPage();
     const problemsB = watchProblems(pageB);
     await pageB.goto(chatUrl);
-    await signIn(pageB, username);
+    await signIn(pageB, url, username, password, { goto: false });
     await pageB.getByText(/Demo reply to: Tell me everything/).waitFor({ timeout: 15_000 });
     const first = await answerText(pageB);
     // The text keeps growing in B (it is not a frozen snapshot).

@@ -2,19 +2,12 @@
 // reader scrolls up (the view holds while text keeps arriving), and "Scroll to bottom" re-pins.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, register, shots, watchProblems } from './browser.mjs';
+import { fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
+const { behave } = fakeUpstream(upstream ?? '');
 
-async function behave(behaviour) {
-  const response = await fetch(`${upstream}/__behaviour`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(behaviour),
-  });
-  assert.ok(response.ok, `PUT /__behaviour: ${response.status}`);
-}
 
 const position = (page) =>
   page.locator('.transcript').evaluate((el) => ({

@@ -103,17 +103,7 @@ export class LiveConnection {
       this.clearTimer(this.timer);
       this.timer = null;
     }
-    const socket = this.socket;
-    this.socket = null;
-    if (socket) {
-      socket.onopen = socket.onmessage = socket.onerror = null;
-      socket.onclose = null;
-      try {
-        socket.close(1000, 'signed out');
-      } catch {
-        // already closed
-      }
-    }
+    this.dropSocket('signed out');
     this.setStatus('closed');
   }
 
@@ -124,17 +114,7 @@ export class LiveConnection {
   networkLost(): void {
     if (this.stopped) return;
     this.generation++;
-    const socket = this.socket;
-    this.socket = null;
-    if (socket) {
-      socket.onopen = socket.onmessage = socket.onerror = null;
-      socket.onclose = null;
-      try {
-        socket.close(1000, 'offline');
-      } catch {
-        // already closed
-      }
-    }
+    this.dropSocket('offline');
     if (this.timer !== null) {
       this.clearTimer(this.timer);
       this.timer = null;
@@ -153,6 +133,20 @@ export class LiveConnection {
     this.attempt = 0;
     this.resyncPending = true;
     void this.connect();
+  }
+
+  /** Closes the current socket without hearing from it again. */
+  private dropSocket(reason: string): void {
+    const socket = this.socket;
+    this.socket = null;
+    if (!socket) return;
+    socket.onopen = socket.onmessage = socket.onerror = null;
+    socket.onclose = null;
+    try {
+      socket.close(1000, reason);
+    } catch {
+      // already closed
+    }
   }
 
   /** The delay before reconnect attempt number `attempt` (0-based). */

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadHighlighter } from './highlight';
-import { closeOpenFence, renderMarkdown, safeUrl } from './markdown';
+import { closeOpenFence, markdownCacheSize, renderMarkdown, safeUrl } from './markdown';
 
 function dom(html: string): HTMLElement {
   const div = document.createElement('div');
@@ -52,6 +52,7 @@ describe('renderMarkdown sanitises hostile model output', () => {
   for (const payload of PAYLOADS) {
     it(`neutralises ${JSON.stringify(payload)}`, () => {
       assertInert(renderMarkdown(payload));
+      assertInert(renderMarkdown(payload)); // from the cache
       assertInert(renderMarkdown(payload, { streaming: true }));
     });
   }
@@ -95,6 +96,29 @@ describe('renderMarkdown formatting', () => {
     expect(block?.querySelector('button[data-copy-code]')?.textContent).toBe('Copy');
     expect(block?.querySelector('pre code')?.textContent).toBe('const a = 1 < 2 && "<b>";');
     expect(block?.querySelector('b')).toBeNull();
+  });
+
+  it('caches by text, and not streaming text; the cache is bounded', () => {
+    const text = 'Cached *answer* with a [link](https://example.com)';
+    const first = renderMarkdown(text);
+    const before = markdownCacheSize().entries;
+    expect(renderMarkdown(text)).toBe(first);
+    expect(markdownCacheSize().entries).toBe(before);
+    renderMarkdown('streamed text, not kept', { streaming: true });
+    expect(markdownCacheSize().entries).toBe(before);
+    for (let i = 0; i < 700; i++) renderMarkdown(`answer number ${i}`);
+    expect(markdownCacheSize().entries).toBeLessThanOrEqual(600);
+    renderMarkdown('x'.repeat(3_000_000));
+    renderMarkdown('y'.repeat(3_000_000));
+    expect(markdownCacheSize().chars).toBeLessThanOrEqual(4_000_000);
+    expect(renderMarkdown(text)).toBe(first);
+  });
+
+  it('does not serve a cached plain rendering once highlight.js has loaded', async () => {
+    const text = '```rust\nfn main() {}\n```';
+    expect(dom(renderMarkdown(text)).querySelector('pre code.hljs')).toBeNull();
+    await loadHighlighter();
+    expect(dom(renderMarkdown(text)).querySelector('pre code.hljs span.hljs-keyword')?.textContent).toBe('fn');
   });
 
   it('highlights code once highlight.js is loaded', async () => {

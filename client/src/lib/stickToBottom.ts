@@ -331,7 +331,9 @@ export function createStickToBottom(
     if (smoothing) frame = nextFrame(watchSmooth);
   }
 
-  const passive: AddEventListenerOptions = { passive: true };
+  // One signal removes every listener on destroy().
+  const listening = new AbortController();
+  const passive: AddEventListenerOptions = { passive: true, signal: listening.signal };
   const keyTarget = options.keyTarget ?? doc;
   scroller.addEventListener('scroll', onScroll, passive);
   scroller.addEventListener('wheel', onWheel, passive);
@@ -343,7 +345,7 @@ export function createStickToBottom(
   doc.addEventListener('pointermove', onPointerMove, passive);
   doc.addEventListener('pointerup', onPointerEnd, passive);
   doc.addEventListener('pointercancel', onPointerEnd, passive);
-  keyTarget.addEventListener('keydown', onKeydown as EventListener);
+  keyTarget.addEventListener('keydown', onKeydown as EventListener, { signal: listening.signal });
 
   setAnchor();
   if (RO) {
@@ -400,17 +402,7 @@ export function createStickToBottom(
       frame = 0;
       observer?.disconnect();
       observer = null;
-      scroller.removeEventListener('scroll', onScroll, passive);
-      scroller.removeEventListener('wheel', onWheel, passive);
-      scroller.removeEventListener('touchstart', onTouchStart, passive);
-      scroller.removeEventListener('touchmove', onTouchMove, passive);
-      scroller.removeEventListener('touchend', onTouchEnd, passive);
-      scroller.removeEventListener('touchcancel', onTouchEnd, passive);
-      scroller.removeEventListener('pointerdown', onPointerDown, passive);
-      doc.removeEventListener('pointermove', onPointerMove, passive);
-      doc.removeEventListener('pointerup', onPointerEnd, passive);
-      doc.removeEventListener('pointercancel', onPointerEnd, passive);
-      keyTarget.removeEventListener('keydown', onKeydown as EventListener);
+      listening.abort();
       restoreAnchor();
       onChange = undefined;
     },

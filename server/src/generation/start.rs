@@ -164,8 +164,6 @@ pub async fn start(
             .message(placeholder.id)
             .data(MessageView::from(&placeholder)),
     );
-    // Only now may the runner publish text (and save): every socket has heard of the answer.
-    generation.mark_saved();
 
     // The branch on screen and the title are not needed for the first token: they are written
     // alongside, and the answer is reported done only once they are.
@@ -188,6 +186,10 @@ pub async fn start(
             Err(err) => tracing::warn!(error = %err, "recording the branch on screen failed"),
         }
     }));
+    // Only now may the runner publish text, save, or finish: every socket has heard of the
+    // answer, and the branch update it waits for before reporting `done` is registered (the
+    // runner runs on another thread: an instant model could otherwise finish before it).
+    generation.mark_saved();
     Ok(Started::Live(generation))
 }
 

@@ -39,6 +39,24 @@ function sseResponse(chunks: string[]): Response {
 }
 
 describe('ApiClient', () => {
+  it('resumes a session in one round trip: the refresh answer names the user', async () => {
+    const calls: string[] = [];
+    const client = new ApiClient({
+      fetch: async (url) => {
+        calls.push(url);
+        return url === '/api/auth/refresh' ? json(200, authBody('tok-r')) : unauthorized();
+      },
+    });
+    const user = await client.resume();
+    expect(user?.username).toBe('ann');
+    expect(calls).toEqual(['/api/auth/refresh']);
+  });
+
+  it('resume() is null without a session', async () => {
+    const client = new ApiClient({ fetch: async () => unauthorized() });
+    expect(await client.resume()).toBeNull();
+  });
+
   it('sends the bearer token and JSON body', async () => {
     const calls: Call[] = [];
     const client = new ApiClient({

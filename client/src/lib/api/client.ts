@@ -48,6 +48,8 @@ const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/
 export class ApiClient {
   private accessToken: string | null = null;
   private refreshing: Promise<boolean> | null = null;
+  /** The user named by the last successful refresh. */
+  private refreshedUser: User | null = null;
   private readonly baseUrl: string;
   private readonly fetchImpl: FetchLike;
   private readonly onUnauthenticated: (() => void) | undefined;
@@ -122,6 +124,7 @@ export class ApiClient {
           }
           const body = (await response.json()) as AuthResponse;
           this.accessToken = body.access_token;
+          this.refreshedUser = body.user ?? null;
           return true;
         } catch {
           return false;
@@ -150,7 +153,8 @@ export class ApiClient {
   /** Tries to resume a session from the refresh cookie; returns the user or null. */
   async resume(): Promise<User | null> {
     if (!(await this.refresh())) return null;
-    return this.me();
+    // The refresh answer names the user: no second round trip before the app can show.
+    return this.refreshedUser ?? this.me();
   }
 
   async logout(): Promise<void> {

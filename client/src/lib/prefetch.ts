@@ -5,13 +5,15 @@ import type { ApiClient, Chat, Message } from './api';
 type Loaded = Promise<[Chat, Message[]]>;
 const pending = new Map<string, Loaded>();
 
-/** Starts loading chat `id` and its messages (once; kept until taken). */
-export function prefetchChat(api: Pick<ApiClient, 'getChat' | 'listMessages'>, id: string): void {
-  if (pending.has(id)) return;
+/** Starts loading chat `id` and its messages (once; kept until taken). Returns the load. */
+export function prefetchChat(api: Pick<ApiClient, 'getChat' | 'listMessages'>, id: string): Loaded {
+  const started = pending.get(id);
+  if (started) return started;
   const loading: Loaded = Promise.all([api.getChat(id), api.listMessages(id)]);
   // Not taken yet is not unhandled: whoever takes it sees the error.
   loading.catch(() => undefined);
   pending.set(id, loading);
+  return loading;
 }
 
 /** The load started for `id`, if any (each is handed out once). */

@@ -11,6 +11,7 @@ use axum::{
     response::IntoResponse,
 };
 use tower_http::{
+    CompressionLevel,
     catch_panic::CatchPanicLayer,
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
@@ -33,7 +34,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub fn apply(router: Router, settings: &Settings) -> Router {
     let mut router = router
         .layer(DefaultBodyLimit::max(settings.http.max_body_bytes))
-        .layer(CompressionLayer::new())
+        // Fastest: JSON still shrinks ~10x, at a fraction of the CPU of the default level (a
+        // 500-message chat, 335 KB, took 20–90 ms to compress by default in a debug build).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(CatchPanicLayer::custom(panic_response));
     if let Some(cors) = cors(settings) {
         router = router.layer(cors);

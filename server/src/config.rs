@@ -111,6 +111,12 @@ pub struct HttpSettings {
     pub trust_proxy_headers: bool,
     /// Extra origins allowed by CORS; same-origin needs none.
     pub cors_allowed_origins: Vec<String>,
+    /// A request's headers must arrive within this; it also closes idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// Open connections at most (WebSockets included); more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight (streams included) to finish.
+    pub shutdown_timeout: Duration,
     /// Folder with the built web client; a placeholder page is served when it has no index.html.
     /// `CLIENT_DIR`, else the client that `cargo build` built ([`BUILT_CLIENT_DIR`]) when it is
     /// there, else `client/dist` under the working directory.
@@ -194,6 +200,12 @@ impl Settings {
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .collect(),
+                header_read_timeout: Duration::from_secs(
+                    env.parse::<u64>("HTTP_HEADER_READ_TIMEOUT_SECS", 30)?
+                        .max(1),
+                ),
+                max_connections: env.parse("HTTP_MAX_CONNECTIONS", 10_000)?,
+                shutdown_timeout: Duration::from_secs(env.parse("SHUTDOWN_TIMEOUT_SECS", 10)?),
                 client_dir: client_dir(env.raw("CLIENT_DIR"), BUILT_CLIENT_DIR),
             },
             log_format: env.parse(

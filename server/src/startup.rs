@@ -4,7 +4,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use axum::{Router, serve::ListenerExt as _};
+use axum::Router;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -14,13 +14,19 @@ use crate::{
     config::{Environment, Settings},
     events::LocalBus,
     generation::Generations,
-    http::layers,
+    http::{
+        layers,
+        serve::{ConnectionLimits, serve},
+    },
     live::Tickets,
     llm::Catalog,
     routes,
     state::{App, AppState},
     store::Store,
 };
+
+/// How long shutdown waits for every socket to send its close frame.
+const SOCKETS_CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub struct Application {
     listener: TcpListener,
@@ -83,6 +89,7 @@ impl Application {
             events: Arc::new(LocalBus::new(live.queue)),
             tickets: Tickets::new(live.ticket_ttl),
             session_cache: Default::default(),
+            sockets: Default::default(),
         }));
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {
@@ -115,27 +122,30 @@ impl Application {
         tracing::info!(%address, public_url = %self.state.settings.public_url, "Confab is listening");
         let state = self.state.clone();
         // On shutdown, answers being generated stop and save their text first, so their event
-        // streams end and the connections can drain.
+        // streams end and the connections can drain; every socket is told why it closes (1001).
         let signal = async move {
             signal.await;
             let stopping = state.generations.stop_all();
             if stopping > 0 {
                 tracing::info!(stopping, "stopping generations in progress");
             }
+            state.events.close_all();
         };
-        // Small SSE frames must leave at once, not wait for the peer's delayed ACK (Nagle).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await?;
+        let http = &self.state.settings.http;
+        let limits = ConnectionLimits {
+            header_read_timeout: http.header_read_timeout,
+            max_connections: http.max_connections,
+            drain_timeout: http.shutdown_timeout,
+        };
+        serve(self.listener, self.router, limits, signal).await?;
+        // Upgraded connections are no longer hyper's: wait for the sockets' close frames.
+        self.state.sockets.close();
+        if tokio::time::timeout(SOCKETS_CLOSE_TIMEOUT, self.state.sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close in time");
+        }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !self.state.generations.is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

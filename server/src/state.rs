@@ -40,6 +40,9 @@ pub struct App {
     pub tickets: crate::live::Tickets,
     /// Sessions recently found live (saves a look-up per request).
     pub session_cache: crate::auth::session_cache::SessionCache,
+    /// The tasks serving WebSockets, which shutdown waits for (bounded) so that each sends its
+    /// close frame.
+    pub sockets: tokio_util::task::TaskTracker,
 }
 
 impl App {

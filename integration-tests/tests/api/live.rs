@@ -368,3 +368,15 @@ async fn a_socket_that_never_answers_pings_is_reaped() {
     tokio::time::sleep(Duration::from_millis(1800)).await;
     assert_ne!(socket.ended(Duration::from_secs(3)).await, Ended::StillOpen);
 }
+
+#[tokio::test]
+async fn an_oversized_frame_closes_the_socket_with_1009() {
+    let app = spawn_app_with(&[]).await;
+    let (_, s) = app.with_user().await;
+    let mut socket = app.live(&s.access_token).await;
+    socket
+        .send_text(&"x".repeat(100 * 1024))
+        .await
+        .expect("sent");
+    assert_eq!(socket.ended(WAIT).await, Ended::Closed(1009));
+}

@@ -4,6 +4,7 @@
 mod accounts;
 mod branching;
 mod chats;
+mod connections;
 mod errors;
 mod health;
 mod live;

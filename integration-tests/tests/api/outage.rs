@@ -55,3 +55,98 @@ async fn an_unreachable_database_gives_503_and_the_app_recovers() {
     let me = app.get("/api/users/me", Some(&session.access_token)).await;
     assert_eq!(me.status(), StatusCode::OK);
 }
+
+/// The database goes away mid-answer: the text keeps streaming, the client is told the answer
+/// could not be saved (never `done`), and the answer is stored once the database is back.
+#[tokio::test]
+async fn an_answer_finished_during_a_database_outage_is_not_called_done_and_is_saved_later() {
+    use integration_tests::{SseReader, fake_upstream::Behaviour, say, spawn_app_with_upstream};
+    use mongodb::bson::{Document, doc, oid::ObjectId};
+
+    let proxy = TcpProxy::start(mongodb_host_port()).await;
+    let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
+    let (app, upstream) = spawn_app_with_upstream(
+        "vllm",
+        &[("MONGODB_URI", &uri), ("MONGODB_TIMEOUT_MS", "2000")],
+    )
+    .await;
+    upstream.set_behaviour(Behaviour {
+        chunk_delay_ms: 40,
+        reply_tokens: Some(80),
+        ..Behaviour::default()
+    });
+    let (_, session) = app.with_user().await;
+    let token = &session.access_token;
+    let chat = app.create_chat(token, &serde_json::json!({})).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let response = app
+        .post_stream(&format!("/api/chats/{chat}/messages"), token, &say("go"))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut reader = SseReader::new(response);
+    let (answer_id, mut shown) = reader.read_answer_until(10).await;
+
+    proxy.cut();
+    let cut_at = Instant::now();
+    let mut last_delta = Instant::now();
+    let mut longest_gap = Duration::ZERO;
+    let ending = loop {
+        let event = reader.next().await.expect("the stream ends with an event");
+        match event.event.as_str() {
+            "delta" => {
+                longest_gap = longest_gap.max(last_delta.elapsed());
+                last_delta = Instant::now();
+                shown.push_str(event.data["content"].as_str().unwrap_or_default());
+            }
+            _ => break event,
+        }
+    };
+    assert!(cut_at.elapsed() < Duration::from_secs(30));
+    // Saves that cannot reach the database (each waits 2 s for it) never hold the tokens back.
+    assert!(
+        longest_gap < Duration::from_millis(1500),
+        "the stream froze for {longest_gap:?} while the database was down"
+    );
+    assert_eq!(ending.event, "error", "{ending:?}");
+    assert_eq!(ending.data["code"], "not_saved");
+    let message = ending.data["message"].as_str().expect("message");
+    assert!(message.contains("could not be saved"), "{message}");
+    let kept = &ending.data["assistant_message"];
+    assert_eq!(kept["status"], "complete");
+    assert_eq!(kept["content"], shown.as_str());
+    assert_eq!(
+        shown.split_whitespace().count(),
+        80,
+        "the whole answer was shown"
+    );
+
+    proxy.restore();
+    let messages = app.db().await.collection::<Document>("messages");
+    let id = ObjectId::parse_str(&answer_id).expect("oid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stored = messages
+            .find_one(doc! { "_id": id })
+            .await
+            .expect("query")
+            .expect("the answer's document");
+        if stored.get_str("status") == Ok("complete") {
+            assert_eq!(stored.get_str("content"), Ok(shown.as_str()));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the answer was never saved: {stored:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let listed = app.messages(token, &chat).await;
+    let answer = listed
+        .iter()
+        .find(|m| m["id"] == answer_id.as_str())
+        .expect("listed");
+    assert_eq!(answer["content"], shown.as_str());
+    assert_eq!(answer["status"], "complete");
+}

@@ -4,7 +4,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -26,6 +26,8 @@ pub struct LocalBus {
     sockets: Mutex<HashMap<ObjectId, Vec<Socket>>>,
     next_id: AtomicU64,
     queue: usize,
+    /// Set by `close_all`: a socket opened during shutdown is closed at once.
+    shutting_down: AtomicBool,
 }
 
 impl LocalBus {
@@ -35,6 +37,7 @@ impl LocalBus {
             sockets: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             queue: queue.max(1),
+            shutting_down: AtomicBool::new(false),
         }
     }
 
@@ -90,12 +93,17 @@ impl EventBus for LocalBus {
         let (events, receiver) = mpsc::channel(self.queue);
         let (close, close_receiver) = watch::channel(None);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().entry(user_id).or_default().push(Socket {
-            id,
-            session_id,
-            events,
-            close,
-        });
+        let mut sockets = self.lock();
+        if self.shutting_down.load(Ordering::SeqCst) {
+            close.send_replace(Some(CloseReason::ShuttingDown));
+        } else {
+            sockets.entry(user_id).or_default().push(Socket {
+                id,
+                session_id,
+                events,
+                close,
+            });
+        }
         Subscription {
             id,
             events: receiver,
@@ -118,6 +126,7 @@ impl EventBus for LocalBus {
     }
 
     fn close_all(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
         self.close_where(CloseReason::ShuttingDown, |_| true);
     }
 
@@ -160,6 +169,18 @@ mod tests {
         assert_eq!(bus.socket_count(), 1);
         bus.publish(user, Event::new(kinds::CHAT_UPDATED));
         assert!(fast.events.try_recv().is_ok());
+    }
+
+    #[tokio::test]
+    async fn closing_all_closes_every_socket_and_any_opened_afterwards() {
+        let bus = LocalBus::new(8);
+        let (user, session) = (ObjectId::new(), ObjectId::new());
+        let open = bus.subscribe(user, session);
+        bus.close_all();
+        assert_eq!(*open.close.borrow(), Some(CloseReason::ShuttingDown));
+        let late = bus.subscribe(user, session);
+        assert_eq!(*late.close.borrow(), Some(CloseReason::ShuttingDown));
+        assert_eq!(bus.socket_count(), 0);
     }
 
     #[tokio::test]

@@ -23,6 +23,8 @@ pub enum CloseReason {
     SessionEnded,
     /// The server is shutting down: reconnect later.
     ShuttingDown,
+    /// The client sent a frame over the size limit.
+    TooBig,
 }
 
 impl CloseReason {
@@ -32,6 +34,7 @@ impl CloseReason {
             Self::Lagged => 4008,
             Self::SessionEnded => 4001,
             Self::ShuttingDown => 1001,
+            Self::TooBig => 1009,
         }
     }
 
@@ -40,6 +43,7 @@ impl CloseReason {
             Self::Lagged => "lagged: reconnect and reload",
             Self::SessionEnded => "session ended: sign in again",
             Self::ShuttingDown => "server shutting down: reconnect later",
+            Self::TooBig => "message too big",
         }
     }
 }

@@ -41,6 +41,17 @@ struct State {
     content: String,
     /// The final message once the generation has ended, whatever the outcome.
     finished: Option<MessageDoc>,
+    /// The generation ended but its final state is not stored yet (MongoDB is unreachable; the
+    /// runner keeps retrying).
+    unsaved: bool,
+}
+
+/// How an answer ended, as its streams report it.
+#[derive(Debug, Clone)]
+pub struct Ending {
+    pub message: MessageDoc,
+    /// False while the final state could not be written to MongoDB.
+    pub stored: bool,
 }
 
 impl Generation {
@@ -79,22 +90,36 @@ impl Generation {
         )
     }
 
-    fn append(&self, delta: &str) -> usize {
-        let len = {
-            let mut state = self.lock();
-            state.content.push_str(delta);
-            state.content.len()
-        };
+    /// How the answer ended, once it has.
+    pub fn ending(&self) -> Option<Ending> {
+        let state = self.lock();
+        state.finished.as_ref().map(|message| Ending {
+            message: message.clone(),
+            stored: !state.unsaved,
+        })
+    }
+
+    /// A generation that ended (whether or not it is stored yet) no longer counts as running.
+    pub fn is_running(&self) -> bool {
+        self.lock().finished.is_none()
+    }
+
+    fn append(&self, delta: &str) {
+        self.lock().content.push_str(delta);
         self.version.send_modify(|v| *v += 1);
-        len
     }
 
     fn content(&self) -> String {
         self.lock().content.clone()
     }
 
-    fn finish(&self, message: MessageDoc) {
-        self.lock().finished = Some(message);
+    /// The generation ended with `message`; `stored` says whether MongoDB has it.
+    fn finish(&self, message: MessageDoc, stored: bool) {
+        {
+            let mut state = self.lock();
+            state.finished = Some(message);
+            state.unsaved = !stored;
+        }
         self.version.send_modify(|v| *v += 1);
     }
 

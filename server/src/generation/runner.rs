@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt as _;
+use futures::{FutureExt, StreamExt as _};
 
 use super::Generation;
 use crate::{
@@ -86,27 +86,25 @@ pub async fn run(
             message.status = Status::Error;
             message.error = Some(MessageError {
                 code: error.code().to_owned(),
-                message: error.to_string(),
+                message: error.user_message(),
             });
         }
     }
 
     if !generation.wait_saved().await {
         // Its messages were never saved (the request failed): there is nothing to update.
-        generation.finish(message);
+        generation.finish(message, true);
         state.generations.remove(generation.message_id());
         return;
     }
     generation.chat_updated().await;
-    // The final write matters most: nothing the user was shown may be lost.
-    for attempt in 0..3 {
-        match messages::finish(&state.store.messages, &message).await {
-            Ok(()) => break,
-            Err(err) => {
-                tracing::error!(message_id = %message.id, attempt, error = %err, "saving an answer failed");
-                tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
-            }
-        }
+    // The final write matters most: nothing the user was shown may be lost. The client is told
+    // the answer is done only once it is saved; if the database is down, it is told the text is
+    // not stored yet, and the save is retried here until the database is back.
+    if let Err(err) = messages::finish(&state.store.messages, &message).await {
+        tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
+        generation.finish(message.clone(), false);
+        save_until_stored(&state, &message).await;
     }
     state.chat_log.record(&message, &turns);
     state.events.publish(
@@ -116,8 +114,30 @@ pub async fn run(
             .message(message.id)
             .data(MessageView::from(&message)),
     );
-    generation.finish(message);
+    generation.finish(message, true);
     state.generations.remove(generation.message_id());
+}
+
+/// The longest wait between two attempts to save a finished answer while MongoDB is down.
+const MAX_SAVE_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Retries the final write with exponential back-off until it succeeds. The text is in memory
+/// (and shown by `GET …/messages` from there): it is lost only if the process dies too.
+async fn save_until_stored(state: &AppState, message: &messages::MessageDoc) {
+    let mut wait = Duration::from_millis(500);
+    for attempt in 1_u32.. {
+        tokio::time::sleep(wait).await;
+        match messages::finish(&state.store.messages, message).await {
+            Ok(()) => {
+                tracing::info!(message_id = %message.id, attempt, "a finished answer was saved after all");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(message_id = %message.id, attempt, error = %err, "saving an answer failed; will retry");
+                wait = (wait * 2).min(MAX_SAVE_BACKOFF);
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -144,7 +164,7 @@ async fn stream(
         Err(error) => return Ending::Failed(error),
     };
     let mut finish_reason = None;
-    let mut saved_len = 0;
+    let mut saver = PartialSaver::default();
     let mut last_save = Instant::now();
     let mut live = LiveDeltas::default();
     loop {
@@ -156,21 +176,10 @@ async fn stream(
         match item {
             Some(Ok(UpstreamEvent::Delta(text))) => {
                 first_token.get_or_insert_with(|| started.elapsed());
-                let len = generation.append(&text);
+                generation.append(&text);
                 live.push(state, generation, &text);
-                if last_save.elapsed() >= SAVE_EVERY && len > saved_len && generation.is_saved() {
-                    let content = generation.content();
-                    if let Err(err) = messages::save_partial(
-                        &state.store.messages,
-                        generation.message_id(),
-                        &content,
-                    )
-                    .await
-                    {
-                        tracing::warn!(error = %err, "saving partial text failed; will retry");
-                    } else {
-                        saved_len = len;
-                    }
+                if last_save.elapsed() >= SAVE_EVERY && generation.is_saved() {
+                    saver.save(state, generation);
                     last_save = Instant::now();
                 }
             }
@@ -188,6 +197,41 @@ async fn stream(
                 return Ending::Finished(finish_reason);
             }
         }
+    }
+}
+
+/// Writes the growing text in the background: the token loop never waits for MongoDB, and at
+/// most one write per answer is in flight (a slow database gets fewer, larger writes).
+#[derive(Default)]
+struct PartialSaver {
+    saved_len: usize,
+    in_flight: Option<tokio::task::JoinHandle<Option<usize>>>,
+}
+
+impl PartialSaver {
+    fn save(&mut self, state: &AppState, generation: &Generation) {
+        if let Some(task) = &self.in_flight {
+            if !task.is_finished() {
+                return;
+            }
+            if let Some(Some(Ok(Some(len)))) = self.in_flight.take().map(FutureExt::now_or_never) {
+                self.saved_len = self.saved_len.max(len);
+            }
+        }
+        let content = generation.content();
+        if content.len() <= self.saved_len {
+            return;
+        }
+        let (messages, id) = (state.store.messages.clone(), generation.message_id());
+        self.in_flight = Some(tokio::spawn(async move {
+            match messages::save_partial(&messages, id, &content).await {
+                Ok(()) => Some(content.len()),
+                Err(err) => {
+                    tracing::warn!(message_id = %id, error = %err, "saving partial text failed; will retry");
+                    None
+                }
+            }
+        }));
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod client_ip;
 pub mod layers;
+pub mod serve;
 mod validated_json;
 
 pub use client_ip::ClientIp;

@@ -16,6 +16,14 @@ use crate::events::{CloseReason, EventBus};
 /// A write that takes longer than this means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A frame or message over the socket's size limit (tungstenite's capacity error).
+fn is_too_big(error: &axum::Error) -> bool {
+    matches!(
+        std::error::Error::source(error).and_then(|e| e.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
 pub async fn serve(
     socket: WebSocket,
     bus: Arc<dyn EventBus>,
@@ -65,6 +73,10 @@ pub async fn serve(
                 }
             }
             incoming = stream.next() => match incoming {
+                Some(Err(error)) if is_too_big(&error) => {
+                    closing = Some(CloseReason::TooBig);
+                    break;
+                }
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
                 Some(Ok(_)) => last_heard = Instant::now(),
             },

@@ -52,8 +52,12 @@ impl Endpoint {
         let _ = config
             .authorization()
             .context("the API key is not a valid header value")?;
-        let service = BoundedRetryLayer::new(settings.max_retries, settings.max_retry_wait)
-            .layer(ReqwestService::new(http.clone()));
+        let service = BoundedRetryLayer::new(
+            settings.max_retries,
+            settings.max_retry_wait,
+            settings.first_token_timeout,
+        )
+        .layer(ReqwestService::new(http.clone()));
         let client = Client::build(http, config).with_http_service(service);
         Ok(Endpoint {
             name: name.to_owned(),

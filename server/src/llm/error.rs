@@ -54,6 +54,27 @@ impl UpstreamError {
         }
     }
 
+    /// What users are shown and what is saved on the answer: what happened, in words, without
+    /// the upstream's address, OS errors or the upstream's own error text (those reach the
+    /// log only, through `Display`).
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::RateLimited { .. }
+            | Self::FirstTokenTimeout
+            | Self::IdleTimeout
+            | Self::TotalTimeout => self.to_string(),
+            Self::Status { status, .. } if *status >= 500 => {
+                format!("the model's server failed to answer (HTTP {status})")
+            }
+            Self::Status { status, .. } => {
+                format!("the model's server refused the request (HTTP {status})")
+            }
+            Self::Connect(_) => "could not reach the model's server".to_owned(),
+            Self::Interrupted(_) => "the model's answer was interrupted".to_owned(),
+            Self::Protocol(_) => "the model's server sent a response Confab cannot read".to_owned(),
+        }
+    }
+
     /// An error returned while opening the stream (before any event).
     pub(crate) fn from_request(error: OpenAIError) -> Self {
         match error {
@@ -150,6 +171,43 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(error.code(), code, "{error}");
         }
+    }
+
+    #[test]
+    fn users_are_told_what_happened_without_addresses_or_os_errors() {
+        let detail = "error sending request for url (http://10.0.0.7:8000/v1/chat/completions): \
+            client error (Connect): tcp connect error: Connection refused (os error 111)";
+        let cases = [
+            UpstreamError::Connect(detail.into()),
+            UpstreamError::Interrupted(detail.into()),
+            UpstreamError::Protocol(detail.into()),
+            UpstreamError::Status {
+                status: 502,
+                message: detail.into(),
+            },
+            UpstreamError::Status {
+                status: 400,
+                message: detail.into(),
+            },
+        ];
+        for error in cases {
+            let shown = error.user_message();
+            assert!(
+                error.to_string().contains("10.0.0.7"),
+                "the log keeps the detail"
+            );
+            for secret in ["10.0.0.7", "os error", "http://", "Connection refused"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert!(
+                shown.starts_with("the model") || shown.starts_with("could not"),
+                "{shown}"
+            );
+        }
+        let limited = UpstreamError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert!(limited.user_message().ends_with("try again in 30 s"));
     }
 
     #[test]

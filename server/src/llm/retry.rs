@@ -35,18 +35,28 @@ pub(crate) struct UpstreamRefusal {
 pub(crate) struct BoundedRetryLayer {
     max_retries: u32,
     max_wait: Duration,
+    /// The first-token deadline: a wait that would end past it is not started, so the request
+    /// fails with what the upstream said (a rate limit and its wait) instead of a timeout.
+    budget: Duration,
 }
 
 impl BoundedRetryLayer {
-    pub(crate) fn new(max_retries: u32, max_wait: Duration) -> Self {
+    pub(crate) fn new(max_retries: u32, max_wait: Duration, budget: Duration) -> Self {
         Self {
             max_retries,
             max_wait,
+            budget,
         }
     }
 
-    /// How long to wait before retry number `retries + 1`, or `None` to give up.
-    fn delay(&self, attempt: &Attempt, retries: u32) -> Option<Duration> {
+    /// How long to wait before retry number `retries + 1`, or `None` to give up. `elapsed`
+    /// is the time since the request was first sent.
+    fn delay(&self, attempt: &Attempt, retries: u32, elapsed: Duration) -> Option<Duration> {
+        let wait = self.wait(attempt, retries)?;
+        (elapsed.saturating_add(wait) < self.budget).then_some(wait)
+    }
+
+    fn wait(&self, attempt: &Attempt, retries: u32) -> Option<Duration> {
         let retryable = match attempt {
             Attempt::Refused(refusal) => {
                 (refusal.status == 429 && !refusal.message.contains("insufficient_quota"))
@@ -115,6 +125,7 @@ where
         let mut service = std::mem::replace(&mut self.inner, ready);
         let first = service.call(request.clone());
         let policy = self.policy;
+        let started = std::time::Instant::now();
         Box::pin(async move {
             let mut outcome = first.await;
             let mut retries = 0;
@@ -124,7 +135,7 @@ where
                     Ok(response) => Attempt::Refused(refusal(response).await),
                     Err(error) => Attempt::Failed(error),
                 };
-                let Some(delay) = policy.delay(&attempt, retries) else {
+                let Some(delay) = policy.delay(&attempt, retries, started.elapsed()) else {
                     return Err(match attempt {
                         Attempt::Refused(refusal) => OpenAIError::Boxed(Box::new(refusal)),
                         Attempt::Failed(error) => error,

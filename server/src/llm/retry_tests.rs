@@ -59,6 +59,31 @@ async fn a_long_retry_after_is_not_waited_for() {
 }
 
 #[tokio::test]
+async fn a_retry_after_past_the_first_token_deadline_is_a_rate_limit_not_a_timeout() {
+    let limited = Reply::Status {
+        status: 429,
+        retry_after: Some("3"),
+        body: "slow down",
+    };
+    let upstream = TestUpstream::start(vec![limited]).await;
+    // Confab would wait 3 s (under UPSTREAM_MAX_RETRY_WAIT_MS), but the first token is due in 1 s.
+    let catalog = catalog(
+        &upstream,
+        &[
+            ("UPSTREAM_FIRST_TOKEN_TIMEOUT_MS", "1000"),
+            ("UPSTREAM_MAX_RETRY_WAIT_MS", "10000"),
+        ],
+    );
+    let error = open(&catalog).await.err();
+    let expected = Some(Duration::from_secs(3));
+    assert!(
+        matches!(error, Some(UpstreamError::RateLimited { retry_after }) if retry_after == expected),
+        "{error:?}"
+    );
+    assert_eq!(upstream.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn client_errors_are_not_retried() {
     let bad = Reply::Status {
         status: 400,

@@ -111,13 +111,16 @@ async fn open_socket(
         upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade request"))?;
     let bus = state.events.clone();
     let ping = state.settings.live.ping_interval;
+    let sockets = state.sockets.clone();
     Ok(upgrade
         .max_message_size(64 * 1024)
         // Small buffers: most sockets sit idle, and a socket's memory is mostly its buffers
         // (tungstenite's defaults are 128 KiB each). Events are small JSON frames.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| live::serve(socket, bus, user_id, session_id, ping)))
+        .on_upgrade(move |socket| {
+            sockets.track_future(live::serve(socket, bus, user_id, session_id, ping))
+        }))
 }
 
 #[cfg(test)]

@@ -42,8 +42,23 @@ fn event<T: Serialize>(name: &str, data: &T) -> Event {
         .unwrap_or_else(|_| Event::default().event(name).data("{}"))
 }
 
-fn ending(message: &MessageDoc) -> Event {
+/// Told instead of `done` when the answer could not be stored (MongoDB unreachable).
+pub const NOT_SAVED: &str = "not_saved";
+const NOT_SAVED_MESSAGE: &str = "the answer is shown here but could not be saved yet \
+    (the database is unreachable); Confab keeps trying to save it";
+
+fn ending(message: &MessageDoc, stored: bool) -> Event {
     let view = MessageView::from(message);
+    if !stored {
+        return event(
+            "error",
+            &StreamError {
+                code: NOT_SAVED,
+                message: NOT_SAVED_MESSAGE,
+                assistant_message: &view,
+            },
+        );
+    }
     match (&message.status, &message.error) {
         (Status::Error, Some(error)) => event(
             "error",
@@ -85,7 +100,7 @@ pub fn respond(started: Started) -> Response {
                         },
                     ));
                 }
-                events.push(ending(&answer));
+                events.push(ending(&answer, true));
                 for e in events {
                     if tx.send(Ok(e)).await.is_err() {
                         break;
@@ -124,7 +139,7 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
     let mut sent = 0;
     loop {
         version.borrow_and_update();
-        let (new_text, end, finished) = generation.tail(sent);
+        let (new_text, end, _) = generation.tail(sent);
         if !new_text.is_empty() {
             let delta = Delta { content: &new_text };
             if tx.send(Ok(event("delta", &delta))).await.is_err() {
@@ -132,8 +147,18 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
             }
         }
         sent = end;
-        if let Some(message) = finished {
-            let _ = tx.send(Ok(ending(&message))).await;
+        if let Some(end) = generation.ending() {
+            // Text appended before the end was read above (the runner appends, then finishes).
+            let (rest, _, _) = generation.tail(sent);
+            if !rest.is_empty()
+                && tx
+                    .send(Ok(event("delta", &Delta { content: &rest })))
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            let _ = tx.send(Ok(ending(&end.message, end.stored))).await;
             return;
         }
         tokio::select! {

@@ -13,6 +13,8 @@ pub struct TestApp {
     pub database: String,
     pub jwt_secret: String,
     pub settings: Settings,
+    /// The running application's state, for what HTTP cannot show (counters, registries).
+    pub state: confab::state::AppState,
     /// A client without a cookie store; helpers pass cookies explicitly.
     pub http: Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -50,6 +52,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .await
         .expect("the application builds");
     let port = app.port();
+    let state = app.state().clone();
     let (shutdown, signal) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = signal.await;
@@ -60,6 +63,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         database,
         jwt_secret,
         settings,
+        state,
         http: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

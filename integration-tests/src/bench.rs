@@ -39,6 +39,10 @@ pub async fn start_server(upstream: &FakeUpstream) -> anyhow::Result<ServerProce
         .env("AVAILABLE_MODELS", "confab-demo")
         .env("RUST_LOG", "warn")
         .env("CLIENT_DIR", "/nonexistent")
+        // The benchmarks measure throughput from one address and a few users: fair-use limits off.
+        .env("MAX_CONCURRENT_GENERATIONS_PER_USER", "0")
+        .env("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")
+        .env("REGISTRATIONS_PER_IP_PER_HOUR", "0")
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -64,6 +64,23 @@ impl TestApp {
         .await
     }
 
+    /// A login attempt from another client address (the app must trust `X-Forwarded-For`:
+    /// `TRUST_PROXY_HEADERS=true`).
+    pub async fn try_login_from(
+        &self,
+        address: &str,
+        login: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/auth/login"))
+            .header("x-forwarded-for", address)
+            .json(&json!({ "email": login, "password": password }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `POST /api/auth/refresh` with this refresh cookie.
     pub async fn refresh(&self, refresh: &str) -> reqwest::Response {
         self.post_with_cookie("/api/auth/refresh", Some(refresh))

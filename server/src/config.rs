@@ -6,6 +6,8 @@ use std::{net::IpAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::throttle::LoginPolicy;
+
 pub use crate::llm::LlmSettings;
 
 /// Minimum length of `JWT_SECRET` in bytes.
@@ -66,6 +68,19 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// Live events over WebSocket.
     pub live: LiveSettings,
+    /// Fair use: how much one user or one address may ask for.
+    pub limits: LimitSettings,
+}
+
+/// Fair-use limits (0 turns a limit off).
+#[derive(Debug, Clone)]
+pub struct LimitSettings {
+    /// Answers being generated at once for one user.
+    pub max_concurrent_generations_per_user: usize,
+    /// Answers (send, edit, regenerate) one user may start per minute.
+    pub messages_per_minute: usize,
+    /// Accounts that may be registered from one client address per hour.
+    pub registrations_per_ip_per_hour: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -99,9 +114,8 @@ pub struct AuthSettings {
     /// `None`: derived from `public_url` (`Secure` behind HTTPS).
     pub cookie_secure: Option<bool>,
     pub password_hash_concurrency: usize,
-    pub login_max_failures_per_account: u32,
-    pub login_max_failures_per_ip: u32,
-    pub login_failure_window: Duration,
+    /// Failed logins: see `auth::throttle` for the policy.
+    pub login: LoginPolicy,
 }
 
 #[derive(Debug, Clone)]
@@ -184,11 +198,22 @@ impl Settings {
                 ),
                 cookie_secure: env.optional("COOKIE_SECURE")?,
                 password_hash_concurrency: env.parse("PASSWORD_HASH_CONCURRENCY", cores)?.max(1),
-                login_max_failures_per_account: env.parse("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
-                login_max_failures_per_ip: env.parse("LOGIN_MAX_FAILURES_PER_IP", 50)?,
-                login_failure_window: Duration::from_secs(
-                    env.parse("LOGIN_FAILURE_WINDOW_SECS", 900)?,
-                ),
+                login: LoginPolicy {
+                    free_failures: env.parse("LOGIN_FREE_FAILURES", 5)?,
+                    backoff_base: Duration::from_secs(env.parse("LOGIN_BACKOFF_BASE_SECS", 30)?),
+                    backoff_max: Duration::from_secs(env.parse("LOGIN_BACKOFF_MAX_SECS", 900)?),
+                    max_per_account: env
+                        .parse::<u32>("LOGIN_MAX_FAILURES_PER_ACCOUNT", 100)?
+                        .max(1),
+                    max_per_ip: env.parse::<u32>("LOGIN_MAX_FAILURES_PER_IP", 50)?.max(1),
+                    ip_window: Duration::from_secs(
+                        env.parse::<u64>("LOGIN_FAILURE_WINDOW_SECS", 900)?.max(1),
+                    ),
+                    memory: Duration::from_secs(
+                        env.parse::<u64>("LOGIN_FAILURE_MEMORY_SECS", 86_400)?
+                            .max(1),
+                    ),
+                },
             },
             http: HttpSettings {
                 max_body_bytes: env.parse("MAX_BODY_BYTES", 256 * 1024)?,
@@ -221,6 +246,12 @@ impl Settings {
                 queue: env.parse("WS_QUEUE", 256)?,
                 ping_interval: Duration::from_millis(env.parse("WS_PING_INTERVAL_MS", 20_000)?),
                 ticket_ttl: Duration::from_secs(env.parse("WS_TICKET_TTL_SECS", 30)?),
+            },
+            limits: LimitSettings {
+                max_concurrent_generations_per_user: env
+                    .parse("MAX_CONCURRENT_GENERATIONS_PER_USER", 3)?,
+                messages_per_minute: env.parse("RATE_LIMIT_MESSAGES_PER_MINUTE", 20)?,
+                registrations_per_ip_per_hour: env.parse("REGISTRATIONS_PER_IP_PER_HOUR", 10)?,
             },
             llm: LlmSettings::from_lookup(&|name: &str| env.raw(name)).map_err(|reason| {
                 ConfigError::Invalid {

@@ -42,14 +42,25 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the request has invalid fields")]
     Validation(FieldErrors),
-    #[error("too many attempts; try again in {} seconds", retry_after.as_secs().max(1))]
+    #[error("too many requests; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: Duration },
+    #[error(
+        "too many answers are being generated for you at once; wait for one to finish or stop one"
+    )]
+    TooManyGenerations,
     #[error("no language model is configured on this server (set OPENAI_API_BASE_URL)")]
     NoUpstream,
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("an unexpected error occurred")]
     Internal(#[source] anyhow::Error),
+}
+
+/// A wait in whole seconds, rounded up (a client retrying after it is never early), at least 1.
+fn whole_seconds(wait: Duration) -> u64 {
+    u64::try_from(wait.as_millis().div_ceil(1000))
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// The body of every error response.
@@ -102,7 +113,9 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::TooManyGenerations => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::NoUpstream | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +133,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests { .. } => "rate_limited",
+            Self::TooManyGenerations => "too_many_generations",
             Self::NoUpstream => "no_upstream",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -163,12 +177,13 @@ impl IntoResponse for ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
             }
             Self::TooManyRequests { retry_after } => {
-                let secs = retry_after.as_secs().max(1);
+                let secs = whole_seconds(*retry_after);
                 if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                     headers.insert(header::RETRY_AFTER, value);
                 }
             }
-            Self::Unavailable(_) => {
+            // When one of the running answers ends is unknown; a few seconds is a fair guess.
+            Self::Unavailable(_) | Self::TooManyGenerations => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

@@ -9,11 +9,11 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    auth::{jwt::JwtKeys, password::PasswordHasher},
     chat_log::ChatLog,
     config::{Environment, Settings},
     events::LocalBus,
-    generation::Generations,
+    generation::{FairUse, Generations},
     http::{
         layers,
         serve::{ConnectionLimits, serve},
@@ -56,6 +56,7 @@ impl Application {
         }
         let chat_log = ChatLog::open(settings.chat_log.clone());
         let live = settings.live.clone();
+        let limits = settings.limits.clone();
         let secret = match &settings.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None => ephemeral_secret(settings.environment)?,
@@ -67,11 +68,6 @@ impl Application {
             settings.auth.access_token_ttl,
         );
         let passwords = PasswordHasher::new(settings.auth.password_hash_concurrency).await?;
-        let login_throttle = LoginThrottle::new(
-            settings.auth.login_max_failures_per_account,
-            settings.auth.login_max_failures_per_ip,
-            settings.auth.login_failure_window,
-        );
 
         let address = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(address)
@@ -82,9 +78,11 @@ impl Application {
             store,
             jwt,
             passwords,
-            login_throttle,
             catalog,
-            generations: Generations::default(),
+            generations: Generations::new(FairUse {
+                max_concurrent_per_user: limits.max_concurrent_generations_per_user,
+                per_minute: limits.messages_per_minute,
+            }),
             chat_log,
             events: Arc::new(LocalBus::new(live.queue)),
             tickets: Tickets::new(live.ticket_ttl),

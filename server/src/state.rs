@@ -5,7 +5,7 @@ use std::{ops::Deref, sync::Arc};
 use crate::events::EventBus;
 
 use crate::{
-    auth::{jwt::JwtKeys, password::PasswordHasher, throttle::LoginThrottle},
+    auth::{jwt::JwtKeys, password::PasswordHasher},
     chat_log::ChatLog,
     config::Settings,
     generation::Generations,
@@ -26,8 +26,6 @@ pub struct App {
     pub jwt: JwtKeys,
     /// argon2id hashing on blocking threads, bounded.
     pub passwords: PasswordHasher,
-    /// Failed-login counters per account and per client address.
-    pub login_throttle: LoginThrottle,
     /// The upstream models and how to reach them.
     pub catalog: Catalog,
     /// Answers being generated right now.

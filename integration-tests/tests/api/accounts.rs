@@ -210,3 +210,91 @@ async fn long_passwords_are_never_truncated() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     app.login(&user.email, &user.password).await;
 }
+
+#[tokio::test]
+async fn a_taken_email_or_username_is_refused_before_any_password_is_hashed() {
+    let app = spawn_app().await;
+    let (user, _) = app.with_user().await;
+    let hashed = app.state.passwords.hashes_computed();
+    for i in 0..5 {
+        let mut again = TestUser::random();
+        if i % 2 == 0 {
+            again.email = user.email.clone();
+        } else {
+            again.username = user.username.clone();
+        }
+        let (status, _) = register_fields(&app, again.body()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    }
+    assert_eq!(app.state.passwords.hashes_computed(), hashed);
+}
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_limited_per_hour() {
+    let app = spawn_app_with(&[
+        ("REGISTRATIONS_PER_IP_PER_HOUR", "3"),
+        ("TRUST_PROXY_HEADERS", "true"),
+    ])
+    .await;
+    let sign_up = |address: &'static str, user: TestUser| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/api/auth/register"))
+                .header("x-forwarded-for", address)
+                .json(&user.body())
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    let taken = TestUser::random();
+    assert_eq!(
+        sign_up("198.51.100.1", taken.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    // A taken address costs an attempt like any other.
+    assert_eq!(
+        sign_up("198.51.100.1", taken).await.status(),
+        StatusCode::CONFLICT
+    );
+    let third = sign_up("198.51.100.1", TestUser::random()).await;
+    assert_eq!(third.status(), StatusCode::CREATED);
+    let refused = sign_up("198.51.100.1", TestUser::random()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&wait), "{wait}");
+    assert_eq!(json(refused).await["error"]["code"], "rate_limited");
+    // Another address is not affected.
+    let other = sign_up("198.51.100.2", TestUser::random()).await;
+    assert_eq!(other.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn one_mailbox_cannot_hold_two_accounts_however_its_domain_is_written() {
+    let app = spawn_app().await;
+    let mut user = TestUser::random();
+    let local = user.email.split('@').next().expect("local part").to_owned();
+    user.email = format!("{local}@example.org");
+    let session = app.register(&user).await;
+    assert_eq!(session.user["email"], user.email);
+    for domain in [
+        "ｅｘａｍｐｌｅ.ｏｒｇ",
+        "example。org",
+        "example．org",
+        "ex\u{00AD}ample.org",
+        "EXAMPLE.org",
+    ] {
+        let mut twin = TestUser::random();
+        twin.email = format!("{local}@{domain}");
+        let (status, body) = register_fields(&app, twin.body()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{domain}: {body}");
+        assert!(body["error"]["fields"]["email"].is_string(), "{body}");
+        // The same address signs in, whichever way it is written.
+        app.login(&twin.email, &user.password).await;
+    }
+}

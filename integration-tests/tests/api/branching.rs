@@ -183,7 +183,9 @@ async fn edit_and_regenerate_refuse_the_wrong_kind_of_message_or_a_foreign_one()
 
 #[tokio::test]
 async fn a_message_sent_right_after_an_answer_continues_that_branch() {
-    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    // 40 turns in a few seconds: past the default fair-use rate, which is not what this tests.
+    let (app, _upstream) =
+        spawn_app_with_upstream("vllm", &[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
     let (_, s) = app.with_user().await;
     let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
     let mut previous_answer: Option<Value> = None;

@@ -83,46 +83,134 @@ async fn an_unknown_user_costs_a_password_verification_too() {
     );
 }
 
-#[tokio::test]
-async fn repeated_failures_lock_the_account_with_429_and_retry_after() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
-    let (user, _) = app.with_user().await;
-    let (other, _) = app.with_user().await;
-    for _ in 0..3 {
-        let response = app.try_login(&user.email, "wrong password").await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    }
-    // Locked: even the right password (and the username form of the login) is refused.
-    for login in [&user.email, &user.username] {
-        let response = app.try_login(login, &user.password).await;
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        let retry_after: u64 = response.headers()["retry-after"]
-            .to_str()
-            .expect("ascii")
-            .parse()
-            .expect("seconds");
-        assert!((1..=900).contains(&retry_after), "{retry_after}");
-        assert_eq!(json(response).await["error"]["code"], "rate_limited");
-    }
-    // Other accounts are unaffected.
-    app.login(&other.email, &other.password).await;
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds")
 }
 
 #[tokio::test]
-async fn the_lock_lifts_when_the_window_ends() {
+async fn failures_from_one_address_make_it_back_off_while_the_owner_signs_in_from_elsewhere() {
     let app = spawn_app_with(&[
-        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "2"),
-        ("LOGIN_FAILURE_WINDOW_SECS", "1"),
+        ("TRUST_PROXY_HEADERS", "true"),
+        ("LOGIN_FREE_FAILURES", "3"),
+        ("LOGIN_BACKOFF_BASE_SECS", "30"),
     ])
     .await;
     let (user, _) = app.with_user().await;
-    for _ in 0..2 {
-        app.try_login(&user.email, "wrong password").await;
+    let (other, _) = app.with_user().await;
+    let attacker = "198.51.100.7";
+    for _ in 0..3 {
+        let response = app
+            .try_login_from(attacker, &user.email, "wrong password")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
-    let response = app.try_login(&user.email, &user.password).await;
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // That address now waits, even with the right password (and the username form).
+    for login in [&user.email, &user.username] {
+        let response = app.try_login_from(attacker, login, &user.password).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!((1..=30).contains(&retry_after(&response)));
+        assert_eq!(json(response).await["error"]["code"], "rate_limited");
+    }
+    // The owner, at home, is not locked out; nor is anyone else's account from that address.
+    let home = app
+        .try_login_from("203.0.113.20", &user.email, &user.password)
+        .await;
+    assert_eq!(home.status(), StatusCode::OK);
+    let elsewhere = app
+        .try_login_from(attacker, &other.email, &other.password)
+        .await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_backoff_doubles_with_each_further_failure_and_lifts_when_it_ends() {
+    let app = spawn_app_with(&[
+        ("TRUST_PROXY_HEADERS", "true"),
+        ("LOGIN_FREE_FAILURES", "2"),
+        ("LOGIN_BACKOFF_BASE_SECS", "1"),
+    ])
+    .await;
+    let (user, _) = app.with_user().await;
+    let address = "198.51.100.8";
+    for _ in 0..2 {
+        app.try_login_from(address, &user.email, "wrong password")
+            .await;
+    }
+    let locked = app
+        .try_login_from(address, &user.email, &user.password)
+        .await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.login(&user.email, &user.password).await;
+    // One more failure: now two seconds.
+    let third = app
+        .try_login_from(address, &user.email, "wrong password")
+        .await;
+    assert_eq!(third.status(), StatusCode::UNAUTHORIZED);
+    let locked = app
+        .try_login_from(address, &user.email, &user.password)
+        .await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after(&locked), 2);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let response = app
+        .try_login_from(address, &user.email, &user.password)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_account_attacked_from_many_addresses_stays_open_to_its_owners_usual_address() {
+    let app = spawn_app_with(&[
+        ("TRUST_PROXY_HEADERS", "true"),
+        ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "4"),
+    ])
+    .await;
+    let (user, _) = app.with_user().await;
+    let home = "203.0.113.30";
+    let signed_in = app.try_login_from(home, &user.email, &user.password).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    for i in 0..4 {
+        let response = app
+            .try_login_from(&format!("198.51.100.{}", 100 + i), &user.email, "guess")
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    // A new address is refused: the account is under attack.
+    let new = app
+        .try_login_from("192.0.2.55", &user.email, &user.password)
+        .await;
+    assert_eq!(new.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The owner's usual address still works, and a success clears the count.
+    let owner = app.try_login_from(home, &user.email, &user.password).await;
+    assert_eq!(owner.status(), StatusCode::OK);
+    let new = app
+        .try_login_from("192.0.2.55", &user.email, &user.password)
+        .await;
+    assert_eq!(new.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_count_failures_together() {
+    let one = spawn_app_with(&[("LOGIN_FREE_FAILURES", "4")]).await;
+    let database = one.database.clone();
+    let two = spawn_app_with(&[
+        ("LOGIN_FREE_FAILURES", "4"),
+        ("MONGODB_DATABASE", database.as_str()),
+    ])
+    .await;
+    let (user, _) = one.with_user().await;
+    for app in [&one, &two, &one, &two] {
+        let response = app.try_login(&user.email, "wrong password").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in [&one, &two] {
+        let response = app.try_login(&user.email, &user.password).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
 }
 
 #[tokio::test]
@@ -141,8 +229,8 @@ async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
 }
 
 #[tokio::test]
-async fn a_successful_login_resets_the_account_failures() {
-    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
+async fn a_successful_login_resets_the_failures() {
+    let app = spawn_app_with(&[("LOGIN_FREE_FAILURES", "3")]).await;
     let (user, _) = app.with_user().await;
     for _ in 0..2 {
         app.try_login(&user.email, "wrong password").await;

@@ -6,6 +6,7 @@ mod branching;
 mod chats;
 mod connections;
 mod errors;
+mod fair_use;
 mod health;
 mod live;
 mod login;

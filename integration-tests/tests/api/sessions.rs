@@ -194,3 +194,52 @@ async fn logout_with_only_the_cookie_or_only_the_token_works_and_spares_other_se
         .await;
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn answers_that_carry_tokens_are_never_cached() {
+    let app = spawn_app().await;
+    let user = integration_tests::TestUser::random();
+    let registered = app.post_json("/api/auth/register", &user.body()).await;
+    let refresh = refresh_cookie(&registered).expect("cookie");
+    let login = app.try_login(&user.email, &user.password).await;
+    let refreshed = app.refresh(&refresh).await;
+    let failed = app.try_login(&user.email, "wrong password").await;
+    for (what, response) in [
+        ("register", registered),
+        ("login", login),
+        ("refresh", refreshed),
+        ("failed login", failed),
+    ] {
+        assert_eq!(response.headers()["cache-control"], "no-store", "{what}");
+        assert_eq!(response.headers()["pragma"], "no-cache", "{what}");
+    }
+}
+
+#[tokio::test]
+async fn refresh_and_logout_refuse_a_foreign_origin_and_change_nothing() {
+    let app = spawn_app().await;
+    let (_, session) = app.with_user().await;
+    let cookie = format!("confab_refresh={}", session.refresh);
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        let response = app
+            .http
+            .post(app.url(path))
+            .header("cookie", &cookie)
+            .header("origin", "https://evil.example.org")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(json(response).await["error"]["code"], "forbidden");
+    }
+    // The session is untouched: the same refresh token still works, from our own origin.
+    let own = app
+        .http
+        .post(app.url("/api/auth/refresh"))
+        .header("cookie", &cookie)
+        .header("origin", app.address.as_str())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(own.status(), StatusCode::OK);
+}

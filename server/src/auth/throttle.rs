@@ -1,140 +1,266 @@
-//! Counts failed logins per account and per client address in fixed windows. Once either
-//! reaches its limit, further attempts are refused with 429 until the window ends, before any
-//! password is checked.
+//! Throttling of failed logins and of sign-ups, shared by every process through MongoDB.
+//!
+//! The login policy (documented in `.env.example` and the README):
+//! - **Per account and address**: after `free_failures` consecutive failures for one account
+//!   from one address, that address must wait before trying that account again: `backoff_base`,
+//!   doubling with each further failure, at most `backoff_max`. A success clears it.
+//! - **Per account**: after `max_per_account` consecutive failures (NIST SP 800-63B allows up
+//!   to 100), the account refuses sign-ins from every address that has never signed in to it,
+//!   until a success or until `memory` passes without a failure. An address the owner signed
+//!   in from before (within `memory` × 30) is exempt, so an attacker elsewhere cannot lock the
+//!   owner out from their usual address.
+//! - **Per address**: at most `max_per_ip` failures in a fixed window, whatever the accounts.
+//!
+//! IPv6 addresses are counted by /64 (one subscriber's network), IPv4 by address. Every check
+//! happens before a password is verified, and refused attempts count for nothing.
 
 use std::{
-    collections::HashMap,
     net::IpAddr,
-    sync::Mutex,
-    time::{Duration, Instant},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-/// Above this many tracked keys, expired windows are swept on the next failure.
-const SWEEP_ABOVE: usize = 10_000;
+use mongodb::{Collection, bson::DateTime};
 
-#[derive(Debug)]
-pub struct LoginThrottle {
-    windows: Mutex<HashMap<Key, Window>>,
-    max_per_account: u32,
-    max_per_ip: u32,
-    window: Duration,
+use crate::store::throttles::{self, Expiry, ThrottleDoc};
+
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    pub free_failures: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub max_per_account: u32,
+    pub max_per_ip: u32,
+    pub ip_window: Duration,
+    /// How long failures are remembered after the last one.
+    pub memory: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Account(String),
-    Ip(IpAddr),
-}
+/// How long an address that signed in to an account stays exempt from its account lock,
+/// in units of `memory`.
+const KNOWN_ADDRESS_FACTOR: u32 = 30;
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    started: Instant,
-    failures: u32,
-}
-
-impl LoginThrottle {
-    pub fn new(max_per_account: u32, max_per_ip: u32, window: Duration) -> Self {
-        Self {
-            windows: Mutex::new(HashMap::new()),
-            max_per_account: max_per_account.max(1),
-            max_per_ip: max_per_ip.max(1),
-            window,
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Window>> {
-        // A poisoned lock only means another thread panicked mid-update of plain counters.
-        self.windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// `Err(retry_after)` if the address or the account is locked out.
-    pub fn check(&self, account: &str, ip: IpAddr) -> Result<(), Duration> {
-        let windows = self.lock();
-        let now = Instant::now();
-        let blocked = |key: Key, max: u32| {
-            windows.get(&key).and_then(|w| {
-                let ends = w.started + self.window;
-                (w.failures >= max && ends > now).then(|| ends - now)
-            })
-        };
-        match (
-            blocked(Key::Ip(ip), self.max_per_ip),
-            blocked(Key::Account(account.to_owned()), self.max_per_account),
-        ) {
-            (None, None) => Ok(()),
-            (a, b) => Err(a.max(b).unwrap_or(self.window)),
-        }
-    }
-
-    pub fn record_failure(&self, account: &str, ip: IpAddr) {
-        let mut windows = self.lock();
-        let now = Instant::now();
-        if windows.len() > SWEEP_ABOVE {
-            windows.retain(|_, w| w.started + self.window > now);
-        }
-        for key in [Key::Ip(ip), Key::Account(account.to_owned())] {
-            let entry = windows.entry(key).or_insert(Window {
-                started: now,
-                failures: 0,
-            });
-            if entry.started + self.window <= now {
-                *entry = Window {
-                    started: now,
-                    failures: 0,
-                };
+/// The address as counted: IPv4 as is, IPv6 by its /64 prefix.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
             }
-            entry.failures = entry.failures.saturating_add(1);
+        },
+    }
+}
+
+/// The fixed window containing now, for a window length: its index and its end.
+fn window(length: Duration) -> (u64, DateTime) {
+    let length = length.as_millis().max(1) as u64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let index = now / length;
+    let end = (index + 1).saturating_mul(length);
+    (
+        index,
+        DateTime::from_millis(i64::try_from(end).unwrap_or(i64::MAX)),
+    )
+}
+
+fn until(at: DateTime) -> Duration {
+    let left = at.timestamp_millis() - DateTime::now().timestamp_millis();
+    Duration::from_millis(u64::try_from(left).unwrap_or(0))
+}
+
+struct Keys {
+    pair: String,
+    account: String,
+    ip: String,
+    known: String,
+    ip_window_end: DateTime,
+}
+
+impl LoginPolicy {
+    fn keys(&self, account: &str, ip: IpAddr) -> Keys {
+        let address = address_key(ip);
+        let (index, ip_window_end) = window(self.ip_window);
+        Keys {
+            pair: format!("login-pair:{account}:{address}"),
+            account: format!("login-account:{account}"),
+            ip: format!("login-ip:{address}:{index}"),
+            known: format!("login-known:{account}:{address}"),
+            ip_window_end,
         }
     }
 
-    /// A successful login clears the account's failures (not the address's).
-    pub fn record_success(&self, account: &str) {
-        self.lock().remove(&Key::Account(account.to_owned()));
+    /// How long an address must wait after `failures` consecutive failures on one account.
+    pub fn backoff(&self, failures: u32) -> Option<Duration> {
+        let beyond = failures.checked_sub(self.free_failures)?;
+        let factor = 2_u32.saturating_pow(beyond.min(30));
+        Some(
+            self.backoff_base
+                .saturating_mul(factor)
+                .min(self.backoff_max),
+        )
     }
+
+    /// `Err(retry_after)` if `account` may not be tried from `ip` now.
+    pub async fn check(
+        &self,
+        store: &Collection<ThrottleDoc>,
+        account: &str,
+        ip: IpAddr,
+    ) -> mongodb::error::Result<Result<(), Duration>> {
+        let keys = self.keys(account, ip);
+        let docs = throttles::read(
+            store,
+            &[
+                keys.pair.clone(),
+                keys.account.clone(),
+                keys.ip.clone(),
+                keys.known.clone(),
+            ],
+        )
+        .await?;
+        let get = |key: &str| docs.iter().find(|d| d.key == key);
+        let count = |doc: &ThrottleDoc| u32::try_from(doc.count).unwrap_or(u32::MAX);
+        let mut wait = Duration::ZERO;
+        if let Some(ip) = get(&keys.ip).filter(|d| count(d) >= self.max_per_ip) {
+            wait = wait.max(until(ip.expires_at));
+        }
+        if let Some(pair) = get(&keys.pair)
+            && let (Some(backoff), Some(last)) = (self.backoff(count(pair)), pair.last_at)
+        {
+            let millis = i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2);
+            wait = wait.max(until(DateTime::from_millis(
+                last.timestamp_millis().saturating_add(millis),
+            )));
+        }
+        let known = get(&keys.known).is_some();
+        if !known
+            && let Some(total) = get(&keys.account).filter(|d| count(d) >= self.max_per_account)
+        {
+            wait = wait.max(until(total.expires_at));
+        }
+        Ok(if wait.is_zero() { Ok(()) } else { Err(wait) })
+    }
+
+    /// Counts a failed attempt against the pair, the account and the address.
+    pub async fn failed(
+        &self,
+        store: &Collection<ThrottleDoc>,
+        account: &str,
+        ip: IpAddr,
+    ) -> mongodb::error::Result<()> {
+        let keys = self.keys(account, ip);
+        tokio::try_join!(
+            throttles::bump(store, &keys.pair, Expiry::AfterLast(self.memory)),
+            throttles::bump(store, &keys.account, Expiry::AfterLast(self.memory)),
+            throttles::bump(store, &keys.ip, Expiry::At(keys.ip_window_end)),
+        )
+        .map(drop)
+    }
+
+    /// A success clears the account's consecutive failures (from everywhere) and remembers
+    /// the address as one the owner uses.
+    pub async fn succeeded(
+        &self,
+        store: &Collection<ThrottleDoc>,
+        account: &str,
+        ip: IpAddr,
+    ) -> mongodb::error::Result<()> {
+        let keys = self.keys(account, ip);
+        let cleared = [keys.pair, keys.account];
+        tokio::try_join!(
+            throttles::clear(store, &cleared),
+            throttles::mark(
+                store,
+                &keys.known,
+                self.memory.saturating_mul(KNOWN_ADDRESS_FACTOR)
+            ),
+        )
+        .map(drop)
+    }
+}
+
+/// Sign-ups per address in a fixed hour. `Err(retry_after)` once `per_hour` is reached; the
+/// attempt counts whatever its outcome (a taken e-mail costs as much as a new account).
+pub async fn register_attempt(
+    store: &Collection<ThrottleDoc>,
+    ip: IpAddr,
+    per_hour: u32,
+) -> mongodb::error::Result<Result<(), Duration>> {
+    if per_hour == 0 {
+        return Ok(Ok(()));
+    }
+    let (index, end) = window(Duration::from_secs(3600));
+    let key = format!("register-ip:{}:{index}", address_key(ip));
+    let counter = throttles::bump(store, &key, Expiry::At(end)).await?;
+    Ok(if counter.count > i64::from(per_hour) {
+        Err(until(end).max(Duration::from_secs(1)))
+    } else {
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const IP: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
-
-    #[test]
-    fn locks_an_account_after_its_limit_and_unlocks_after_the_window() {
-        let throttle = LoginThrottle::new(2, 100, Duration::from_millis(50));
-        assert!(throttle.check("alice", IP).is_ok());
-        throttle.record_failure("alice", IP);
-        assert!(throttle.check("alice", IP).is_ok());
-        throttle.record_failure("alice", IP);
-        let retry = throttle.check("alice", IP).expect_err("locked");
-        assert!(retry <= Duration::from_millis(50));
-        assert!(
-            throttle.check("bob", IP).is_ok(),
-            "other accounts are unaffected"
-        );
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(throttle.check("alice", IP).is_ok());
-    }
-
-    #[test]
-    fn locks_an_address_across_accounts() {
-        let throttle = LoginThrottle::new(100, 3, Duration::from_secs(60));
-        for name in ["a", "b", "c"] {
-            throttle.record_failure(name, IP);
+    fn policy() -> LoginPolicy {
+        LoginPolicy {
+            free_failures: 5,
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(900),
+            max_per_account: 100,
+            max_per_ip: 50,
+            ip_window: Duration::from_secs(900),
+            memory: Duration::from_secs(86_400),
         }
-        assert!(throttle.check("d", IP).is_err());
-        let other_ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
-        assert!(throttle.check("d", other_ip).is_ok());
     }
 
     #[test]
-    fn success_clears_the_account() {
-        let throttle = LoginThrottle::new(2, 100, Duration::from_secs(60));
-        throttle.record_failure("alice", IP);
-        throttle.record_success("alice");
-        throttle.record_failure("alice", IP);
-        assert!(throttle.check("alice", IP).is_ok());
+    fn the_backoff_starts_after_the_free_failures_doubles_and_is_capped() {
+        let p = policy();
+        let waits: Vec<Option<u64>> = (0..12).map(|n| p.backoff(n).map(|d| d.as_secs())).collect();
+        assert_eq!(
+            waits,
+            [
+                None,
+                None,
+                None,
+                None,
+                None,
+                Some(30),
+                Some(60),
+                Some(120),
+                Some(240),
+                Some(480),
+                Some(900),
+                Some(900)
+            ]
+        );
+        assert_eq!(p.backoff(u32::MAX), Some(Duration::from_secs(900)));
+    }
+
+    #[test]
+    fn ipv6_addresses_are_counted_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().expect("ip");
+        assert_eq!(address_key(mapped), "203.0.113.7");
+    }
+
+    #[test]
+    fn fixed_windows_end_in_the_future_within_one_length() {
+        let (_, end) = window(Duration::from_secs(60));
+        let left = until(end);
+        assert!(
+            left > Duration::ZERO && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
     }
 }

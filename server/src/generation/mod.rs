@@ -12,7 +12,7 @@ use mongodb::bson::oid::ObjectId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use registry::Generations;
+pub use registry::{FairUse, Generations};
 pub use start::{Request, Started, start};
 
 use crate::store::MessageDoc;

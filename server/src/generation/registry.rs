@@ -1,49 +1,113 @@
-//! The generations in progress, by answer id and by idempotency key.
+//! The generations in progress, by answer id and by idempotency key, and the fair-use limits
+//! on starting them (answers at once per user, answers per minute per user).
+//!
+//! The limits are counted in this process: two processes each allow them in full (the
+//! many-processes work moves them to MongoDB).
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use mongodb::bson::oid::ObjectId;
 
 use super::Generation;
 
+/// How many generations one user may start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FairUse {
+    /// Answers being generated at once per user (0: no limit).
+    pub max_concurrent_per_user: usize,
+    /// Answers started per user in any 60 s (0: no limit).
+    pub per_minute: usize,
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Why a generation was not registered.
+#[derive(Debug)]
+pub(super) enum Refused {
+    /// A generation with the same idempotency key runs already: follow it.
+    Existing(Arc<Generation>),
+    /// The user has `max_concurrent_per_user` answers being generated.
+    TooMany,
+    /// The user started `per_minute` answers in the last minute; one more fits after this.
+    RateLimited(Duration),
+}
+
 #[derive(Debug, Default)]
 pub struct Generations {
     inner: Mutex<Inner>,
+    limits: FairUse,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     by_message: HashMap<ObjectId, Arc<Generation>>,
     by_request: HashMap<(ObjectId, String), ObjectId>,
+    /// When each user's recent generations started (at most `per_minute` kept).
+    started: HashMap<ObjectId, VecDeque<Instant>>,
 }
 
 impl Generations {
+    pub fn new(limits: FairUse) -> Self {
+        Self {
+            inner: Mutex::default(),
+            limits,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a generation; `Err(existing)` if one with the same idempotency key runs already
-    /// (the check and the insert are one step, so two identical submissions start one).
+    /// Registers a generation unless one with the same idempotency key runs already, or the
+    /// user is over a fair-use limit. The checks and the insert are one step, so two identical
+    /// submissions start one generation and parallel ones cannot pass a limit together.
     pub(super) fn insert(
         &self,
         generation: Arc<Generation>,
         request_id: Option<String>,
-    ) -> Result<(), Arc<Generation>> {
+    ) -> Result<(), Refused> {
         let mut inner = self.lock();
-        if let Some(request_id) = request_id {
-            let key = (generation.chat_id, request_id);
-            if let Some(existing) = inner
-                .by_request
-                .get(&key)
-                .and_then(|id| inner.by_message.get(id))
-            {
-                return Err(Arc::clone(existing));
+        let key = request_id.map(|id| (generation.chat_id, id));
+        if let Some(existing) = key
+            .as_ref()
+            .and_then(|key| inner.by_request.get(key))
+            .and_then(|id| inner.by_message.get(id))
+        {
+            return Err(Refused::Existing(Arc::clone(existing)));
+        }
+        let user = generation.user_id;
+        let limits = self.limits;
+        if limits.max_concurrent_per_user > 0 {
+            let running = inner
+                .by_message
+                .values()
+                .filter(|g| g.user_id == user && g.is_running())
+                .count();
+            if running >= limits.max_concurrent_per_user {
+                return Err(Refused::TooMany);
             }
+        }
+        let now = Instant::now();
+        if limits.per_minute > 0 {
+            inner.started.retain(|_, times| {
+                times.retain(|at| now.duration_since(*at) < MINUTE);
+                !times.is_empty()
+            });
+            let times = inner.started.entry(user).or_default();
+            if times.len() >= limits.per_minute
+                && let Some(oldest) = times.front()
+            {
+                return Err(Refused::RateLimited(MINUTE - now.duration_since(*oldest)));
+            }
+            times.push_back(now);
+        }
+        if let Some(key) = key {
             inner.by_request.insert(key, generation.message_id());
         }
         inner.by_message.insert(generation.message_id(), generation);
@@ -84,11 +148,98 @@ impl Generations {
         inner.by_message.len()
     }
 
+    /// Generations registered, whether running or ended and waiting to be stored.
     pub fn len(&self) -> usize {
         self.lock().by_message.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{domain::SamplingParams, store::MessageDoc};
+
+    fn generation(user: ObjectId) -> Arc<Generation> {
+        let placeholder = MessageDoc::placeholder(
+            ObjectId::new(),
+            user,
+            ObjectId::new(),
+            "m".into(),
+            SamplingParams::default(),
+        );
+        Arc::new(Generation::new(placeholder, None))
+    }
+
+    #[test]
+    fn a_user_runs_at_most_the_limit_at_once_and_others_are_unaffected() {
+        let registry = Generations::new(FairUse {
+            max_concurrent_per_user: 2,
+            per_minute: 0,
+        });
+        let (alice, bob) = (ObjectId::new(), ObjectId::new());
+        let first = generation(alice);
+        assert!(registry.insert(Arc::clone(&first), None).is_ok());
+        assert!(registry.insert(generation(alice), None).is_ok());
+        assert!(matches!(
+            registry.insert(generation(alice), None),
+            Err(Refused::TooMany)
+        ));
+        assert!(registry.insert(generation(bob), None).is_ok());
+        // An ended generation (even one still waiting to be stored) no longer counts.
+        first.finish(first.placeholder.clone(), false);
+        assert!(registry.insert(generation(alice), None).is_ok());
+    }
+
+    #[test]
+    fn a_user_starts_at_most_the_limit_per_minute_and_is_told_when_to_retry() {
+        let registry = Generations::new(FairUse {
+            max_concurrent_per_user: 0,
+            per_minute: 3,
+        });
+        let alice = ObjectId::new();
+        for _ in 0..3 {
+            let started = generation(alice);
+            assert!(registry.insert(Arc::clone(&started), None).is_ok());
+            registry.remove(started.message_id());
+        }
+        match registry.insert(generation(alice), None) {
+            Err(Refused::RateLimited(wait)) => {
+                assert!(wait <= MINUTE && wait > Duration::from_secs(50), "{wait:?}");
+            }
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+        assert!(registry.insert(generation(ObjectId::new()), None).is_ok());
+    }
+
+    #[test]
+    fn the_same_idempotency_key_follows_the_running_generation_before_any_limit() {
+        let registry = Generations::new(FairUse {
+            max_concurrent_per_user: 1,
+            per_minute: 1,
+        });
+        let user = ObjectId::new();
+        let first = generation(user);
+        assert!(
+            registry
+                .insert(Arc::clone(&first), Some("k".into()))
+                .is_ok()
+        );
+        let mut again = MessageDoc::placeholder(
+            first.chat_id,
+            user,
+            ObjectId::new(),
+            "m".into(),
+            SamplingParams::default(),
+        );
+        again.id = ObjectId::new();
+        let again = Arc::new(Generation::new(again, None));
+        assert!(matches!(
+            registry.insert(again, Some("k".into())),
+            Err(Refused::Existing(g)) if g.message_id() == first.message_id()
+        ));
     }
 }

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use mongodb::bson::{doc, oid::ObjectId};
 
-use super::{Generation, runner, title};
+use super::{Generation, registry::Refused, runner, title};
 use crate::{
     domain::SamplingParams,
     error::{ApiError, ApiResult},
@@ -118,11 +118,16 @@ pub async fn start(
         effective.clone(),
     );
     let generation = Arc::new(Generation::new(placeholder.clone(), user_message.clone()));
-    if let Err(existing) = state
+    match state
         .generations
         .insert(Arc::clone(&generation), request_id.clone())
     {
-        return Ok(Started::Live(existing));
+        Ok(()) => {}
+        Err(Refused::Existing(existing)) => return Ok(Started::Live(existing)),
+        Err(Refused::TooMany) => return Err(ApiError::TooManyGenerations),
+        Err(Refused::RateLimited(retry_after)) => {
+            return Err(ApiError::TooManyRequests { retry_after });
+        }
     }
 
     // The upstream request starts while the messages are being saved; the runner waits for

@@ -2,8 +2,10 @@
 
 mod client_ip;
 pub mod layers;
+mod origin;
 pub mod serve;
 mod validated_json;
 
 pub use client_ip::ClientIp;
+pub use origin::origin_allowed;
 pub use validated_json::ValidatedJson;

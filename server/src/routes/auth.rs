@@ -3,11 +3,12 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::IntoResponse,
 };
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
@@ -17,10 +18,11 @@ use crate::{
     auth::{
         bearer_token, cookie,
         refresh_token::{self, RefreshToken},
+        throttle,
     },
     domain::{Email, Password, Username},
     error::{ApiError, ApiResult, ErrorBody},
-    http::{ClientIp, ValidatedJson},
+    http::{ClientIp, ValidatedJson, origin_allowed},
     state::AppState,
     store::{
         UserDoc,
@@ -35,6 +37,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        // Answers carry tokens: no cache (a shared proxy's, or the browser's) may keep them.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::PRAGMA,
+            HeaderValue::from_static("no-cache"),
+        ))
 }
 
 const INVALID_CREDENTIALS: &str = "the email/username or password is incorrect";
@@ -144,6 +155,7 @@ fn respond(
     ))]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     ValidatedJson(body): ValidatedJson<RegisterRequest>,
@@ -152,6 +164,14 @@ async fn register(
     let email = Email::parse(&body.email).map_err(|e| ApiError::field("email", e))?;
     let password = Password::parse(&body.password).map_err(|e| ApiError::field("password", e))?;
 
+    let per_hour = state.settings.limits.registrations_per_ip_per_hour;
+    throttle::register_attempt(&state.store.throttles, ip, per_hour)
+        .await?
+        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+    // Refuse a taken address or name before spending a password hash on it.
+    if let Some(taken) = users::taken(&state.store.users, &email, &username).await? {
+        return Err(conflict(taken));
+    }
     let hash = state
         .passwords
         .hash(&password)
@@ -161,19 +181,25 @@ async fn register(
     users::insert(&state.store.users, &user)
         .await
         .map_err(|err| match err {
-            InsertError::Taken(Taken::Email) => ApiError::Conflict {
-                field: "email",
-                message: "an account with this email already exists".to_owned(),
-            },
-            InsertError::Taken(Taken::Username) => ApiError::Conflict {
-                field: "username",
-                message: "this username is taken".to_owned(),
-            },
+            InsertError::Taken(taken) => conflict(taken),
             InsertError::Db(err) => err.into(),
         })?;
     tracing::info!(user_id = %user.id, "account registered");
     let (jar, body) = start_session(&state, &user, &headers, jar).await?;
     Ok((StatusCode::CREATED, jar, body))
+}
+
+fn conflict(taken: Taken) -> ApiError {
+    match taken {
+        Taken::Email => ApiError::Conflict {
+            field: "email",
+            message: "an account with this email already exists".to_owned(),
+        },
+        Taken::Username => ApiError::Conflict {
+            field: "username",
+            message: "this username is taken".to_owned(),
+        },
+    }
 }
 
 /// Signs in with e-mail (or username) and password.
@@ -196,9 +222,11 @@ async fn login(
     let account = user
         .as_ref()
         .map_or_else(|| body.email.trim().to_lowercase(), |u| u.id.to_hex());
-    state
-        .login_throttle
-        .check(&account, ip)
+    let policy = &state.settings.auth.login;
+    let throttles = &state.store.throttles;
+    policy
+        .check(throttles, &account, ip)
+        .await?
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
 
     let verified = state
@@ -210,11 +238,11 @@ async fn login(
         .await
         .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| verified) else {
-        state.login_throttle.record_failure(&account, ip);
+        policy.failed(throttles, &account, ip).await?;
         tracing::info!(%ip, "failed login");
         return Err(ApiError::unauthorized(INVALID_CREDENTIALS));
     };
-    state.login_throttle.record_success(&account);
+    policy.succeeded(throttles, &account, ip).await?;
     tracing::info!(user_id = %user.id, "signed in");
     start_session(&state, &user, &headers, jar).await
 }
@@ -226,7 +254,12 @@ async fn login(
         (status = 200, description = "Rotated; new refresh cookie set", body = AuthResponse),
         (status = 401, description = "Missing, unknown, expired, revoked or reused refresh token", body = ErrorBody),
     ))]
-async fn refresh(State(state): State<AppState>, jar: CookieJar) -> ApiResult<impl IntoResponse> {
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> ApiResult<impl IntoResponse> {
+    same_origin(&state, &headers)?;
     let secure = state.settings.cookie_secure();
     let Some(presented) = jar.get(cookie::NAME).map(|c| c.value().to_owned()) else {
         return Err(ApiError::unauthorized(INVALID_REFRESH));
@@ -258,6 +291,19 @@ async fn refresh(State(state): State<AppState>, jar: CookieJar) -> ApiResult<imp
     Ok(respond(&state, &user, session.id, next.value, jar)?.into_response())
 }
 
+/// The cookie routes act on whatever refresh cookie the browser holds, so a page of another
+/// origin must not call them: `SameSite=Strict` lets a sibling subdomain (same site) through,
+/// `Origin` does not. Requests without `Origin` (not from a browser page) are let through.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if origin_allowed(&state.settings, headers) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "requests from this origin are not allowed",
+        ))
+    }
+}
+
 fn refused() -> ApiError {
     ApiError::unauthorized(INVALID_REFRESH)
 }
@@ -271,6 +317,7 @@ async fn logout(
     headers: HeaderMap,
     jar: CookieJar,
 ) -> ApiResult<impl IntoResponse> {
+    same_origin(&state, &headers)?;
     let from_token = bearer_token(&headers)
         .and_then(|token| state.jwt.verify(token))
         .map(|subject| subject.session_id);

@@ -8,7 +8,7 @@
 use axum::{
     Json,
     extract::{Query, State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
-    http::{HeaderMap, header},
+    http::HeaderMap,
     response::Response,
 };
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::CurrentUser,
     error::{ApiError, ApiResult, ErrorBody},
+    http::origin_allowed,
     live,
     state::AppState,
     store::sessions,
@@ -53,34 +54,6 @@ pub struct SocketQuery {
     ticket: Option<String>,
 }
 
-/// The origin (`scheme://host[:port]`) of a URL.
-fn origin_of(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    url[after_scheme..]
-        .find('/')
-        .map_or(url, |end| &url[..after_scheme + end])
-}
-
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        // Not a browser (browsers always send Origin on WebSocket requests).
-        return true;
-    };
-    let own = origin_of(&state.settings.public_url);
-    let host_origin = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(|host| (format!("http://{host}"), format!("https://{host}")));
-    origin.eq_ignore_ascii_case(own)
-        || host_origin.is_some_and(|(http, https)| origin == http || origin == https)
-        || state
-            .settings
-            .http
-            .cors_allowed_origins
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-}
-
 /// Upgrades to the live-event WebSocket. Server → client frames are JSON events
 /// `{type, id, at, chat_id?, message_id?, data?}` (first `{"type":"ready"}`); close codes:
 /// 4001 session ended (sign in again), 4008 fell behind (reconnect and reload), 1001 shutdown.
@@ -96,7 +69,7 @@ async fn open_socket(
     Query(query): Query<SocketQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    if !origin_allowed(&state, &headers) {
+    if !origin_allowed(&state.settings, &headers) {
         return Err(ApiError::Forbidden("this origin may not open a socket"));
     }
     let ticket = query.ticket.unwrap_or_default();
@@ -121,18 +94,4 @@ async fn open_socket(
         .on_upgrade(move |socket| {
             sockets.track_future(live::serve(socket, bus, user_id, session_id, ping))
         }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origins_are_scheme_host_and_port() {
-        assert_eq!(origin_of("http://localhost:8080"), "http://localhost:8080");
-        assert_eq!(
-            origin_of("https://chat.example.org/app/"),
-            "https://chat.example.org"
-        );
-    }
 }

@@ -4,6 +4,7 @@ pub mod chats;
 mod errors;
 pub mod messages;
 pub mod sessions;
+pub mod throttles;
 pub mod users;
 pub mod votes;
 
@@ -34,6 +35,8 @@ pub struct Store {
     pub chats: Collection<ChatDoc>,
     pub messages: Collection<MessageDoc>,
     pub votes: Collection<VoteDoc>,
+    /// Shared counters: failed logins, sign-ups per address.
+    pub throttles: Collection<throttles::ThrottleDoc>,
 }
 
 impl Store {
@@ -64,6 +67,7 @@ impl Store {
             chats: db.collection_with_options("chats", durable.clone()),
             messages: db.collection_with_options("messages", durable.clone()),
             votes: db.collection_with_options("votes", durable),
+            throttles: db.collection("throttles"),
             db,
         };
 
@@ -179,6 +183,17 @@ impl Store {
                     .options(named("votes_by_user"))
                     .build(),
             ])
+            .await?;
+        self.throttles
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "expires_at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name("throttles_expiry_ttl".to_owned())
+                        .expire_after(Duration::ZERO)
+                        .build(),
+                )
+                .build()])
             .await?;
         Ok(())
     }

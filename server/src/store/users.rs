@@ -73,11 +73,37 @@ pub async fn find_by_login(
     login: &str,
 ) -> mongodb::error::Result<Option<UserDoc>> {
     let filter = if login.contains('@') {
-        doc! { "email_lower": login.trim().to_lowercase() }
+        // The same normalisation as at sign-up (an IDNA domain), else the text as typed.
+        let email = Email::parse(login)
+            .map(|email| email.normalized())
+            .unwrap_or_else(|_| login.trim().to_lowercase());
+        doc! { "email_lower": email }
     } else {
         doc! { "username_lower": login.trim().to_ascii_lowercase() }
     };
     users.find_one(filter).await
+}
+
+/// Which of the e-mail address and username is already someone's (checked before the
+/// expensive password hash; the unique indexes still decide races).
+pub async fn taken(
+    users: &Collection<UserDoc>,
+    email: &Email,
+    username: &Username,
+) -> mongodb::error::Result<Option<Taken>> {
+    let (email, username) = (email.normalized(), username.normalized());
+    let found = users
+        .clone_with_type::<mongodb::bson::Document>()
+        .find_one(doc! { "$or": [ { "email_lower": &email }, { "username_lower": &username } ] })
+        .projection(doc! { "email_lower": 1 })
+        .await?;
+    Ok(found.map(|doc| {
+        if doc.get_str("email_lower") == Ok(email.as_str()) {
+            Taken::Email
+        } else {
+            Taken::Username
+        }
+    }))
 }
 
 pub async fn find_by_id(

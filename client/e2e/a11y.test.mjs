@@ -3,17 +3,13 @@
 // included), the sidebar with several chats, the parameters panel, the regenerate options, the
 // feedback form and the delete dialog, in light and dark colour schemes. Then a keyboard-only
 // pass: focus order, visible focus, accessible names, and sending without a mouse.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
+import { audit, fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
 const skip = !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set';
-
-const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 
 /** What the fake model answers: Markdown with a highlighted code block, a list and a table. */
 const REPLY = [
@@ -43,15 +39,12 @@ const INTERACTIVE = new Set([
   'checkbox', 'radio', 'switch', 'menuitem', 'tab', 'option', 'DisclosureTriangle',
 ]);
 
-let axeSource = '';
 let browser;
 
 const { behave } = upstream ? fakeUpstream(upstream) : {};
 
 before(async () => {
   if (skip) return;
-  const require = createRequire(import.meta.url);
-  axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
   browser = await launch();
 });
 
@@ -70,37 +63,6 @@ async function withPage(scheme, run) {
     await page.close();
     await behave({});
   }
-}
-
-/**
- * Runs axe on the current document and returns its violations as readable lines. The source is
- * evaluated through the DevTools protocol, which the page's CSP (script-src 'self') does not
- * govern, so the CSP stays on.
- */
-async function audit(page, state) {
-  // Nothing hovered: hover styles must not decide the outcome.
-  await page.mouse.move(0, 0);
-  // Let transitions (opacity, colours) settle before contrast is measured.
-  await page.waitForTimeout(250);
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(
-    (tags) =>
-      // @ts-ignore -- injected above
-      window.axe.run(document, { runOnly: tags, resultTypes: ['violations'] }).then((r) =>
-        r.violations.map((v) => ({
-          id: v.id,
-          impact: v.impact,
-          help: v.help,
-          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
-        })),
-      ),
-    TAGS,
-  );
-  return violations.map(
-    (v) =>
-      `[${state}] ${v.id} (${v.impact}): ${v.help}\n` +
-      v.nodes.map((n) => `    ${n.target}\n      ${(n.summary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
-  );
 }
 
 /** Sends a message in the open chat and waits until its answer (code highlighted) is done. */

@@ -1,5 +1,6 @@
 // Shared by the end-to-end tests: Debian's Chromium, page-problem capture, and sign-up.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 export const shots = new URL('../screenshots/', import.meta.url).pathname;
@@ -130,4 +131,43 @@ export function recordTraffic(page) {
     ws.on('close', () => log.push(`${at()} ws closed`));
   });
   return { lines: () => [...log] };
+}
+
+/** axe-core's WCAG 2.0/2.1 A+AA rules and best practices. */
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+let axe = '';
+function axeSource() {
+  if (!axe) axe = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  return axe;
+}
+
+/**
+ * Runs axe on the current document and returns its violations as readable lines. The source is
+ * evaluated through the DevTools protocol, which the page's CSP (script-src 'self') does not
+ * govern, so the CSP stays on.
+ */
+export async function audit(page, state) {
+  // Nothing hovered: hover styles must not decide the outcome.
+  await page.mouse.move(0, 0);
+  // Let transitions (opacity, colours) settle before contrast is measured.
+  await page.waitForTimeout(250);
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource());
+  const violations = await page.evaluate(
+    (tags) =>
+      // @ts-ignore -- injected above
+      window.axe.run(document, { runOnly: tags, resultTypes: ['violations'] }).then((r) =>
+        r.violations.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })),
+        })),
+      ),
+    TAGS,
+  );
+  return violations.map(
+    (v) =>
+      `[${state}] ${v.id} (${v.impact}): ${v.help}\n` +
+      v.nodes.map((n) => `    ${n.target}\n      ${(n.summary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
+  );
 }

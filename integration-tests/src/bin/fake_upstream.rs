@@ -1,20 +1,32 @@
 //! A deterministic OpenAI-compatible upstream LLM, for browser tests, benchmarks and demos.
 //!
-//!     cargo run -p integration-tests --bin fake_upstream -- [--host 127.0.0.1] [--port 8081] [--models a,b]
+//!     cargo run -p integration-tests --bin fake_upstream -- [--host 127.0.0.1] [--port 8081] \
+//!         [--models a,b] [--chunk-delay-ms N] [--reply-tokens N] [--control]
 //!
 //! Defaults come from FAKE_UPSTREAM_HOST / FAKE_UPSTREAM_PORT / FAKE_UPSTREAM_MODELS, else
 //! 127.0.0.1, 8081 and `confab-demo`. Runs until Ctrl-C or SIGTERM.
+//!
+//! As the demo model (no `--control`) it keeps nothing it is sent and has no control
+//! endpoints; `--control` (tests only) records every request and serves `/__…`.
 
-use integration_tests::fake_upstream::{DEFAULT_MODEL, FakeUpstream, Options};
+use integration_tests::fake_upstream::{Behaviour, DEFAULT_MODEL, FakeUpstream, Options};
 
 const USAGE: &str = "usage: fake_upstream [--host HOST] [--port PORT] [--models a,b]
+                     [--chunk-delay-ms N] [--reply-tokens N] [--control]
   env: FAKE_UPSTREAM_HOST, FAKE_UPSTREAM_PORT, FAKE_UPSTREAM_MODELS
-  control: GET|DELETE /__requests, GET|PUT /__behaviour, POST /__reset, GET /__health";
+  --control (tests only): record requests and serve GET|DELETE /__requests,
+            GET|PUT /__behaviour, POST /__reset, GET /__health";
 
 const DEFAULT_PORT: u16 = 8081;
 
 fn parse_port(value: &str) -> Result<u16, String> {
     value.parse().map_err(|_| format!("invalid port `{value}`"))
+}
+
+fn parse_number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: `{value}` is not a number"))
 }
 
 fn parse_models(value: &str) -> Vec<String> {
@@ -38,6 +50,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
         models: env("FAKE_UPSTREAM_MODELS")
             .map(|m| parse_models(&m))
             .unwrap_or_else(|| vec![DEFAULT_MODEL.to_owned()]),
+        control: false,
+        behaviour: Behaviour::default(),
     };
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -50,7 +64,18 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
         if flag == "-h" || flag == "--help" {
             return Ok(None);
         }
-        if !matches!(flag.as_str(), "--host" | "--port" | "--models") {
+        if flag == "--control" {
+            options.control = true;
+            continue;
+        }
+        let known = [
+            "--host",
+            "--port",
+            "--models",
+            "--chunk-delay-ms",
+            "--reply-tokens",
+        ];
+        if !known.contains(&flag.as_str()) {
             return Err(format!("unknown argument `{flag}`"));
         }
         let Some(value) = inline.or_else(|| args.next()) else {
@@ -59,6 +84,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
         match flag.as_str() {
             "--host" => options.host = value,
             "--port" => options.port = parse_port(&value)?,
+            "--chunk-delay-ms" => options.behaviour.chunk_delay_ms = parse_number(&flag, &value)?,
+            "--reply-tokens" => options.behaviour.reply_tokens = Some(parse_number(&flag, &value)?),
             _ => options.models = parse_models(&value),
         }
     }

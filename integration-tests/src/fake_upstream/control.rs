@@ -56,15 +56,18 @@ struct Recorded {
 /// State shared by the handlers and the [`super::FakeUpstream`] handle.
 pub struct Shared {
     pub models: Vec<String>,
+    /// Whether requests are kept (tests) or forgotten at once (the demo model).
+    record: bool,
     recorded: Mutex<Recorded>,
 }
 
 pub type SharedState = Arc<Shared>;
 
 impl Shared {
-    pub fn new(models: Vec<String>) -> SharedState {
+    pub fn new(models: Vec<String>, record: bool) -> SharedState {
         Arc::new(Self {
             models,
+            record,
             recorded: Mutex::new(Recorded::default()),
         })
     }
@@ -77,7 +80,9 @@ impl Shared {
     /// Records a chat-completion body and decides, atomically, whether it must fail.
     pub fn admit(&self, body: Value) -> Admission {
         let mut recorded = self.lock();
-        recorded.requests.push(body);
+        if self.record {
+            recorded.requests.push(body);
+        }
         let behaviour = recorded.behaviour.clone();
         let fail_status = behaviour
             .fail_status

@@ -4,8 +4,11 @@
 //! HTTP API:
 //! - `GET /v1/models`, `GET /v1/models/{id}`
 //! - `POST /v1/chat/completions` (streamed as SSE when `"stream": true`)
-//! - control: `GET|DELETE /__requests`, `GET|PUT /__behaviour`, `POST /__reset` (forget
+//! - control, only with [`Options::control`] (tests; never the demo model, which records
+//!   nothing): `GET|DELETE /__requests`, `GET|PUT /__behaviour`, `POST /__reset` (forget
 //!   requests and reset the behaviour), `GET /__health`
+//!
+//! No CORS headers are ever sent: no web page has any business calling it.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -40,7 +43,6 @@ use axum::{
 };
 use serde_json::Value;
 use tokio::{net::TcpListener, task::JoinHandle};
-use tower_http::cors::CorsLayer;
 
 pub use control::Behaviour;
 pub use reply::{DEFAULT_REPLY_TOKENS, tokenize};
@@ -58,14 +60,22 @@ pub struct Options {
     pub port: u16,
     /// Served models; an empty list means [`DEFAULT_MODEL`] alone.
     pub models: Vec<String>,
+    /// Record every request and serve the `/__…` control endpoints (tests). Off, nothing a
+    /// user sends is kept and the behaviour is fixed at `behaviour`.
+    pub control: bool,
+    /// The behaviour to start with.
+    pub behaviour: Behaviour,
 }
 
 impl Default for Options {
+    /// What tests use: control on, prompt and correct answers.
     fn default() -> Self {
         Self {
             host: "127.0.0.1".to_owned(),
             port: 0,
             models: vec![DEFAULT_MODEL.to_owned()],
+            control: true,
+            behaviour: Behaviour::default(),
         }
     }
 }
@@ -92,8 +102,9 @@ impl FakeUpstream {
         if models.is_empty() {
             models.push(DEFAULT_MODEL.to_owned());
         }
-        let state = Shared::new(models);
-        let app = router(state.clone());
+        let state = Shared::new(models, options.control);
+        state.set_behaviour(options.behaviour);
+        let app = router(state.clone(), options.control);
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(
                 axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -176,23 +187,26 @@ impl Drop for FakeUpstream {
     }
 }
 
-fn router(state: SharedState) -> Router {
-    Router::new()
+fn router(state: SharedState, control: bool) -> Router {
+    let mut router = Router::new()
         .route("/v1/models", get(protocol::list_models))
         .route("/v1/models/{id}", get(protocol::get_model))
-        .route("/v1/chat/completions", post(protocol::chat_completions))
-        .route(
-            "/__requests",
-            get(control::get_requests).delete(control::delete_requests),
-        )
-        .route(
-            "/__behaviour",
-            get(control::get_behaviour).put(control::put_behaviour),
-        )
-        .route("/__reset", post(control::reset))
-        .route("/__health", get(control::health))
+        .route("/v1/chat/completions", post(protocol::chat_completions));
+    if control {
+        router = router
+            .route(
+                "/__requests",
+                get(control::get_requests).delete(control::delete_requests),
+            )
+            .route(
+                "/__behaviour",
+                get(control::get_behaviour).put(control::put_behaviour),
+            )
+            .route("/__reset", post(control::reset))
+            .route("/__health", get(control::health));
+    }
+    router
         .fallback(protocol::fallback)
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
-        .layer(CorsLayer::permissive())
         .with_state(state)
 }

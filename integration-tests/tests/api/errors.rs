@@ -189,3 +189,174 @@ async fn error_bodies_share_one_shape() {
         assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
     }
 }
+
+/// Asserts a JSON error body with this status and code; returns it.
+async fn json_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body = json(response).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_pagination_cursor_that_is_no_position_is_422() {
+    use base64::Engine as _;
+    let app = spawn_app().await;
+    let (_, s) = app.with_user().await;
+    let id = "000000000000000000000000";
+    for raw in [
+        format!("253402300800000:{id}"),
+        format!("-5:{id}"),
+        format!("99999999999999999999999:{id}"),
+        "12:not-an-id".to_owned(),
+    ] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
+        let response = app
+            .get(
+                &format!("/api/chats?cursor={cursor}"),
+                Some(&s.access_token),
+            )
+            .await;
+        let body = json_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(
+            body["error"]["fields"]["cursor"].is_string(),
+            "{raw}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_paths_and_query_strings_get_the_json_error_shape() {
+    let app = spawn_app().await;
+    let (_, s) = app.with_user().await;
+    let token = Some(s.access_token.as_str());
+    for path in [
+        "/api/chats/%FF",
+        "/api/chats/%FF/messages",
+        "/api/chats/%C3%28/messages/%FF/stop",
+        "/api/users/%FF",
+    ] {
+        let method = if path.ends_with("/stop") {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
+        };
+        let response = app.send(method, path, &s.access_token, None).await;
+        json_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let response = app.get("/api/ws?ticket=a&ticket=b", None).await;
+    let body = json_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["ticket"].is_string(), "{body}");
+    let response = app.get("/api/chats?limit=many", token).await;
+    let body = json_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["error"]["fields"]["limit"].is_string(), "{body}");
+    let response = app.get("/api/chats?unknown=1", token).await;
+    json_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_array_is_never_taken_for_an_object() {
+    let (app, upstream) = integration_tests::spawn_app_with_upstream("vllm", &[]).await;
+    let (_, s) = app.with_user().await;
+    for parameters in [body!([null, 1.0]), body!(["confab-demo", 1.5]), body!("x")] {
+        let response = app
+            .send(
+                reqwest::Method::POST,
+                "/api/chats",
+                &s.access_token,
+                Some(&body!({ "parameters": parameters })),
+            )
+            .await;
+        let body = json_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert!(body["error"]["fields"]["parameters"].is_string(), "{body}");
+    }
+    let chat = app.create_chat(&s.access_token, &body!({})).await;
+    let id = chat["id"].as_str().expect("id");
+    let response = app
+        .post_stream(
+            &format!("/api/chats/{id}/messages"),
+            &s.access_token,
+            &body!({ "content": "hi", "parameters": ["confab-demo", 1.5] }),
+        )
+        .await;
+    json_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(upstream.request_count(), 0, "nothing was sent upstream");
+}
+
+#[tokio::test]
+async fn a_repeated_submission_is_validated_like_a_new_one() {
+    let (app, _upstream) = integration_tests::spawn_app_with_upstream("vllm", &[]).await;
+    let (_, s) = app.with_user().await;
+    let chat = app.create_chat(&s.access_token, &body!({})).await;
+    let path = format!("/api/chats/{}/messages", chat["id"].as_str().expect("id"));
+    let first = app
+        .chat(
+            &s.access_token,
+            chat["id"].as_str().expect("id"),
+            &body!({ "content": "hello", "client_request_id": "k1" }),
+        )
+        .await;
+    assert_eq!(first.last().map(|e| e.event.as_str()), Some("done"));
+    for invalid in [
+        body!({ "content": "", "client_request_id": "k1" }),
+        body!({ "content": "hello", "client_request_id": "k1", "parameters": { "temperature": 99 } }),
+    ] {
+        let response = app.post_stream(&path, &s.access_token, &invalid).await;
+        json_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_plain_get_of_the_socket_route_does_not_use_up_the_ticket() {
+    let app = spawn_app().await;
+    let (_, s) = app.with_user().await;
+    let ticket = app.ticket(&s.access_token).await;
+    let response = app.get(&format!("/api/ws?ticket={ticket}"), None).await;
+    json_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    app.open_ws(&format!("ticket={ticket}"), None, false)
+        .await
+        .expect("the ticket still opens a socket");
+}

@@ -5,6 +5,7 @@ mod accounts;
 mod branching;
 mod chats;
 mod connections;
+mod demo_model;
 mod errors;
 mod fair_use;
 mod health;

@@ -3,18 +3,23 @@
 //! `check` holds the context-free rules; what a given model accepts (and its `max_tokens`
 //! limit) is decided by `llm::Catalog::resolve`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use utoipa::ToSchema;
 
 use crate::error::FieldErrors;
 
 /// Sampling parameters; every field optional: unset means "not sent upstream".
+///
+/// Deserialised from an object only (serde's derive would also take an array, by position).
+/// The derive is kept, under `remote = "Self"`, as the inherent `SamplingParams::deserialize`
+/// and `::serialize` that the trait impls below call.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct SamplingParams {
-    /// Model id, one of `GET /api/models`; unset: the server's default model.
+    /// Model id, one of `GET /api/models` (the document lists this server's); unset: the
+    /// server's default model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "llama-3-8b", max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0.0, maximum = 2.0)]
@@ -22,12 +27,20 @@ pub struct SamplingParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub top_p: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::option"
+    )]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_i64)]
     pub top_k: Option<u32>,
     /// At most the model's limit (see `GET /api/models`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::option"
+    )]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4_294_967_295_i64)]
     pub max_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(exclusive_minimum = 0.0, maximum = 2.0)]
@@ -38,16 +51,111 @@ pub struct SamplingParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = -2.0, maximum = 2.0)]
     pub presence_penalty: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole::option"
+    )]
     pub seed: Option<i64>,
     /// Up to 4 non-empty sequences of at most 256 characters each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_items = 4)]
+    #[schema(schema_with = stop_schema)]
     pub stop: Option<Vec<String>>,
     /// Sent as the first (system) message; an empty string means no system prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 16000)]
     pub system_prompt: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for SamplingParams {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> de::Visitor<'de> for ObjectOnly {
+            type Value = SamplingParams;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of sampling parameters")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<SamplingParams, A::Error> {
+                SamplingParams::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly)
+    }
+}
+
+impl Serialize for SamplingParams {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SamplingParams::serialize(self, serializer)
+    }
+}
+
+/// `stop`: at most 4 items, each 1–256 characters (or `null`, as unset).
+fn stop_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(SamplingParams::MAX_STOP_CHARS)),
+        )
+        .max_items(Some(SamplingParams::MAX_STOP_SEQUENCES))
+        .build()
+}
+
+/// Integers that also accept a whole number written as a float (`2.0`): JSON Schema counts it
+/// as an integer, and so do JavaScript clients.
+mod whole {
+    use serde::{Deserializer, de};
+
+    pub fn option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<i128>,
+    {
+        deserializer.deserialize_option(Whole::<T>(std::marker::PhantomData))
+    }
+
+    struct Whole<T>(std::marker::PhantomData<T>);
+
+    impl<T: TryFrom<i128>> Whole<T> {
+        fn fit<E: de::Error>(value: i128) -> Result<Option<T>, E> {
+            T::try_from(value)
+                .map(Some)
+                .map_err(|_| E::custom(format!("{value} is out of range")))
+        }
+    }
+
+    impl<'de, T: TryFrom<i128>> de::Visitor<'de> for Whole<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<T>, E> {
+            Self::fit(i128::from(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<T>, E> {
+            Self::fit(i128::from(v))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Option<T>, E> {
+            // Beyond 2^63 a float has no fraction to speak of, and no parameter goes that far.
+            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.2e18 {
+                Self::fit(v as i128)
+            } else {
+                Err(E::custom(format!("{v} is not a whole number")))
+            }
+        }
+    }
 }
 
 impl SamplingParams {
@@ -291,6 +399,46 @@ mod tests {
         assert!(parsed.is_err());
         let json = serde_json::to_string(&params(json!({"seed": 7}))).expect("serializes");
         assert_eq!(json, r#"{"seed":7}"#);
+    }
+
+    #[test]
+    fn only_an_object_is_parameters_never_an_array() {
+        for bad in [
+            json!([null, 1.0]),
+            json!(["confab-demo", 1.5]),
+            json!("x"),
+            json!(3),
+        ] {
+            let parsed = serde_json::from_value::<SamplingParams>(bad.clone());
+            assert!(parsed.is_err(), "{bad} was taken as {parsed:?}");
+        }
+        // And from BSON, as stored.
+        let stored = mongodb::bson::to_document(&params(json!({"top_k": 5, "stop": ["x"]})))
+            .expect("serializes");
+        let back: SamplingParams = mongodb::bson::from_document(stored).expect("reads back");
+        assert_eq!(back, params(json!({"top_k": 5, "stop": ["x"]})));
+    }
+
+    #[test]
+    fn whole_numbers_written_as_floats_are_integers() {
+        let p = params(json!({"top_k": 40.0, "max_tokens": 256.0, "seed": -3.0}));
+        assert_eq!(
+            (p.top_k, p.max_tokens, p.seed),
+            (Some(40), Some(256), Some(-3))
+        );
+        for bad in [
+            json!({"top_k": 1.5}),
+            json!({"max_tokens": -1}),
+            json!({"top_k": 4_294_967_296_u64}),
+            json!({"seed": 1e30}),
+            json!({"top_k": "5"}),
+        ] {
+            assert!(
+                serde_json::from_value::<SamplingParams>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        assert_eq!(params(json!({"seed": null})).seed, None);
     }
 
     #[test]

@@ -64,16 +64,13 @@ pub async fn start(
         messages::for_chat_of(&state.store.messages, chat_id, user_id),
     )?;
     let chat = &chat.ok_or(ApiError::NotFound("chat"))?;
-    if let Request::New {
-        client_request_id: Some(request_id),
-        ..
-    } = &request
-        && let Some(existing) = find_submission(state, chat.id, request_id).await?
-    {
-        return Ok(existing);
-    }
     if state.catalog.is_empty() {
         return Err(ApiError::NoUpstream);
+    }
+    // Everything the request says is checked first, also when it repeats an earlier
+    // submission: a replay answers only a request that would have been accepted.
+    if let Request::New { content, .. } | Request::Edit { content, .. } = &request {
+        check_content(state, content)?;
     }
     let overrides = match &request {
         Request::New { parameters, .. }
@@ -90,9 +87,17 @@ pub async fn start(
             .map_err(ApiError::Validation)?;
         (model.id.clone(), effective)
     };
+    if let Request::New {
+        client_request_id: Some(request_id),
+        ..
+    } = &request
+        && let Some(existing) = find_submission(state, chat.id, request_id).await?
+    {
+        return Ok(existing);
+    }
 
     let by_id: HashMap<ObjectId, &MessageDoc> = all.iter().map(|m| (m.id, m)).collect();
-    let (user_message, answer_parent, request_id) = place(state, chat, &by_id, request)?;
+    let (user_message, answer_parent, request_id) = place(chat, &by_id, request)?;
 
     let mut turns = match &user_message {
         Some(user) => {
@@ -224,7 +229,7 @@ async fn find_submission(
     }))
 }
 
-fn check_content(state: &AppState, content: &str) -> ApiResult<String> {
+fn check_content(state: &AppState, content: &str) -> ApiResult<()> {
     if content.trim().is_empty() {
         return Err(ApiError::field("content", "must not be empty"));
     }
@@ -235,12 +240,11 @@ fn check_content(state: &AppState, content: &str) -> ApiResult<String> {
             format!("must be at most {max} characters long"),
         ));
     }
-    Ok(content.to_owned())
+    Ok(())
 }
 
 /// Where the new messages go: (new user message, parent of the answer, idempotency key).
 fn place(
-    state: &AppState,
     chat: &ChatDoc,
     by_id: &HashMap<ObjectId, &MessageDoc>,
     request: Request,
@@ -252,7 +256,6 @@ fn place(
             client_request_id,
             ..
         } => {
-            let content = check_content(state, &content)?;
             let parent = match parent_id {
                 Some(id) if by_id.contains_key(&id) => Some(id),
                 Some(_) => {
@@ -290,7 +293,6 @@ fn place(
                     "only user messages can be edited",
                 ));
             }
-            let content = check_content(state, &content)?;
             let user = MessageDoc::user(chat.id, chat.user_id, target.parent_id, content, None);
             let answer_parent = user.id;
             Ok((Some(user), answer_parent, None))

@@ -138,6 +138,53 @@ fn cors(settings: &Settings) -> Option<CorsLayer> {
     )
 }
 
+/// The last line of defence for the one error shape: any error response under `/api` that is
+/// not JSON (a rejection from an extractor or layer Confab does not wrap) is rewritten as
+/// `{"error": {code, message}}`, keeping its status and headers.
+pub async fn json_errors(response: Response<Body>) -> Response<Body> {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status.as_u16() {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        500.. => "internal_error",
+        _ => "rejected",
+    };
+    let message = if status.is_server_error() || text.is_empty() {
+        if status.is_server_error() {
+            tracing::error!(%status, detail = %text, "a plain-text error response");
+        }
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let detail = panic
         .downcast_ref::<String>()
@@ -152,6 +199,38 @@ mod tests {
     use super::*;
     use axum::{http::StatusCode, routing::get};
     use tower::ServiceExt as _;
+
+    #[tokio::test]
+    async fn plain_text_rejections_are_given_the_json_error_shape() {
+        async fn plain() -> (StatusCode, [(HeaderName, &'static str); 1], &'static str) {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                [(header::ALLOW, "GET")],
+                "Method Not Allowed",
+            )
+        }
+        let router = Router::new()
+            .route("/plain", get(plain))
+            .layer(axum::middleware::map_response(json_errors));
+        let response = router
+            .oneshot(
+                Request::builder()
+                    .uri("/plain")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[header::ALLOW], "GET");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "method_not_allowed");
+        assert_eq!(json["error"]["message"], "Method Not Allowed");
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_becomes_an_opaque_json_500_and_the_app_lives_on() {

@@ -1,11 +1,13 @@
 //! HTTP plumbing shared by every route: extractors and middleware.
 
 mod client_ip;
+mod extract;
 pub mod layers;
 mod origin;
 pub mod serve;
 mod validated_json;
 
 pub use client_ip::ClientIp;
+pub use extract::{Path, Query};
 pub use origin::origin_allowed;
 pub use validated_json::ValidatedJson;

@@ -60,7 +60,7 @@ pub struct RegisterRequest {
     username: String,
     /// A valid e-mail address, unique (case-insensitive).
     #[validate(custom(function = "crate::domain::validate_email"))]
-    #[schema(example = "ada@example.org")]
+    #[schema(example = "ada@example.org", format = Email, max_length = 254)]
     email: String,
     /// 8–128 characters, any characters.
     #[validate(custom(function = "crate::domain::validate_password"))]
@@ -74,8 +74,10 @@ pub struct LoginRequest {
     /// E-mail address or username.
     #[serde(alias = "username", alias = "login")]
     #[validate(length(min = 1, max = 254, message = "must be 1 to 254 characters long"))]
+    #[schema(min_length = 1, max_length = 254)]
     email: String,
     #[validate(length(min = 1, max = 128, message = "must be 1 to 128 characters long"))]
+    #[schema(min_length = 1, max_length = 128)]
     password: String,
 }
 
@@ -152,6 +154,7 @@ fn respond(
         (status = 409, description = "Email or username taken", body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address; see Retry-After", body = ErrorBody),
     ))]
 async fn register(
     State(state): State<AppState>,
@@ -253,6 +256,7 @@ async fn login(
     responses(
         (status = 200, description = "Rotated; new refresh cookie set", body = AuthResponse),
         (status = 401, description = "Missing, unknown, expired, revoked or reused refresh token", body = ErrorBody),
+        (status = 403, description = "A foreign Origin", body = ErrorBody),
     ))]
 async fn refresh(
     State(state): State<AppState>,
@@ -311,7 +315,10 @@ fn refused() -> ApiError {
 /// Ends the session named by the refresh cookie and/or the bearer token: its refresh token
 /// stops working and its access tokens are refused from now on. Idempotent.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
-    responses((status = 204, description = "Signed out; refresh cookie cleared")))]
+    responses(
+        (status = 204, description = "Signed out; refresh cookie cleared"),
+        (status = 403, description = "A foreign Origin", body = ErrorBody),
+    ))]
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,

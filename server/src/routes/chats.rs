@@ -1,12 +1,7 @@
 //! `/api/chats`: create, list (cursor-paginated, searchable), read, update, delete.
 //! Every query is scoped to the caller; another user's chat is 404.
 
-use axum::{
-    Json,
-    extract::{Path, Query, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use mongodb::bson::{Bson, doc, oid::ObjectId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,7 +14,7 @@ use crate::{
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
     events::{Event, kinds},
-    http::ValidatedJson,
+    http::{Path, Query, ValidatedJson},
     state::AppState,
     store::{
         ChatDoc,
@@ -63,6 +58,7 @@ pub fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiRes
 #[serde(deny_unknown_fields)]
 pub struct CreateChat {
     #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]
+    #[schema(max_length = 200)]
     title: Option<String>,
     /// Default sampling parameters for the chat's answers.
     parameters: Option<SamplingParams>,
@@ -98,13 +94,16 @@ async fn create_chat(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// 1–100, default 30.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
-    /// Searches titles and message text (case-insensitive).
+    /// Searches titles and message text (case-insensitive, literal).
+    #[param(max_length = 200)]
     q: Option<String>,
 }
 
@@ -126,9 +125,8 @@ pub struct ChatPage {
 async fn list_chats(
     State(state): State<AppState>,
     user: CurrentUser,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(query): Query<ListQuery>,
 ) -> ApiResult<Json<ChatPage>> {
-    let Query(query) = query.map_err(|err| ApiError::field("query", err.body_text()))?;
     let limit = query.limit.unwrap_or(30);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 100"));
@@ -192,6 +190,7 @@ async fn get_chat(
 pub struct UpdateChat {
     /// An empty title clears it.
     #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]
+    #[schema(max_length = 200)]
     title: Option<String>,
     /// Replaces the chat's default parameters as a whole.
     parameters: Option<SamplingParams>,

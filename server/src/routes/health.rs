@@ -17,28 +17,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Status {
+pub struct HealthStatus {
     /// `ok` or `ready`.
     status: &'static str,
 }
 
 /// The process is up and answering.
 #[utoipa::path(get, path = "/api/health", tag = "health",
-    responses((status = 200, description = "Alive", body = Status)))]
-async fn health() -> Json<Status> {
-    Json(Status { status: "ok" })
+    responses((status = 200, description = "Alive", body = HealthStatus)))]
+async fn health() -> Json<HealthStatus> {
+    Json(HealthStatus { status: "ok" })
 }
 
 /// MongoDB answers a ping; 503 when it does not (within `MONGODB_TIMEOUT_MS`).
 #[utoipa::path(get, path = "/api/ready", tag = "health", responses(
-    (status = 200, description = "Ready to serve", body = Status),
+    (status = 200, description = "Ready to serve", body = HealthStatus),
     (status = 503, description = "MongoDB is unreachable", body = ErrorBody),
 ))]
-async fn ready(State(state): State<AppState>) -> ApiResult<Json<Status>> {
+async fn ready(State(state): State<AppState>) -> ApiResult<Json<HealthStatus>> {
     state
         .store
         .ping()
         .await
         .map_err(|err| ApiError::Unavailable(err.into()))?;
-    Ok(Json(Status { status: "ready" }))
+    Ok(Json(HealthStatus { status: "ready" }))
 }

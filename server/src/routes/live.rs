@@ -7,7 +7,7 @@
 
 use axum::{
     Json,
-    extract::{Query, State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
+    extract::{State, WebSocketUpgrade, ws::rejection::WebSocketUpgradeRejection},
     http::HeaderMap,
     response::Response,
 };
@@ -18,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::CurrentUser,
     error::{ApiError, ApiResult, ErrorBody},
-    http::origin_allowed,
+    http::{Query, origin_allowed},
     live,
     state::AppState,
     store::sessions,
@@ -60,6 +60,7 @@ pub struct SocketQuery {
 #[utoipa::path(get, path = "/api/ws", tag = "live", params(SocketQuery),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request (the ticket is not used)", body = ErrorBody),
         (status = 401, description = "Missing, used or expired ticket, or ended session", body = ErrorBody),
         (status = 403, description = "Foreign Origin", body = ErrorBody),
     ))]
@@ -72,6 +73,9 @@ async fn open_socket(
     if !origin_allowed(&state.settings, &headers) {
         return Err(ApiError::Forbidden("this origin may not open a socket"));
     }
+    // Checked before the ticket is redeemed: a plain GET must not use a ticket up.
+    let upgrade =
+        upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade request"))?;
     let ticket = query.ticket.unwrap_or_default();
     let (user_id, session_id) = state
         .tickets
@@ -80,8 +84,6 @@ async fn open_socket(
     if !sessions::is_active(&state.store.sessions, session_id, user_id).await? {
         return Err(ApiError::unauthorized("the session has ended"));
     }
-    let upgrade =
-        upgrade.map_err(|_| ApiError::BadRequest("expected a WebSocket upgrade request"))?;
     let bus = state.events.clone();
     let ping = state.settings.live.ping_interval;
     let sockets = state.sockets.clone();

@@ -3,24 +3,24 @@
 
 use std::time::Duration;
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    response::Response,
-};
+use axum::{Json, extract::State, response::Response};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use super::{chats::owned_chat, stream, views::MessageView};
+use super::{
+    chats::owned_chat,
+    stream::{self, StreamEvent},
+    views::MessageView,
+};
 use crate::{
     auth::CurrentUser,
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
     generation::{self, Request},
-    http::ValidatedJson,
+    http::{Path, ValidatedJson},
     state::AppState,
     store::messages,
 };
@@ -77,7 +77,8 @@ fn message_id(raw: &str) -> ApiResult<ObjectId> {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
-    /// The user's message (1 – MAX_MESSAGE_LENGTH characters).
+    /// The user's message (1 – MAX_MESSAGE_LENGTH characters, not only blanks).
+    #[schema(min_length = 1, pattern = r"\S")]
     content: String,
     /// Answer under this message instead of at the end of the branch on screen.
     parent_id: Option<String>,
@@ -85,6 +86,7 @@ pub struct SendMessage {
     parameters: Option<SamplingParams>,
     /// Idempotency key: the same key twice creates one message and attaches to its stream.
     #[validate(length(min = 1, max = 128, message = "must be 1 to 128 characters long"))]
+    #[schema(min_length = 1, max_length = 128)]
     client_request_id: Option<String>,
 }
 
@@ -94,10 +96,11 @@ pub struct SendMessage {
 #[utoipa::path(post, path = "/api/chats/{id}/messages", tag = "messages", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = SendMessage,
     responses(
-        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 503, description = "No upstream model configured", body = ErrorBody),
+        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
+        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn send_message(
     State(state): State<AppState>,
@@ -130,7 +133,8 @@ async fn send_message(
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditMessage {
-    /// The new text.
+    /// The new text (1 – MAX_MESSAGE_LENGTH characters, not only blanks).
+    #[schema(min_length = 1, pattern = r"\S")]
     content: String,
     parameters: Option<SamplingParams>,
 }
@@ -141,9 +145,11 @@ pub struct EditMessage {
     security(("bearer" = [])),
     params(("id" = String, Path), ("message_id" = String, Path)), request_body = EditMessage,
     responses(
-        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
+        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn edit_message(
     State(state): State<AppState>,
@@ -177,9 +183,11 @@ pub struct RegenerateMessage {
     security(("bearer" = [])),
     params(("id" = String, Path), ("message_id" = String, Path)), request_body = RegenerateMessage,
     responses(
-        (status = 200, description = "Server-sent events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
+        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn regenerate_message(
     State(state): State<AppState>,

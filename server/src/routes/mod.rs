@@ -9,7 +9,7 @@ mod live;
 mod messages;
 mod models;
 mod openapi;
-mod stream;
+pub(crate) mod stream;
 mod users;
 pub mod views;
 mod votes;
@@ -20,9 +20,9 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{error::ApiError, state::AppState};
 
-/// The whole application router: the API (with its OpenAPI document) and the web client.
-pub fn router(state: AppState) -> Router {
-    let (api, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// Every API route with its documentation.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(auth::routes())
         .merge(users::routes())
@@ -32,12 +32,24 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())
-        .split_for_parts();
+}
+
+/// The generated OpenAPI document (before `openapi::document` completes it).
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// The whole application router: the API (with its OpenAPI document) and the web client.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_routes().split_for_parts();
     let api = api
-        .merge(openapi::routes(doc))
+        .merge(openapi::routes(doc, &state.catalog))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(
+            crate::http::layers::json_errors,
+        ));
     api.merge(client::routes(&state.settings.http.client_dir))
         .with_state(state)
 }

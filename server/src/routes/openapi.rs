@@ -1,14 +1,24 @@
-//! `GET /api/openapi.json`: the OpenAPI document, generated from the handlers' annotations.
+//! `GET /api/openapi.json`: the OpenAPI document, generated from the handlers' annotations,
+//! then completed where annotations cannot say it all:
+//! - the error answers every operation can give, from the extractors it uses (a bearer token:
+//!   401; a JSON body: 400/413/415/422; a path id: 400/404; MongoDB: 503);
+//! - each server-sent event of the answer streams, with the JSON inside its `data`;
+//! - this server's models (an `enum`), its `max_tokens` limit and its longest message.
+//!
+//! The document is checked by schemathesis in `./scripts/test` (no 5xx, no undocumented
+//! status, no response outside its schema).
 
 use std::sync::Arc;
 
 use axum::{Router, http::header, routing::get};
+use serde_json::{Map, Value, json};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::{error::ErrorBody, state::AppState};
+use super::stream::{StreamDelta, StreamError};
+use crate::{error::ErrorBody, llm::Catalog, state::AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +27,7 @@ use crate::{error::ErrorBody, state::AppState};
         description = "Self-hosted, multi-user chat for large language models. Every error \
                        response has the shape `{\"error\": {\"code\", \"message\", \"fields\"?}}`."
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, StreamDelta, StreamError)),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -50,9 +60,9 @@ impl Modify for BearerAuth {
     }
 }
 
-pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
-    let json: Arc<str> = doc
-        .to_json()
+pub fn routes(doc: utoipa::openapi::OpenApi, catalog: &Catalog) -> Router<AppState> {
+    let json: Arc<str> = document(&doc, catalog)
+        .map(|doc| doc.to_string())
         .unwrap_or_else(|err| format!(r#"{{"error":"could not render the document: {err}"}}"#))
         .into();
     Router::new().route(
@@ -67,4 +77,224 @@ pub fn routes(doc: utoipa::openapi::OpenApi) -> Router<AppState> {
             }
         }),
     )
+}
+
+/// The served document: the generated one, completed (see the module's comment).
+pub fn document(doc: &utoipa::openapi::OpenApi, catalog: &Catalog) -> serde_json::Result<Value> {
+    let mut doc = serde_json::to_value(doc)?;
+    add_error_answers(&mut doc);
+    describe_streams(&mut doc);
+    describe_catalog(&mut doc, catalog);
+    Ok(doc)
+}
+
+fn error_answer(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": {
+            "schema": { "$ref": "#/components/schemas/ErrorBody" }
+        } }
+    })
+}
+
+/// Adds the statuses an operation's extractors can answer with, unless documented already.
+fn add_error_answers(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for operation in item.values_mut().filter_map(Value::as_object_mut) {
+            let mut add: Vec<(&str, &str)> = Vec::new();
+            let bearer = operation
+                .get("security")
+                .is_some_and(|s| s.to_string().contains("\"bearer\""));
+            if bearer {
+                add.push(("401", "Missing, invalid or expired access token"));
+            }
+            if operation.contains_key("requestBody") {
+                add.extend([
+                    ("400", "The body is not valid JSON"),
+                    ("413", "The body is larger than MAX_BODY_BYTES"),
+                    ("415", "The body is not application/json"),
+                    ("422", "Invalid fields, each named in `fields`"),
+                ]);
+            }
+            if path.contains('{') {
+                add.extend([
+                    ("400", "A path segment is not valid"),
+                    ("404", "Not found, or not the caller's"),
+                ]);
+            }
+            let has_query = operation
+                .get("parameters")
+                .and_then(Value::as_array)
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            if has_query {
+                add.push((
+                    "422",
+                    "An invalid or repeated query parameter, named in `fields`",
+                ));
+            }
+            if path != "/api/health" {
+                add.push(("503", "MongoDB is unreachable; see Retry-After"));
+            }
+            let responses = operation
+                .entry("responses")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(responses) = responses.as_object_mut() {
+                for (status, description) in add {
+                    responses
+                        .entry(status)
+                        .or_insert_with(|| error_answer(description));
+                }
+            }
+        }
+    }
+}
+
+/// The events of the answer streams, each with the schema of the JSON in its `data`.
+fn describe_streams(doc: &mut Value) {
+    let branch = |event: &str, data: &str| {
+        json!({
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": { "const": event },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": { "$ref": format!("#/components/schemas/{data}") }
+                },
+                "id": { "type": "string" },
+                "retry": { "type": "integer" }
+            }
+        })
+    };
+    let event = json!({
+        "description": "One server-sent event of an answer stream: `user_message` (not for \
+            regenerate), `assistant_message` (the answer, `streaming`), `delta`s, then `done` \
+            (the saved answer) or `error`.",
+        "oneOf": [
+            branch("user_message", "MessageView"),
+            branch("assistant_message", "MessageView"),
+            branch("delta", "StreamDelta"),
+            branch("done", "MessageView"),
+            branch("error", "StreamError"),
+        ]
+    });
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert("StreamEvent".to_owned(), event);
+    }
+}
+
+/// Only this server's models are valid, up to its `max_tokens` limit and longest message.
+fn describe_catalog(doc: &mut Value, catalog: &Catalog) {
+    if catalog.is_empty() {
+        return;
+    }
+    let models: Vec<Value> = catalog
+        .models()
+        .iter()
+        .map(|m| Value::from(m.id.as_str()))
+        .chain([Value::Null])
+        .collect();
+    // With several models the smallest limit keeps every documented value valid for all.
+    let max_tokens = catalog.models().iter().map(|m| m.max_tokens).min();
+    if let Some(model) = doc.pointer_mut("/components/schemas/SamplingParams/properties/model") {
+        model["enum"] = Value::Array(models);
+        if let Some(default) = catalog.default_model() {
+            model["example"] = Value::from(default);
+        }
+    }
+    if let (Some(limit), Some(field)) = (
+        max_tokens,
+        doc.pointer_mut("/components/schemas/SamplingParams/properties/max_tokens"),
+    ) {
+        field["maximum"] = Value::from(limit);
+    }
+    for body in ["SendMessage", "EditMessage"] {
+        if let Some(content) =
+            doc.pointer_mut(&format!("/components/schemas/{body}/properties/content"))
+        {
+            content["maxLength"] = Value::from(catalog.max_message_length());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::Settings, routes};
+
+    fn served(vars: &[(&str, &str)]) -> Value {
+        let settings = Settings::from_lookup(|k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .expect("settings");
+        let catalog = Catalog::from_settings(&settings.llm).expect("catalog");
+        document(&routes::api_doc(), &catalog).expect("renders")
+    }
+
+    #[test]
+    fn every_operation_documents_the_errors_its_extractors_give() {
+        let doc = served(&[]);
+        let send = &doc["paths"]["/api/chats/{id}/messages"]["post"]["responses"];
+        for status in ["400", "401", "404", "413", "415", "422", "429", "503"] {
+            assert!(send[status].is_object(), "send lacks {status}");
+        }
+        let health = &doc["paths"]["/api/health"]["get"]["responses"];
+        assert!(health["503"].is_null() && health["401"].is_null());
+        let list = &doc["paths"]["/api/chats"]["get"];
+        assert!(list["responses"]["422"].is_object());
+        let places: Vec<&Value> = list["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|p| &p["in"])
+            .collect();
+        assert!(places.iter().all(|p| *p == "query"), "{places:?}");
+    }
+
+    #[test]
+    fn message_status_and_health_status_are_different_schemas() {
+        let doc = served(&[]);
+        let schemas = &doc["components"]["schemas"];
+        let status = &schemas["MessageStatus"];
+        assert!(status.to_string().contains("complete"), "{status}");
+        assert!(schemas["HealthStatus"]["properties"]["status"].is_object());
+        assert!(schemas.get("Status").is_none());
+    }
+
+    #[test]
+    fn streams_document_each_event_and_the_catalog_bounds_the_parameters() {
+        let doc = served(&[
+            ("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("AVAILABLE_MODELS", "small,large"),
+            ("MODEL_MAX_TOKENS", "2048"),
+            ("MAX_MESSAGE_LENGTH", "1000"),
+        ]);
+        let stream = &doc["paths"]["/api/chats/{id}/messages"]["post"]["responses"]["200"]["content"]
+            ["text/event-stream"]["schema"];
+        assert_eq!(stream["$ref"], "#/components/schemas/StreamEvent");
+        let events = doc["components"]["schemas"]["StreamEvent"]["oneOf"]
+            .as_array()
+            .expect("branches");
+        assert_eq!(events.len(), 5);
+        let params = &doc["components"]["schemas"]["SamplingParams"]["properties"];
+        assert_eq!(params["model"]["enum"], json!(["small", "large", null]));
+        assert_eq!(params["model"]["example"], "small");
+        assert_eq!(params["max_tokens"]["maximum"], 2048);
+        assert_eq!(
+            doc["components"]["schemas"]["SendMessage"]["properties"]["content"]["maxLength"],
+            1000
+        );
+    }
 }

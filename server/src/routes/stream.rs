@@ -15,6 +15,7 @@ use axum::{
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa::ToSchema;
 
 use super::views::MessageView;
 use crate::{
@@ -22,17 +23,33 @@ use crate::{
     store::{MessageDoc, messages::Status},
 };
 
-#[derive(Serialize)]
-struct Delta<'a> {
+/// `delta`: the next piece of the answer's text.
+#[derive(Serialize, ToSchema)]
+pub struct StreamDelta<'a> {
     content: &'a str,
 }
 
-#[derive(Serialize)]
-struct StreamError<'a> {
+/// `error`: the answer ended without `done`.
+#[derive(Serialize, ToSchema)]
+pub struct StreamError<'a> {
+    /// `upstream_rate_limited`, `upstream_error`, `upstream_unreachable`, `upstream_timeout`,
+    /// `upstream_interrupted`, `upstream_protocol`, or `not_saved` (the answer is complete on
+    /// screen but could not be stored yet; the server keeps trying).
     code: &'a str,
     message: &'a str,
-    /// The answer as saved (with its partial text).
+    /// The answer as saved (with its partial text), or as it will be saved (`not_saved`).
     assistant_message: &'a MessageView,
+}
+
+/// One server-sent event of an answer stream: `event` names it, `data` is JSON. The OpenAPI
+/// document replaces this placeholder with one branch per event (see `routes::openapi`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // only its schema is used
+pub struct StreamEvent {
+    /// `user_message`, `assistant_message`, `delta`, `done` or `error`.
+    pub event: String,
+    /// JSON: a `MessageView`, a `StreamDelta` or a `StreamError`.
+    pub data: String,
 }
 
 fn event<T: Serialize>(name: &str, data: &T) -> Event {
@@ -95,7 +112,7 @@ pub fn respond(started: Started) -> Response {
                 if !answer.content.is_empty() {
                     events.push(event(
                         "delta",
-                        &Delta {
+                        &StreamDelta {
                             content: &answer.content,
                         },
                     ));
@@ -141,7 +158,7 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
         version.borrow_and_update();
         let (new_text, end, _) = generation.tail(sent);
         if !new_text.is_empty() {
-            let delta = Delta { content: &new_text };
+            let delta = StreamDelta { content: &new_text };
             if tx.send(Ok(event("delta", &delta))).await.is_err() {
                 return;
             }
@@ -152,7 +169,7 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
             let (rest, _, _) = generation.tail(sent);
             if !rest.is_empty()
                 && tx
-                    .send(Ok(event("delta", &Delta { content: &rest })))
+                    .send(Ok(event("delta", &StreamDelta { content: &rest })))
                     .await
                     .is_err()
             {

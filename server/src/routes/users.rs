@@ -1,9 +1,6 @@
 //! `GET /api/users/me` and `GET /api/users/{id}` (the caller only; anyone else is 404).
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
@@ -13,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     auth::CurrentUser,
     error::{ApiError, ApiResult, ErrorBody},
+    http::Path,
     state::AppState,
     store::{UserDoc, users},
 };

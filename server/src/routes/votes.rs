@@ -1,10 +1,7 @@
 //! `PUT /api/chats/{id}/messages/{message_id}/vote`: the caller's thumbs up or down on an
 //! answer, with an optional reason. One vote per user per answer; `null` withdraws it.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::State};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
@@ -17,7 +14,7 @@ use crate::{
     auth::CurrentUser,
     error::{ApiError, ApiResult, ErrorBody},
     events::{Event, kinds},
-    http::ValidatedJson,
+    http::{Path, ValidatedJson},
     state::AppState,
     store::{
         messages::{self, Role},
@@ -40,6 +37,7 @@ pub struct SetVote {
     vote: Option<Vote>,
     /// Why (at most 500 characters); ignored when the vote is withdrawn. Blank means none.
     #[validate(length(max = MAX_REASON, message = "must be at most 500 characters long"))]
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 

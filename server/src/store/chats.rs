@@ -43,6 +43,9 @@ impl ChatDoc {
     }
 }
 
+/// 9999-12-31T23:59:59.999Z, the last instant every date library can represent.
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
 /// Where a page of the chat list ends: `(updated_at, id)` of its last chat, opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
@@ -59,12 +62,18 @@ impl Cursor {
         ))
     }
 
+    /// `None` for anything that is not a position Confab could have handed out: not base64,
+    /// not `millis:id`, or a time outside 1970–9999.
     pub fn decode(raw: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let (millis, id) = text.split_once(':')?;
+        let millis: i64 = millis.parse().ok()?;
+        if !(0..=MAX_MILLIS).contains(&millis) {
+            return None;
+        }
         Some(Self {
-            updated_at: DateTime::from_millis(millis.parse().ok()?),
+            updated_at: DateTime::from_millis(millis),
             id: ObjectId::parse_str(id).ok()?,
         })
     }
@@ -166,5 +175,13 @@ mod tests {
         for bad in ["", "garbage", "bm90OmFuOmlk", "MTIzOnh5eg"] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }
+        // Well-formed, but at times no chat can have: year 10000, before 1970, beyond i64.
+        let id = ObjectId::new().to_hex();
+        for millis in ["253402300800000", "-1", "99999999999999999999"] {
+            let raw = URL_SAFE_NO_PAD.encode(format!("{millis}:{id}"));
+            assert_eq!(Cursor::decode(&raw), None, "{millis}");
+        }
+        let last = URL_SAFE_NO_PAD.encode(format!("253402300799999:{id}"));
+        assert!(Cursor::decode(&last).is_some());
     }
 }

@@ -39,6 +39,11 @@ describe('describeError', () => {
   it('rate limits without a wait still say what to do', () => {
     expect(describeError(new ApiError(429, 'too_many_requests', 'x'))).toMatch(/^Too many requests\. Please wait/);
   });
+  it('too many answers at once says what to do about it', () => {
+    expect(describeError(new ApiError(429, 'too_many_generations', 'x', {}, 5))).toMatch(
+      /^Too many answers are being generated for you at once\. Wait for one to finish, or stop one/,
+    );
+  });
   it('an unavailable server gives its wait', () => {
     expect(describeError(new ApiError(503, 'unavailable', 'x', {}, 5))).toBe(
       'The server is temporarily unavailable. Try again in 5 s.',

@@ -100,6 +100,9 @@ export function describeError(error: unknown): string {
     if (error.status === 0) {
       return 'Cannot reach the Confab server. Check your connection; your text is kept, so you can try again.';
     }
+    if (error.status === 429 && error.code === 'too_many_generations') {
+      return 'Too many answers are being generated for you at once. Wait for one to finish, or stop one, then send again; your text is kept.';
+    }
     if (error.status === 429) {
       return `Too many requests.${wait || ' Please wait a moment and try again.'}`;
     }

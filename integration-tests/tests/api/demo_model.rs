@@ -37,7 +37,12 @@ async fn start_demo() -> Demo {
     );
     let client = reqwest::Client::new();
     for _ in 0..100 {
-        if client.get(format!("{}/v1/models", demo.1)).send().await.is_ok() {
+        if client
+            .get(format!("{}/v1/models", demo.1))
+            .send()
+            .await
+            .is_ok()
+        {
             return demo;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -147,7 +147,7 @@ async fn bad_list_queries_are_422() {
     for (query, field) in [
         ("?limit=0", "limit"),
         ("?limit=101", "limit"),
-        ("?limit=abc", "query"),
+        ("?limit=abc", "limit"),
         ("?cursor=not-a-cursor", "cursor"),
     ] {
         let (status, body) = list(&app, &s.access_token, query).await;

@@ -615,3 +615,44 @@ async fn shutting_down_stops_generations_and_saves_their_text() {
             .starts_with(&shown)
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_explained_without_its_address_or_os_error() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let url = format!("http://127.0.0.1:{port}/v1");
+    let app = integration_tests::spawn_app_with(&[
+        ("OPENAI_API_BASE_URL", url.as_str()),
+        ("UPSTREAM_KIND", "vllm"),
+        ("AVAILABLE_MODELS", "confab-demo"),
+        ("UPSTREAM_MAX_RETRIES", "0"),
+    ])
+    .await;
+    let (_, s) = app.with_user().await;
+    let chat = new_chat(&app, &s.access_token).await;
+    let events = app.chat(&s.access_token, &chat, &say("hello")).await;
+    let error = find(&events, "error").expect("an error event");
+    assert_eq!(error["code"], "upstream_unreachable");
+    let saved = app.messages(&s.access_token, &chat).await;
+    for (what, text) in [
+        ("streamed", error["message"].as_str().unwrap_or_default()),
+        (
+            "saved",
+            saved[1]["error"]["message"].as_str().unwrap_or_default(),
+        ),
+    ] {
+        assert_eq!(text, "could not reach the model's server", "{what}");
+        for secret in [
+            port.to_string().as_str(),
+            "127.0.0.1",
+            "os error",
+            "refused",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{what} message leaks `{secret}`: {text}"
+            );
+        }
+    }
+}

@@ -23,6 +23,15 @@ pub fn mongodb_uri() -> String {
         .unwrap_or_else(|_| "mongodb://127.0.0.1:27017/?directConnection=true".to_owned())
 }
 
+/// The `Retry-After` of a response, in seconds (panics if it has none).
+pub fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds")
+}
+
 /// The refresh-token value from a response's `Set-Cookie`, if it sets one.
 pub fn refresh_cookie(response: &reqwest::Response) -> Option<String> {
     set_cookie_header(response).and_then(|header| {

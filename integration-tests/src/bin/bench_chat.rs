@@ -24,6 +24,8 @@ fn peak_rss_mib(pid: u32) -> f64 {
 
 struct Timing {
     ttft: Duration,
+    /// To the last piece of text.
+    last_text: Duration,
     total: Duration,
     chunks: usize,
 }
@@ -45,6 +47,7 @@ async fn direct(
         .await?;
     let mut body = response.bytes_stream();
     let mut ttft = None;
+    let mut last_text = Duration::ZERO;
     let mut chunks = 0;
     let mut buffer = String::new();
     while let Some(bytes) = body.next().await {
@@ -53,12 +56,14 @@ async fn direct(
             let frame: String = buffer.drain(..end + 2).collect();
             if frame.contains("\"content\":\"") && !frame.contains("\"content\":\"\"") {
                 ttft.get_or_insert_with(|| started.elapsed());
+                last_text = started.elapsed();
                 chunks += 1;
             }
         }
     }
     Ok(Timing {
         ttft: ttft.unwrap_or_default(),
+        last_text,
         total: started.elapsed(),
         chunks,
     })
@@ -84,12 +89,14 @@ async fn via_confab(
     }
     let mut reader = SseReader::new(response);
     let mut ttft = None;
+    let mut last_text = Duration::ZERO;
     let mut chunks = 0;
     let mut complete = false;
     while let Some(event) = reader.next().await {
         match event.event.as_str() {
             "delta" => {
                 ttft.get_or_insert_with(|| started.elapsed());
+                last_text = started.elapsed();
                 chunks += 1;
             }
             "done" => complete = event.data["status"] == "complete",
@@ -98,6 +105,7 @@ async fn via_confab(
     }
     Ok(complete.then(|| Timing {
         ttft: ttft.unwrap_or_default(),
+        last_text,
         total: started.elapsed(),
         chunks,
     }))
@@ -292,6 +300,19 @@ async fn main() -> anyhow::Result<()> {
                 samples
             })
         };
+        // The same number of streams straight from the upstream: the baseline for their length.
+        let direct_started = Instant::now();
+        let direct_runs = (0..streams).map(|i| {
+            let (client, upstream) = (&client, &upstream);
+            async move { direct(client, upstream, &format!("concurrent {i}")).await }
+        });
+        let direct_lengths: Vec<f64> = futures::future::join_all(direct_runs)
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|t| ms(t.last_text - t.ttft))
+            .collect();
+        let direct_wall = direct_started.elapsed();
         let started = Instant::now();
         let runs = chats.iter().enumerate().map(|(i, chat)| {
             let (client, base, token) = (&client, &base, &token);
@@ -302,20 +323,42 @@ async fn main() -> anyhow::Result<()> {
         running.store(false, std::sync::atomic::Ordering::Relaxed);
         let pings: Vec<f64> = pinger.await.unwrap_or_default();
         let mut ttfts = Vec::new();
+        let mut lengths = Vec::new();
+        let mut saves = Vec::new();
         let mut errors = 0;
         for result in results {
             match result {
-                Ok(Some(t)) => ttfts.push(ms(t.ttft)),
+                Ok(Some(t)) => {
+                    ttfts.push(ms(t.ttft));
+                    lengths.push(ms(t.last_text - t.ttft));
+                    saves.push(ms(t.total - t.last_text));
+                }
                 _ => errors += 1,
             }
         }
         let ttfts = sorted(ttfts);
+        let (lengths, direct_lengths) = (sorted(lengths), sorted(direct_lengths));
+        let saves = sorted(saves);
         println!(
             "\n== {streams} concurrent streams ==\nerrors {errors}, wall {:.2} s, ttft p50 {:.1} ms p99 {:.1} ms, server peak RSS {:.1} MiB (target: 0 errors, < 300 MB at 1,000)",
             elapsed.as_secs_f64(),
             percentile(&ttfts, 0.5),
             percentile(&ttfts, 0.99),
             peak_rss_mib(pid),
+        );
+        println!(
+            "text (first token to last): confab p50 {:.0} ms p99 {:.0} ms; the upstream directly, \
+             same concurrency: p50 {:.0} ms p99 {:.0} ms (wall {:.2} s)",
+            percentile(&lengths, 0.5),
+            percentile(&lengths, 0.99),
+            percentile(&direct_lengths, 0.5),
+            percentile(&direct_lengths, 0.99),
+            direct_wall.as_secs_f64(),
+        );
+        println!(
+            "then until `done` (the answer stored): p50 {:.0} ms p99 {:.0} ms",
+            percentile(&saves, 0.5),
+            percentile(&saves, 0.99),
         );
         println!(
             "MongoDB ping during the run: {}",

@@ -262,11 +262,7 @@ async fn sign_ups_from_one_address_are_limited_per_hour() {
     assert_eq!(third.status(), StatusCode::CREATED);
     let refused = sign_up("198.51.100.1", TestUser::random()).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds");
+    let wait = integration_tests::retry_after(&refused);
     assert!((1..=3600).contains(&wait), "{wait}");
     assert_eq!(json(refused).await["error"]["code"], "rate_limited");
     // Another address is not affected.

@@ -103,11 +103,7 @@ async fn answers_per_minute_are_limited_with_a_retry_after() {
         .post_stream(&path, &s.access_token, &say("one more"))
         .await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds");
+    let wait = integration_tests::retry_after(&refused);
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(json(refused).await["error"]["code"], "rate_limited");
     // Regenerating counts as well, and nothing is saved for a refusal.

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::{TestUser, json, spawn_app, spawn_app_with};
+use integration_tests::{TestUser, json, retry_after, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -81,14 +81,6 @@ async fn an_unknown_user_costs_a_password_verification_too() {
         unknown * 3 > known,
         "unknown user answered in {unknown:?}, wrong password in {known:?}"
     );
-}
-
-fn retry_after(response: &reqwest::Response) -> u64 {
-    response.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("seconds")
 }
 
 #[tokio::test]

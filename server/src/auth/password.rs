@@ -14,7 +14,7 @@ use std::sync::{
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
-    password_hash::{Output, ParamsString, SaltString, rand_core::OsRng},
+    password_hash::{Output, ParamsString, Salt, SaltString, rand_core::OsRng},
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::oneshot;
@@ -45,33 +45,44 @@ fn params() -> anyhow::Result<Params> {
         .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))
 }
 
-/// `memory` sized for `params` (grown once, then reused).
-fn area<'a>(memory: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
-    let count = params.block_count();
+/// argon2 of `password` with `salt` into an output of `len` bytes, in `memory` (sized for
+/// `argon2`'s parameters once, then reused).
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &mut Vec<Block>,
+    password: &str,
+    salt: Salt<'_>,
+    len: usize,
+) -> argon2::password_hash::Result<Output> {
+    let mut salt_bytes = [0_u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let count = argon2.params().block_count();
     if memory.len() < count {
         memory.resize(count, Block::default());
     }
-    &mut memory[..count]
+    Output::init_with(len, |out| {
+        argon2
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                out,
+                &mut memory[..count],
+            )
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
 }
 
 fn hash_with(memory: &mut Vec<Block>, password: &str) -> anyhow::Result<String> {
     let params = params()?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let salt = SaltString::generate(&mut OsRng);
-    let mut salt_bytes = [0_u8; 64];
-    let salt_bytes = salt
-        .decode_b64(&mut salt_bytes)
-        .map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
-        argon2
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_bytes,
-                out,
-                area(memory, &params),
-            )
-            .map_err(|_| argon2::password_hash::Error::Crypto)
-    })
+    let output = compute(
+        &argon2,
+        memory,
+        password,
+        salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )
     .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
@@ -84,39 +95,28 @@ fn hash_with(memory: &mut Vec<Block>, password: &str) -> anyhow::Result<String> 
 }
 
 fn verify_with(memory: &mut Vec<Block>, hash: &str, password: &str) -> anyhow::Result<bool> {
-    let parsed = PasswordHash::new(hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    fn stored(e: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("stored hash: {e}")
+    }
+    let parsed = PasswordHash::new(hash).map_err(stored)?;
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Ok(false);
     };
-    let params = Params::try_from(&parsed).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    let params = Params::try_from(&parsed).map_err(stored)?;
     anyhow::ensure!(
         params.m_cost() <= MAX_MEMORY_KIB,
         "stored hash asks for too much memory"
     );
-    let algorithm =
-        Algorithm::try_from(parsed.algorithm).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(stored)?;
     let version = parsed
         .version
         .map(Version::try_from)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("stored hash: {e}"))?
+        .map_err(stored)?
         .unwrap_or_default();
-    let mut salt_bytes = [0_u8; 64];
-    let salt_bytes = salt
-        .decode_b64(&mut salt_bytes)
-        .map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
-    let argon2 = Argon2::new(algorithm, version, params.clone());
-    let computed = Output::init_with(expected.len(), |out| {
-        argon2
-            .hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_bytes,
-                out,
-                area(memory, &params),
-            )
-            .map_err(|_| argon2::password_hash::Error::Crypto)
-    })
-    .map_err(|e| anyhow::anyhow!("verifying a password: {e}"))?;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = compute(&argon2, memory, password, salt, expected.len())
+        .map_err(|e| anyhow::anyhow!("verifying a password: {e}"))?;
     // `Output`'s equality is constant-time.
     Ok(computed == expected)
 }

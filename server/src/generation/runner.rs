@@ -200,8 +200,9 @@ async fn stream(
     }
 }
 
-/// Writes the growing text in the background: the token loop never waits for MongoDB, and at
-/// most one write per answer is in flight (a slow database gets fewer, larger writes).
+/// Writes the growing text in the background: the token loop never waits for MongoDB, at most
+/// one write per answer is in flight, and a few for all answers together (a slow database gets
+/// fewer, larger writes, and the final ones are not queued behind them).
 #[derive(Default)]
 struct PartialSaver {
     saved_len: usize,
@@ -222,8 +223,12 @@ impl PartialSaver {
         if content.len() <= self.saved_len {
             return;
         }
+        let Some(permit) = state.generations.partial_saves.try_start() else {
+            return;
+        };
         let (messages, id) = (state.store.messages.clone(), generation.message_id());
         self.in_flight = Some(tokio::spawn(async move {
+            let _permit = permit;
             match messages::save_partial(&messages, id, &content).await {
                 Ok(()) => Some(content.len()),
                 Err(err) => {

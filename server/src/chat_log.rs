@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 use tokio::{io::AsyncWriteExt as _, sync::mpsc};
 
-use crate::{llm::ChatTurn, store::MessageDoc};
+use crate::{domain::Turn, store::MessageDoc};
 
 /// Lines waiting for the writer; beyond this, lines are dropped (and counted in the log).
 const QUEUE: usize = 10_000;
@@ -49,7 +49,7 @@ impl ChatLog {
         Self { tx: Some(tx) }
     }
 
-    pub fn record(&self, answer: &MessageDoc, sent: &[ChatTurn]) {
+    pub fn record(&self, answer: &MessageDoc, sent: &[Turn]) {
         let Some(tx) = &self.tx else { return };
         let line = json!({
             "timestamp": chrono::Utc::now().to_rfc3339(),

@@ -12,8 +12,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Field name → what is wrong with it.
-pub type FieldErrors = BTreeMap<String, String>;
+pub use crate::domain::FieldErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -198,6 +197,21 @@ impl From<mongodb::error::Error> for ApiError {
             Self::Unavailable(err.into())
         } else {
             Self::Internal(err.into())
+        }
+    }
+}
+
+impl From<crate::generation::StartError> for ApiError {
+    fn from(error: crate::generation::StartError) -> Self {
+        use crate::generation::StartError;
+        match error {
+            StartError::ChatNotFound => Self::NotFound("chat"),
+            StartError::MessageNotFound => Self::NotFound("message"),
+            StartError::Invalid(fields) => Self::Validation(fields),
+            StartError::NoUpstream => Self::NoUpstream,
+            StartError::TooManyGenerations => Self::TooManyGenerations,
+            StartError::RateLimited(retry_after) => Self::TooManyRequests { retry_after },
+            StartError::Store(err) => err.into(),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod views;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -1,14 +1,19 @@
 //! Domain types that *parse* input: once a value of one of these types exists, it is valid.
 
 mod email;
-mod parameters;
+pub mod params;
 mod password;
+pub mod prompt;
 mod username;
 
 pub use email::Email;
-pub use parameters::SamplingParams;
+pub use params::{Param, ParamValue, SamplingParams};
 pub use password::Password;
+pub use prompt::{Role, Turn};
 pub use username::Username;
+
+/// Field name → what is wrong with it (a 422's `fields`).
+pub type FieldErrors = std::collections::BTreeMap<String, String>;
 
 /// Adapts a domain parser to a `validator` custom check, so DTO validation and domain
 /// parsing share one rule.

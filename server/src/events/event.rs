@@ -1,64 +1,191 @@
-//! The event envelope: `{type, id, at, chat_id?, message_id?, data?}`.
+//! One typed vocabulary of what happens to a user's data. Sockets receive each event as a
+//! frame `{type, id, at, chat_id?, message_id?, data?}`; an answer's SSE stream is the same
+//! events of one generation under its own names (`user_message`, `assistant_message`, `delta`,
+//! `done`, `error`: see `routes::stream`). Both carry the same payload types.
 
 use chrono::{DateTime, Utc};
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// The event types.
-pub mod kinds {
-    pub const CHAT_CREATED: &str = "chat.created";
-    pub const CHAT_UPDATED: &str = "chat.updated";
-    pub const CHAT_DELETED: &str = "chat.deleted";
-    pub const MESSAGE_CREATED: &str = "message.created";
-    pub const MESSAGE_VOTED: &str = "message.voted";
-    pub const GENERATION_STARTED: &str = "generation.started";
-    pub const GENERATION_DELTA: &str = "generation.delta";
-    pub const GENERATION_FINISHED: &str = "generation.finished";
-}
+use crate::views::{ChatView, MessageView, TextDelta, VoteView};
 
+/// Every event, tagged by `type`. `chat_id` and `message_id` say what it is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Event {
-    /// One of `chat.created`, `chat.updated`, `chat.deleted`, `message.created`,
-    /// `message.voted`, `generation.started`, `generation.delta`, `generation.finished`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Unique id of this event.
-    pub id: String,
-    pub at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chat_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<serde_json::Value>,
+#[serde(tag = "type")]
+pub enum LiveEvent {
+    #[serde(rename = "chat.created")]
+    ChatCreated { chat_id: String, data: ChatView },
+    /// Title, parameters or the branch on screen changed.
+    #[serde(rename = "chat.updated")]
+    ChatUpdated { chat_id: String, data: ChatView },
+    #[serde(rename = "chat.deleted")]
+    ChatDeleted { chat_id: String },
+    #[serde(rename = "message.created")]
+    MessageCreated {
+        chat_id: String,
+        message_id: String,
+        data: MessageView,
+    },
+    #[serde(rename = "message.voted")]
+    MessageVoted {
+        chat_id: String,
+        message_id: String,
+        data: VoteView,
+    },
+    /// An answer began (`data` is the answer, `streaming`, empty).
+    #[serde(rename = "generation.started")]
+    GenerationStarted {
+        chat_id: String,
+        message_id: String,
+        data: MessageView,
+    },
+    /// More of an answer's text (coalesced: at most one every 100 ms per answer).
+    #[serde(rename = "generation.delta")]
+    GenerationDelta {
+        chat_id: String,
+        message_id: String,
+        data: TextDelta,
+    },
+    /// An answer ended and is stored (`data`: as stored: `complete`, `stopped` or `error`).
+    #[serde(rename = "generation.finished")]
+    GenerationFinished {
+        chat_id: String,
+        message_id: String,
+        data: MessageView,
+    },
+    /// An answer ended but could not be stored yet (the database is unreachable); the server
+    /// keeps retrying and sends `generation.finished` once it is stored.
+    #[serde(rename = "generation.unsaved")]
+    GenerationUnsaved {
+        chat_id: String,
+        message_id: String,
+        data: MessageView,
+    },
 }
 
-impl Event {
-    pub fn new(kind: &'static str) -> Self {
-        Self {
-            kind,
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            at: Utc::now(),
-            chat_id: None,
-            message_id: None,
-            data: None,
+impl LiveEvent {
+    pub fn chat_created(chat: ChatView) -> Self {
+        Self::ChatCreated {
+            chat_id: chat.id.clone(),
+            data: chat,
         }
     }
 
-    pub fn chat(mut self, chat_id: ObjectId) -> Self {
-        self.chat_id = Some(chat_id.to_hex());
-        self
+    pub fn chat_updated(chat: ChatView) -> Self {
+        Self::ChatUpdated {
+            chat_id: chat.id.clone(),
+            data: chat,
+        }
     }
 
-    pub fn message(mut self, message_id: ObjectId) -> Self {
-        self.message_id = Some(message_id.to_hex());
-        self
+    pub fn chat_deleted(chat_id: ObjectId) -> Self {
+        Self::ChatDeleted {
+            chat_id: chat_id.to_hex(),
+        }
     }
 
-    /// Attaches a payload (anything serialisable; on failure the event goes without one).
-    pub fn data(mut self, data: impl Serialize) -> Self {
-        self.data = serde_json::to_value(data).ok();
-        self
+    pub fn message_created(message: MessageView) -> Self {
+        Self::MessageCreated {
+            chat_id: message.chat_id.clone(),
+            message_id: message.id.clone(),
+            data: message,
+        }
+    }
+
+    pub fn message_voted(chat_id: ObjectId, vote: VoteView) -> Self {
+        Self::MessageVoted {
+            chat_id: chat_id.to_hex(),
+            message_id: vote.message_id.clone(),
+            data: vote,
+        }
+    }
+
+    pub fn generation_started(answer: MessageView) -> Self {
+        Self::GenerationStarted {
+            chat_id: answer.chat_id.clone(),
+            message_id: answer.id.clone(),
+            data: answer,
+        }
+    }
+
+    pub fn generation_delta(chat_id: ObjectId, message_id: ObjectId, delta: TextDelta) -> Self {
+        Self::GenerationDelta {
+            chat_id: chat_id.to_hex(),
+            message_id: message_id.to_hex(),
+            data: delta,
+        }
+    }
+
+    /// The end of an answer: `finished` once stored, else `unsaved`.
+    pub fn generation_ended(answer: MessageView, stored: bool) -> Self {
+        let (chat_id, message_id) = (answer.chat_id.clone(), answer.id.clone());
+        if stored {
+            Self::GenerationFinished {
+                chat_id,
+                message_id,
+                data: answer,
+            }
+        } else {
+            Self::GenerationUnsaved {
+                chat_id,
+                message_id,
+                data: answer,
+            }
+        }
+    }
+
+    /// The socket frame: the event with a unique id and the time it was sent.
+    pub fn frame(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&Frame {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            at: Utc::now(),
+            event: self,
+        })
+    }
+}
+
+/// What a socket receives.
+#[derive(Serialize)]
+struct Frame<'a> {
+    /// Unique id of this event.
+    id: String,
+    at: DateTime<Utc>,
+    #[serde(flatten)]
+    event: &'a LiveEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_keep_the_envelope_clients_read() {
+        let event = LiveEvent::generation_delta(
+            ObjectId::new(),
+            ObjectId::new(),
+            TextDelta {
+                content: "hé".into(),
+                offset: 3,
+            },
+        );
+        let frame: serde_json::Value =
+            serde_json::from_str(&event.frame().expect("serialises")).expect("JSON");
+        assert_eq!(frame["type"], "generation.delta");
+        assert_eq!(
+            frame["data"],
+            serde_json::json!({ "content": "hé", "offset": 3 })
+        );
+        for key in ["id", "at", "chat_id", "message_id"] {
+            assert!(frame[key].is_string(), "{key}: {frame}");
+        }
+        let deleted: serde_json::Value = serde_json::from_str(
+            &LiveEvent::chat_deleted(ObjectId::new())
+                .frame()
+                .expect("serialises"),
+        )
+        .expect("JSON");
+        assert_eq!(deleted["type"], "chat.deleted");
+        assert!(deleted.get("message_id").is_none() && deleted.get("data").is_none());
     }
 }

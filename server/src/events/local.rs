@@ -11,7 +11,7 @@ use std::{
 use mongodb::bson::oid::ObjectId;
 use tokio::sync::{mpsc, watch};
 
-use super::{CloseReason, Event, EventBus, Subscription};
+use super::{CloseReason, EventBus, LiveEvent, Subscription};
 
 #[derive(Debug)]
 struct Socket {
@@ -64,8 +64,8 @@ impl LocalBus {
 }
 
 impl EventBus for LocalBus {
-    fn publish(&self, user_id: ObjectId, event: Event) {
-        let Ok(json) = serde_json::to_string(&event) else {
+    fn publish(&self, user_id: ObjectId, event: LiveEvent) {
+        let Ok(json) = event.frame() else {
             return;
         };
         let payload: Arc<str> = json.into();
@@ -138,7 +138,10 @@ impl EventBus for LocalBus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::kinds;
+
+    fn deleted() -> LiveEvent {
+        LiveEvent::chat_deleted(ObjectId::new())
+    }
 
     #[tokio::test]
     async fn events_reach_every_socket_of_the_user_and_no_one_else() {
@@ -147,9 +150,9 @@ mod tests {
         let mut a1 = bus.subscribe(alice, session);
         let mut a2 = bus.subscribe(alice, session);
         let mut b = bus.subscribe(bob, ObjectId::new());
-        bus.publish(alice, Event::new(kinds::CHAT_CREATED));
+        bus.publish(alice, deleted());
         for sub in [&mut a1, &mut a2] {
-            assert!(matches!(sub.events.try_recv(), Ok(e) if e.contains("chat.created")));
+            assert!(matches!(sub.events.try_recv(), Ok(e) if e.contains("chat.deleted")));
         }
         assert!(b.events.try_recv().is_err());
     }
@@ -161,13 +164,13 @@ mod tests {
         let slow = bus.subscribe(user, ObjectId::new());
         let mut fast = bus.subscribe(user, ObjectId::new());
         for _ in 0..3 {
-            bus.publish(user, Event::new(kinds::CHAT_UPDATED));
+            bus.publish(user, deleted());
             while fast.events.try_recv().is_ok() {}
         }
         assert_eq!(*slow.close.borrow(), Some(CloseReason::Lagged));
         assert_eq!(*fast.close.borrow(), None);
         assert_eq!(bus.socket_count(), 1);
-        bus.publish(user, Event::new(kinds::CHAT_UPDATED));
+        bus.publish(user, deleted());
         assert!(fast.events.try_recv().is_ok());
     }
 

@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use mongodb::bson::oid::ObjectId;
 use tokio::sync::mpsc;
 
-pub use event::{Event, kinds};
+pub use event::LiveEvent;
 pub use local::LocalBus;
 
 /// Why the server closes a socket; each maps to a WebSocket close code the client acts on.
@@ -59,7 +59,7 @@ pub struct Subscription {
 pub trait EventBus: Send + Sync + Debug {
     /// Delivers `event` to every socket of `user_id`. Never blocks: a socket whose queue is
     /// full is told to close (it will reconnect and reload), so it cannot slow the others.
-    fn publish(&self, user_id: ObjectId, event: Event);
+    fn publish(&self, user_id: ObjectId, event: LiveEvent);
 
     /// A new socket of `user_id`, opened under the session `session_id`.
     fn subscribe(&self, user_id: ObjectId, session_id: ObjectId) -> Subscription;

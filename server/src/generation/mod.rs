@@ -1,6 +1,7 @@
 //! Generations belong to the server, not to an HTTP connection: each runs in its own task,
 //! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
 
+mod plan;
 mod registry;
 mod runner;
 mod start;
@@ -12,8 +13,9 @@ use mongodb::bson::oid::ObjectId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use plan::{Plan, PlanError, Request, plan};
 pub use registry::{FairUse, Generations};
-pub use start::{Request, Started, start};
+pub use start::{StartError, Started, start};
 
 use crate::store::MessageDoc;
 

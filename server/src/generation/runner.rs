@@ -10,12 +10,12 @@ use futures::{FutureExt, StreamExt as _};
 
 use super::Generation;
 use crate::{
-    domain::SamplingParams,
-    events::{Event, kinds},
-    llm::{self, ChatTurn, UpstreamError, UpstreamEvent},
-    routes::views::MessageView,
+    domain::Turn,
+    events::LiveEvent,
+    llm::{self, Resolved, UpstreamError, UpstreamEvent},
     state::AppState,
-    store::messages::{self, MessageError, Status, Usage},
+    store::messages::{self, MessageDoc, MessageError, Status, Usage},
+    views::{MessageView, TextDelta},
 };
 
 /// How often the growing text of an answer is written to MongoDB.
@@ -27,52 +27,84 @@ enum Ending {
     Failed(UpstreamError),
 }
 
+/// How the upstream call went.
+struct Outcome {
+    ending: Ending,
+    first_token: Option<Duration>,
+    /// `(prompt, completion)` tokens, as the upstream reported them.
+    usage: Option<(u64, u64)>,
+}
+
+#[tracing::instrument(skip_all, fields(message_id = %generation.message_id(), model = %resolved.model.id))]
 pub async fn run(
     state: AppState,
     generation: Arc<Generation>,
-    model_id: String,
-    params: SamplingParams,
-    turns: Vec<ChatTurn>,
+    resolved: Resolved,
+    prompt: Vec<Turn>,
 ) {
     let started = Instant::now();
-    let mut first_token: Option<Duration> = None;
-    let mut usage: Option<(u64, u64)> = None;
-    let ending = stream(
-        &state,
-        &generation,
-        &model_id,
-        &params,
-        turns.clone(),
-        started,
-        &mut first_token,
-        &mut usage,
-    )
-    .await;
-    let duration = started.elapsed();
-    let content = generation.content();
+    let outcome = stream(&state, &generation, &resolved, prompt.clone(), started).await;
+    let message = final_message(&generation, outcome, &prompt, started.elapsed());
 
+    if !generation.wait_saved().await {
+        // Its messages were never saved (the request failed): there is nothing to update.
+        generation.finish(message, true);
+        state.generations.remove(generation.message_id());
+        return;
+    }
+    generation.chat_updated().await;
+    // The final write matters most: nothing the user was shown may be lost. The client is told
+    // the answer is done only once it is saved; if the database is down, it is told the text is
+    // not stored yet, and the save is retried here until the database is back.
+    if let Err(err) = messages::finish(&state.store.messages, &message).await {
+        tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
+        generation.finish(message.clone(), false);
+        state.events.publish(
+            message.user_id,
+            LiveEvent::generation_ended(MessageView::from(&message), false),
+        );
+        save_until_stored(&state, &message).await;
+    }
+    state.chat_log.record(&message, &prompt);
+    state.events.publish(
+        message.user_id,
+        LiveEvent::generation_ended(MessageView::from(&message), true),
+    );
+    generation.finish(message, true);
+    state.generations.remove(generation.message_id());
+}
+
+/// The answer as it ended: its text, status, usage (estimated when the upstream gave none)
+/// and speed.
+fn final_message(
+    generation: &Generation,
+    outcome: Outcome,
+    prompt: &[Turn],
+    duration: Duration,
+) -> MessageDoc {
+    let content = generation.content();
     let mut message = generation.placeholder.clone();
-    message.content = content.clone();
-    let (prompt_tokens, completion_tokens, estimated) = match usage {
+    let (prompt_tokens, completion_tokens, estimated) = match outcome.usage {
         Some((prompt, completion)) => (prompt, completion, false),
         None => (
-            estimate_tokens(turns.iter().map(|t| t.content.as_str())),
+            estimate_tokens(prompt.iter().map(|t| t.content.as_str())),
             estimate_tokens([content.as_str()]),
             true,
         ),
     };
+    message.content = content;
     message.usage = Some(Usage {
         prompt_tokens,
         completion_tokens,
         estimated,
     });
-    message.ttft_ms = first_token.map(millis);
+    message.ttft_ms = outcome.first_token.map(millis);
     message.duration_ms = Some(millis(duration));
-    message.tokens_per_second = first_token.and_then(|ttft| {
+    message.tokens_per_second = outcome.first_token.and_then(|ttft| {
         let generating = duration.saturating_sub(ttft).as_secs_f64();
         (generating > 0.0 && completion_tokens > 0).then(|| completion_tokens as f64 / generating)
     });
-    match ending {
+    match outcome.ending {
         Ending::Finished(reason) => {
             message.status = Status::Complete;
             message.finish_reason = reason;
@@ -90,32 +122,7 @@ pub async fn run(
             });
         }
     }
-
-    if !generation.wait_saved().await {
-        // Its messages were never saved (the request failed): there is nothing to update.
-        generation.finish(message, true);
-        state.generations.remove(generation.message_id());
-        return;
-    }
-    generation.chat_updated().await;
-    // The final write matters most: nothing the user was shown may be lost. The client is told
-    // the answer is done only once it is saved; if the database is down, it is told the text is
-    // not stored yet, and the save is retried here until the database is back.
-    if let Err(err) = messages::finish(&state.store.messages, &message).await {
-        tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
-        generation.finish(message.clone(), false);
-        save_until_stored(&state, &message).await;
-    }
-    state.chat_log.record(&message, &turns);
-    state.events.publish(
-        message.user_id,
-        Event::new(kinds::GENERATION_FINISHED)
-            .chat(message.chat_id)
-            .message(message.id)
-            .data(MessageView::from(&message)),
-    );
-    generation.finish(message, true);
-    state.generations.remove(generation.message_id());
+    message
 }
 
 /// The longest wait between two attempts to save a finished answer while MongoDB is down.
@@ -140,28 +147,30 @@ async fn save_until_stored(state: &AppState, message: &messages::MessageDoc) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Streams the upstream's answer into `generation` until it ends, fails or is stopped.
 async fn stream(
     state: &AppState,
     generation: &Generation,
-    model_id: &str,
-    params: &SamplingParams,
-    turns: Vec<ChatTurn>,
+    resolved: &Resolved,
+    prompt: Vec<Turn>,
     started: Instant,
-    first_token: &mut Option<Duration>,
-    usage: &mut Option<(u64, u64)>,
-) -> Ending {
-    let Some(model) = state.catalog.model(model_id) else {
-        return Ending::Failed(UpstreamError::Protocol(format!("unknown model {model_id}")));
+) -> Outcome {
+    let mut outcome = Outcome {
+        ending: Ending::Stopped,
+        first_token: None,
+        usage: None,
     };
     let opened = tokio::select! {
         biased;
-        () = generation.cancel.cancelled() => return Ending::Stopped,
-        opened = llm::stream_chat(&state.catalog, model, params, turns) => opened,
+        () = generation.cancel.cancelled() => return outcome,
+        opened = llm::stream_chat(&state.catalog, resolved, prompt) => opened,
     };
     let mut upstream = match opened {
         Ok(upstream) => upstream,
-        Err(error) => return Ending::Failed(error),
+        Err(error) => {
+            outcome.ending = Ending::Failed(error);
+            return outcome;
+        }
     };
     let mut finish_reason = None;
     let mut saver = PartialSaver::default();
@@ -170,12 +179,12 @@ async fn stream(
     loop {
         let item = tokio::select! {
             biased;
-            () = generation.cancel.cancelled() => return Ending::Stopped,
+            () = generation.cancel.cancelled() => return outcome,
             item = upstream.next() => item,
         };
         match item {
             Some(Ok(UpstreamEvent::Delta(text))) => {
-                first_token.get_or_insert_with(|| started.elapsed());
+                outcome.first_token.get_or_insert_with(|| started.elapsed());
                 generation.append(&text);
                 live.push(state, generation, &text);
                 if last_save.elapsed() >= SAVE_EVERY && generation.is_saved() {
@@ -186,15 +195,17 @@ async fn stream(
             Some(Ok(UpstreamEvent::Usage {
                 prompt_tokens,
                 completion_tokens,
-            })) => *usage = Some((prompt_tokens, completion_tokens)),
+            })) => outcome.usage = Some((prompt_tokens, completion_tokens)),
             Some(Ok(UpstreamEvent::Finish(reason))) => finish_reason = Some(reason),
             Some(Err(error)) => {
                 live.flush(state, generation);
-                return Ending::Failed(error);
+                outcome.ending = Ending::Failed(error);
+                return outcome;
             }
             None => {
                 live.flush(state, generation);
-                return Ending::Finished(finish_reason);
+                outcome.ending = Ending::Finished(finish_reason);
+                return outcome;
             }
         }
     }
@@ -267,15 +278,20 @@ impl LiveDeltas {
         if self.pending.is_empty() || !generation.is_saved() {
             return;
         }
-        let text = std::mem::take(&mut self.pending);
+        let content = std::mem::take(&mut self.pending);
+        let length = content.encode_utf16().count();
         state.events.publish(
             generation.user_id,
-            Event::new(kinds::GENERATION_DELTA)
-                .chat(generation.chat_id)
-                .message(generation.message_id())
-                .data(serde_json::json!({ "content": text, "offset": self.offset })),
+            LiveEvent::generation_delta(
+                generation.chat_id,
+                generation.message_id(),
+                TextDelta {
+                    content,
+                    offset: self.offset,
+                },
+            ),
         );
-        self.offset += text.encode_utf16().count();
+        self.offset += length;
         self.last = Some(Instant::now());
     }
 }

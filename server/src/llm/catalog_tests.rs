@@ -1,9 +1,9 @@
 use std::{collections::HashMap, path::PathBuf};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
-use crate::{domain::SamplingParams, llm::Param};
+use crate::domain::{Param, SamplingParams};
 
 fn settings(vars: &[(&str, &str)]) -> LlmSettings {
     let map: HashMap<String, String> = vars
@@ -11,17 +11,6 @@ fn settings(vars: &[(&str, &str)]) -> LlmSettings {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
     LlmSettings::from_lookup(&|k| map.get(k).cloned()).expect("settings load")
-}
-
-fn env_catalog(extra: &[(&str, &str)]) -> Catalog {
-    let mut vars = vec![
-        ("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1"),
-        ("OPENAI_API_KEY", "sk-secret-env"),
-        ("AVAILABLE_MODELS", "gpt-a,gpt-b"),
-        ("MODEL_MAX_TOKENS", "1000"),
-    ];
-    vars.extend_from_slice(extra);
-    Catalog::from_settings(&settings(&vars)).expect("catalog builds")
 }
 
 /// Writes `content` to a file of its own in the temp dir.
@@ -64,7 +53,7 @@ fn no_base_url_and_no_file_is_an_empty_catalog() {
         errors["parameters.model"],
         "no model is configured on this server"
     );
-    let view = serde_json::to_value(catalog.describe()).expect("serializes");
+    let view = serde_json::to_value(crate::views::ModelsView::of(&catalog)).expect("serializes");
     assert_eq!(view["models"], json!([]));
     assert_eq!(
         view["limits"],
@@ -84,8 +73,11 @@ fn models_file_adds_endpoints_with_their_kinds_and_keys() {
     let qwen = catalog.model("qwen").expect("qwen");
     assert_eq!((qwen.label.as_str(), qwen.max_tokens), ("qwen", 4096));
     let odd = catalog.model("odd-1").expect("odd");
-    assert_eq!(odd.kind.wire_name(Param::Temperature), Some("temp"));
-    assert_eq!(odd.kind.wire_name(Param::Seed), None);
+    assert_eq!(odd.kind.wire_name(Param::TEMPERATURE), Some("temp"));
+    assert_eq!(
+        odd.kind.wire_name(Param::from_name("seed").expect("seed")),
+        None
+    );
     let debug = format!("{catalog:?}");
     assert!(
         debug.contains("has_api_key: true") && !debug.contains("sk-secret"),
@@ -147,51 +139,4 @@ fn inconsistent_setups_fail_with_a_clear_error() {
         Catalog::from_settings(&missing).expect_err("missing file")
     );
     assert!(error.starts_with("MODELS_FILE: cannot read"), "{error}");
-}
-
-#[test]
-fn describe_lists_each_parameter() {
-    let catalog = env_catalog(&[("DEFAULT_TEMPERATURE", "0.7")]);
-    let view: Value = serde_json::to_value(catalog.describe()).expect("serializes");
-    assert_eq!(view["demo"], false);
-    assert_eq!(view["default_model"], "gpt-a");
-    let model = &view["models"][0];
-    assert_eq!(
-        (&model["id"], &model["kind"], &model["max_tokens"]),
-        (&json!("gpt-a"), &json!("openai"), &json!(1000))
-    );
-    let p = &model["parameters"];
-    assert_eq!(
-        p["temperature"],
-        json!({ "accepted": true, "min": 0.0, "max": 2.0, "default": 0.7 })
-    );
-    assert_eq!(
-        p["top_p"],
-        json!({ "accepted": true, "min": 0.0, "min_exclusive": true, "max": 1.0 })
-    );
-    let refused =
-        json!({ "accepted": false, "reason": "not accepted by this model's upstream (openai)" });
-    assert_eq!(
-        (&p["top_k"], &p["repetition_penalty"]),
-        (&refused, &refused)
-    );
-    assert_eq!(
-        p["max_tokens"],
-        json!({ "accepted": true, "min": 1.0, "max": 1000.0 })
-    );
-    assert_eq!(
-        p["presence_penalty"],
-        json!({ "accepted": true, "min": -2.0, "max": 2.0 })
-    );
-    assert_eq!(p["seed"], json!({ "accepted": true }));
-    assert_eq!(
-        p["stop"],
-        json!({ "accepted": true, "max_items": 4, "max_length": 256 })
-    );
-    assert_eq!(
-        p["system_prompt"],
-        json!({ "accepted": true, "max_length": 16000 })
-    );
-    let keys = p.as_object().map(|o| o.len());
-    assert_eq!(keys, Some(10));
 }

@@ -6,90 +6,7 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr};
 
-use serde_json::Value;
-
-use crate::domain::SamplingParams;
-
-/// A sampling parameter that travels as a request field (`system_prompt` becomes a message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Param {
-    Temperature,
-    TopP,
-    TopK,
-    MaxTokens,
-    RepetitionPenalty,
-    FrequencyPenalty,
-    PresencePenalty,
-    Seed,
-    Stop,
-}
-
-impl Param {
-    pub const ALL: [Param; 9] = [
-        Param::Temperature,
-        Param::TopP,
-        Param::TopK,
-        Param::MaxTokens,
-        Param::RepetitionPenalty,
-        Param::FrequencyPenalty,
-        Param::PresencePenalty,
-        Param::Seed,
-        Param::Stop,
-    ];
-
-    /// The field's name in [`SamplingParams`] (and in Confab's API).
-    pub fn name(self) -> &'static str {
-        match self {
-            Param::Temperature => "temperature",
-            Param::TopP => "top_p",
-            Param::TopK => "top_k",
-            Param::MaxTokens => "max_tokens",
-            Param::RepetitionPenalty => "repetition_penalty",
-            Param::FrequencyPenalty => "frequency_penalty",
-            Param::PresencePenalty => "presence_penalty",
-            Param::Seed => "seed",
-            Param::Stop => "stop",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Param> {
-        Param::ALL.into_iter().find(|p| p.name() == name)
-    }
-
-    /// The value set in `params` as JSON; `None` when unset (an empty stop list counts as unset).
-    pub(crate) fn value(self, params: &SamplingParams) -> Option<Value> {
-        match self {
-            Param::Temperature => params.temperature.map(Value::from),
-            Param::TopP => params.top_p.map(Value::from),
-            Param::TopK => params.top_k.map(Value::from),
-            Param::MaxTokens => params.max_tokens.map(Value::from),
-            Param::RepetitionPenalty => params.repetition_penalty.map(Value::from),
-            Param::FrequencyPenalty => params.frequency_penalty.map(Value::from),
-            Param::PresencePenalty => params.presence_penalty.map(Value::from),
-            Param::Seed => params.seed.map(Value::from),
-            Param::Stop => params
-                .stop
-                .as_ref()
-                .filter(|stop| !stop.is_empty())
-                .map(|stop| Value::from(stop.clone())),
-        }
-    }
-
-    /// Unsets this parameter in `params`.
-    pub(crate) fn clear(self, params: &mut SamplingParams) {
-        match self {
-            Param::Temperature => params.temperature = None,
-            Param::TopP => params.top_p = None,
-            Param::TopK => params.top_k = None,
-            Param::MaxTokens => params.max_tokens = None,
-            Param::RepetitionPenalty => params.repetition_penalty = None,
-            Param::FrequencyPenalty => params.frequency_penalty = None,
-            Param::PresencePenalty => params.presence_penalty = None,
-            Param::Seed => params.seed = None,
-            Param::Stop => params.stop = None,
-        }
-    }
-}
+use crate::domain::params::{Dialect, Param};
 
 /// Explicit wire names for a custom upstream; a parameter missing from the map is not accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,22 +37,33 @@ pub enum UpstreamKind {
 }
 
 impl UpstreamKind {
-    /// The request field carrying `param`; `None`: not accepted, so never sent.
+    /// The request field carrying `param` (from the parameter table, or the custom map);
+    /// `None`: not sent, because this upstream does not accept it or Confab itself uses it.
     pub fn wire_name(&self, param: Param) -> Option<&str> {
-        use Param::{MaxTokens, RepetitionPenalty, TopK};
-        match (self, param) {
-            (UpstreamKind::Custom(map), param) => map.get(param),
-            (UpstreamKind::OpenAi, MaxTokens) => Some("max_completion_tokens"),
-            // OpenAI refuses them; Ollama's OpenAI-compatible endpoint ignores them.
-            (UpstreamKind::OpenAi | UpstreamKind::Ollama, TopK | RepetitionPenalty) => None,
-            // llama.cpp silently ignores `repetition_penalty`.
-            (UpstreamKind::LlamaCpp, RepetitionPenalty) => Some("repeat_penalty"),
-            (_, param) => Some(param.name()),
+        match self.dialect() {
+            Some(dialect) => param.wire_name(dialect),
+            None => match self {
+                UpstreamKind::Custom(map) if param.goes_upstream() => map.get(param),
+                _ => None,
+            },
         }
     }
 
+    /// Whether a request may set `param` for this upstream (the model and the system prompt
+    /// always: Confab itself uses them).
     pub fn accepts(&self, param: Param) -> bool {
-        self.wire_name(param).is_some()
+        !param.goes_upstream() || self.wire_name(param).is_some()
+    }
+
+    fn dialect(&self) -> Option<Dialect> {
+        match self {
+            UpstreamKind::OpenAi => Some(Dialect::OpenAi),
+            UpstreamKind::Vllm => Some(Dialect::Vllm),
+            UpstreamKind::LlamaCpp => Some(Dialect::LlamaCpp),
+            UpstreamKind::Ollama => Some(Dialect::Ollama),
+            UpstreamKind::Tgi => Some(Dialect::Tgi),
+            UpstreamKind::Custom(_) => None,
+        }
     }
 
     /// `openai`, `vllm`, `llamacpp`, `ollama`, `tgi` or `custom`.
@@ -190,10 +118,13 @@ mod tests {
     }
 
     #[test]
-    fn params_round_trip_through_their_names() {
-        for param in Param::ALL {
-            assert_eq!(Param::from_name(param.name()), Some(param));
-        }
-        assert_eq!(Param::from_name("system_prompt"), None);
+    fn a_custom_kind_sends_only_what_its_map_names() {
+        let top_k = Param::from_name("top_k").expect("top_k");
+        let kind = UpstreamKind::Custom(NameMap::default().with(top_k, "k"));
+        assert_eq!(kind.wire_name(top_k), Some("k"));
+        assert_eq!(kind.wire_name(Param::TEMPERATURE), None);
+        assert!(!kind.accepts(Param::TEMPERATURE));
+        assert!(kind.accepts(Param::SYSTEM_PROMPT) && kind.accepts(Param::MODEL));
+        assert_eq!(kind.wire_name(Param::SYSTEM_PROMPT), None);
     }
 }

@@ -4,24 +4,23 @@
 //! llama.cpp, Ollama, TGI, or anything with an explicit parameter name map):
 //!
 //! - [`LlmSettings`] reads the environment (`OPENAI_API_BASE_URL`, `MODELS_FILE`, timeouts…);
-//! - [`Catalog`] holds the models, the defaults and the limits, resolves a request's
-//!   [`SamplingParams`](crate::domain::SamplingParams) and describes itself for
-//!   `GET /api/models`;
+//! - [`Catalog`] holds the models, the defaults and the limits, and validates and resolves a
+//!   request's [`SamplingParams`](crate::domain::SamplingParams) (the one entry point);
 //! - [`UpstreamKind`] decides which parameters are sent, and under which names;
 //! - [`stream_chat`] sends a request (retried while no answer has started) and yields
 //!   [`UpstreamEvent`]s under the first-token, idle and total timeouts.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use confab::{domain::SamplingParams, llm::*};
+//! use confab::{domain::{Role, SamplingParams, Turn}, llm::*};
 //! use futures::StreamExt;
 //!
 //! let settings = LlmSettings::from_env().map_err(anyhow::Error::msg)?;
 //! let catalog = Catalog::from_settings(&settings)?;
-//! let requested = SamplingParams { temperature: Some(0.2), ..Default::default() };
-//! let (model, params) = catalog.resolve(&requested, "parameters").map_err(|e| anyhow::anyhow!("{e:?}"))?;
-//! let turns = vec![ChatTurn::new(Role::User, "Hello!")];
-//! let mut events = stream_chat(&catalog, &model, &params, turns).await?;
+//! let requested = SamplingParams::from_json(serde_json::json!({ "temperature": 0.2 }))?;
+//! let resolved = catalog.resolve(&requested, "parameters").map_err(|e| anyhow::anyhow!("{e:?}"))?;
+//! let turns = vec![Turn::new(Role::User, "Hello!")];
+//! let mut events = stream_chat(&catalog, &resolved, turns).await?;
 //! while let Some(event) = events.next().await {
 //!     match event? {
 //!         UpstreamEvent::Delta(text) => print!("{text}"),
@@ -37,7 +36,6 @@
 //! prints them in `Debug`.
 
 mod catalog;
-mod describe;
 mod endpoint;
 mod error;
 mod kind;
@@ -56,9 +54,9 @@ mod stream_tests;
 mod test_upstream;
 
 pub use catalog::{Catalog, ModelInfo, StreamTimeouts};
-pub use describe::{LimitsView, ModelView, ModelsView, ParamView, ParametersView};
 pub use error::UpstreamError;
-pub use kind::{NameMap, Param, UpstreamKind};
-pub use request::{ChatTurn, Role, build_body};
+pub use kind::{NameMap, UpstreamKind};
+pub use request::build_body;
+pub use resolve::Resolved;
 pub use settings::LlmSettings;
 pub use stream::{UpstreamEvent, UpstreamStream, stream_chat};

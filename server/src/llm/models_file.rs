@@ -16,7 +16,8 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{NameMap, Param, UpstreamKind};
+use super::{NameMap, UpstreamKind};
+use crate::domain::Param;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,8 +114,11 @@ fn custom_kind(object: &serde_json::Map<String, Value>) -> anyhow::Result<Upstre
     };
     let mut map = NameMap::default();
     for (name, wire_name) in params {
-        let Some(param) = Param::from_name(&name) else {
-            let known: Vec<&str> = Param::ALL.iter().map(|p| p.name()).collect();
+        let Some(param) = Param::from_name(&name).filter(|p| p.goes_upstream()) else {
+            let known: Vec<&str> = Param::all()
+                .filter(|p| p.goes_upstream())
+                .map(Param::name)
+                .collect();
             bail!(
                 "unknown parameter `{name}` (expected one of {})",
                 known.join(", ")
@@ -153,10 +157,11 @@ mod tests {
         let UpstreamKind::Custom(map) = custom else {
             panic!("not custom: {custom:?}");
         };
-        assert_eq!(map.get(Param::TopK), Some("k"));
-        assert_eq!(map.get(Param::RepetitionPenalty), Some("repeat_penalty"));
-        assert_eq!(map.get(Param::Seed), None);
-        assert_eq!(map.get(Param::Temperature), None);
+        let named = |name| Param::from_name(name).expect("a parameter");
+        assert_eq!(map.get(named("top_k")), Some("k"));
+        assert_eq!(map.get(named("repetition_penalty")), Some("repeat_penalty"));
+        assert_eq!(map.get(named("seed")), None);
+        assert_eq!(map.get(Param::TEMPERATURE), None);
     }
 
     #[test]

@@ -1,56 +1,27 @@
 //! The chat-completion request body, in the dialect of the model's upstream.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{ModelInfo, Param};
-use crate::domain::SamplingParams;
+use super::ModelInfo;
+use crate::domain::{ParamValue, SamplingParams, Turn};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    System,
-    User,
-    Assistant,
-}
-
-/// One message of the conversation sent upstream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatTurn {
-    pub role: Role,
-    pub content: String,
-}
-
-impl ChatTurn {
-    pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self {
-            role,
-            content: content.into(),
-        }
-    }
-}
-
-/// Builds the JSON body: `{"model", "messages": [system?, …turns], "stream": true,
+/// Builds the JSON body: `{"model", "messages": turns, "stream": true,
 /// "stream_options": {"include_usage": true}}` plus each set parameter the model's upstream
-/// accepts, under its wire name. A non-blank `system_prompt` becomes the first message.
-pub fn build_body(model: &ModelInfo, params: &SamplingParams, turns: &[ChatTurn]) -> Value {
-    let system = params
-        .system_prompt
-        .as_deref()
-        .filter(|prompt| !prompt.trim().is_empty())
-        .map(|prompt| ChatTurn::new(Role::System, prompt));
-    let messages: Vec<&ChatTurn> = system.iter().chain(turns).collect();
+/// accepts, under its wire name. `turns` is the whole prompt (see `domain::prompt`).
+pub fn build_body(model: &ModelInfo, params: &SamplingParams, turns: &[Turn]) -> Value {
     let mut body = Map::new();
     body.insert("model".to_owned(), Value::from(model.id.as_str()));
-    body.insert("messages".to_owned(), json!(messages));
+    body.insert("messages".to_owned(), json!(turns));
     body.insert("stream".to_owned(), Value::Bool(true));
     body.insert(
         "stream_options".to_owned(),
         json!({ "include_usage": true }),
     );
-    for param in Param::ALL {
-        if let (Some(wire_name), Some(value)) = (model.kind.wire_name(param), param.value(params)) {
-            body.insert(wire_name.to_owned(), value);
+    for (param, value) in params.iter() {
+        // An empty stop list means none.
+        let empty = matches!(value, ParamValue::List(items) if items.is_empty());
+        if let Some(wire_name) = model.kind.wire_name(param).filter(|_| !empty) {
+            body.insert(wire_name.to_owned(), value.to_json());
         }
     }
     Value::Object(body)
@@ -59,27 +30,31 @@ pub fn build_body(model: &ModelInfo, params: &SamplingParams, turns: &[ChatTurn]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::llm::{NameMap, UpstreamKind};
+    use crate::{
+        domain::{Param, Role},
+        llm::{NameMap, UpstreamKind},
+    };
 
     fn every_param() -> SamplingParams {
-        SamplingParams {
-            model: Some("ignored-here".into()),
-            temperature: Some(0.7),
-            top_p: Some(0.9),
-            top_k: Some(40),
-            max_tokens: Some(256),
-            repetition_penalty: Some(1.1),
-            frequency_penalty: Some(0.5),
-            presence_penalty: Some(-0.5),
-            seed: Some(42),
-            stop: Some(vec!["END".into()]),
-            system_prompt: Some("Be brief.".into()),
-        }
+        SamplingParams::from_json(serde_json::json!({
+            "model": "ignored-here",
+            "temperature": 0.7,
+            "top_p": 0.9,
+            "top_k": 40,
+            "max_tokens": 256,
+            "repetition_penalty": 1.1,
+            "frequency_penalty": 0.5,
+            "presence_penalty": -0.5,
+            "seed": 42,
+            "stop": ["END"],
+            "system_prompt": "Be brief.",
+        }))
+        .expect("valid parameters")
     }
 
     fn keys(kind: UpstreamKind, params: &SamplingParams) -> Vec<String> {
         let model = ModelInfo::for_tests("m", kind);
-        let body = build_body(&model, params, &[ChatTurn::new(Role::User, "hi")]);
+        let body = build_body(&model, params, &[Turn::new(Role::User, "hi")]);
         let mut keys: Vec<String> = body
             .as_object()
             .map(|o| o.keys().cloned().collect())
@@ -124,8 +99,8 @@ mod tests {
             (
                 UpstreamKind::Custom(
                     NameMap::default()
-                        .with(Param::TopK, "k")
-                        .with(Param::MaxTokens, "n_predict"),
+                        .with(Param::from_name("top_k").expect("top_k"), "k")
+                        .with(Param::MAX_TOKENS, "n_predict"),
                 ),
                 sorted(&["k", "n_predict"]),
             ),
@@ -144,10 +119,8 @@ mod tests {
         ] {
             assert_eq!(keys(kind, &SamplingParams::default()), sorted(&[]));
         }
-        let empty_stop = SamplingParams {
-            stop: Some(vec![]),
-            ..Default::default()
-        };
+        let empty_stop =
+            SamplingParams::from_json(json!({ "stop": [] })).expect("valid parameters");
         assert_eq!(keys(UpstreamKind::Vllm, &empty_stop), sorted(&[]));
     }
 
@@ -155,8 +128,9 @@ mod tests {
     fn values_model_and_messages_are_exact() {
         let model = ModelInfo::for_tests("llama", UpstreamKind::LlamaCpp);
         let turns = [
-            ChatTurn::new(Role::User, "hi"),
-            ChatTurn::new(Role::Assistant, "hello"),
+            Turn::new(Role::System, "Be brief."),
+            Turn::new(Role::User, "hi"),
+            Turn::new(Role::Assistant, "hello"),
         ];
         let body = build_body(&model, &every_param(), &turns);
         assert_eq!(body["model"], "llama");
@@ -174,11 +148,5 @@ mod tests {
                 { "role": "assistant", "content": "hello" },
             ])
         );
-        let blank = SamplingParams {
-            system_prompt: Some("  ".into()),
-            ..Default::default()
-        };
-        let body = build_body(&model, &blank, &turns);
-        assert_eq!(body["messages"][0]["role"], "user");
     }
 }

@@ -1,64 +1,79 @@
-//! Turning the parameters a request asks for into those that will be sent.
+//! Checking the parameters a request asks for, and turning them into those that will be sent:
+//! the one validating entry point for parameters (the table's ranges, then the catalog's
+//! models and limits).
 
 use std::sync::Arc;
 
-use super::{Catalog, ModelInfo, Param};
-use crate::{domain::SamplingParams, error::FieldErrors};
+use super::{Catalog, ModelInfo};
+use crate::domain::{FieldErrors, Param, ParamValue, SamplingParams, params::field_key};
+
+/// What a generation runs with: the model, and exactly the parameters sent to it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub model: Arc<ModelInfo>,
+    pub params: SamplingParams,
+}
 
 impl Catalog {
-    /// The parameters that will be used: `model` defaulted to the default model, `temperature`
-    /// to `DEFAULT_TEMPERATURE` when unset. Errors (keyed `"<prefix>.<field>"`, as
-    /// [`SamplingParams::check`], whose errors are included) when the model is unknown or
-    /// `max_tokens` exceeds its limit. The returned params contain only what will be sent:
-    /// parameters the model's upstream does not accept are removed (`system_prompt` is kept).
-    pub fn resolve(
-        &self,
-        params: &SamplingParams,
-        prefix: &str,
-    ) -> Result<(Arc<ModelInfo>, SamplingParams), FieldErrors> {
+    /// Every rule that does not need a model chosen: the table's ranges, a named model exists,
+    /// `max_tokens` within the limit of the named model (else the default one). Errors are
+    /// keyed `"<prefix>.<name>"`. For a chat's defaults, which are resolved only when used.
+    pub fn validate(&self, params: &SamplingParams, prefix: &str) -> Result<(), FieldErrors> {
         let mut errors = params.check(prefix).err().unwrap_or_default();
-        let id = params.model.as_deref().or(self.default_model());
-        let model = match id {
-            None => {
-                let problem = "no model is configured on this server".to_owned();
-                errors.insert(field_key(prefix, "model"), problem);
-                None
-            }
+        let model_key = field_key(prefix, Param::MODEL.name());
+        let model = match params.model() {
             Some(id) => {
                 let found = self.models().iter().find(|m| m.id == id);
-                if found.is_none() && !errors.contains_key(&field_key(prefix, "model")) {
-                    errors.insert(field_key(prefix, "model"), format!("unknown model `{id}`"));
+                if found.is_none() && !errors.contains_key(&model_key) {
+                    errors.insert(model_key, format!("unknown model `{id}`"));
                 }
                 found
             }
+            None => self
+                .default_model()
+                .and_then(|id| self.models().iter().find(|m| m.id == id)),
         };
-        if let (Some(model), Some(requested)) = (model, params.max_tokens)
-            && requested > model.max_tokens
+        if let (Some(model), Some(requested)) = (model, params.integer(Param::MAX_TOKENS))
+            && requested > i64::from(model.max_tokens)
         {
             let problem = format!("must be at most {} for this model", model.max_tokens);
-            errors.insert(field_key(prefix, "max_tokens"), problem);
+            errors.insert(field_key(prefix, Param::MAX_TOKENS.name()), problem);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// What a generation will use: [`Catalog::validate`]d, the model defaulted to the default
+    /// model and `temperature` to `DEFAULT_TEMPERATURE`, and only what will be sent: the
+    /// parameters the model's upstream does not accept are removed.
+    pub fn resolve(&self, params: &SamplingParams, prefix: &str) -> Result<Resolved, FieldErrors> {
+        let mut errors = self.validate(params, prefix).err().unwrap_or_default();
+        let id = params.model().or(self.default_model());
+        let model = id.and_then(|id| self.models().iter().find(|m| m.id == id));
+        if id.is_none() {
+            let problem = "no model is configured on this server".to_owned();
+            errors.insert(field_key(prefix, Param::MODEL.name()), problem);
         }
         let Some(model) = model.filter(|_| errors.is_empty()) else {
             return Err(errors);
         };
         let mut resolved = params.clone();
-        resolved.model = Some(model.id.clone());
-        resolved.temperature = resolved.temperature.or(self.default_temperature());
-        for param in Param::ALL {
-            if !model.kind.accepts(param) {
-                param.clear(&mut resolved);
-            }
+        resolved.set(Param::MODEL, ParamValue::Text(model.id.clone()));
+        if resolved.get(Param::TEMPERATURE).is_none()
+            && let Some(default) = self.default_temperature()
+        {
+            resolved.set(Param::TEMPERATURE, ParamValue::Float(default));
         }
-        Ok((model.clone(), resolved))
-    }
-}
-
-/// `"<prefix>.<field>"` (as `SamplingParams::check` keys its errors).
-fn field_key(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{prefix}.{field}")
+        for param in Param::all().filter(|p| !model.kind.accepts(*p)) {
+            resolved.remove(param);
+        }
+        Ok(Resolved {
+            model: Arc::clone(model),
+            params: resolved,
+        })
     }
 }
 
@@ -66,8 +81,14 @@ fn field_key(prefix: &str, field: &str) -> String {
 mod tests {
     use std::collections::HashMap;
 
+    use serde_json::json;
+
     use super::*;
     use crate::llm::LlmSettings;
+
+    fn params_of(value: serde_json::Value) -> SamplingParams {
+        SamplingParams::from_json(value).expect("valid parameters")
+    }
 
     fn env_catalog(extra: &[(&str, &str)]) -> Catalog {
         let mut vars: HashMap<&str, &str> = HashMap::from([
@@ -84,20 +105,16 @@ mod tests {
     fn resolve_defaults_the_model_and_temperature() {
         let catalog = env_catalog(&[("DEFAULT_TEMPERATURE", "0.4"), ("UPSTREAM_DEMO", "true")]);
         assert!(!catalog.is_empty() && catalog.is_demo());
-        let (model, params) = catalog
+        let Resolved { model, params } = catalog
             .resolve(&SamplingParams::default(), "p")
             .expect("resolves");
         assert_eq!(model.id, "gpt-a");
-        assert_eq!(params.model.as_deref(), Some("gpt-a"));
-        assert_eq!(params.temperature, Some(0.4));
-        let asked = SamplingParams {
-            model: Some("gpt-b".into()),
-            temperature: Some(1.5),
-            ..Default::default()
-        };
-        let (model, params) = catalog.resolve(&asked, "p").expect("resolves");
+        assert_eq!(params.model(), Some("gpt-a"));
+        assert_eq!(params.number(Param::TEMPERATURE), Some(0.4));
+        let asked = params_of(json!({ "model": "gpt-b", "temperature": 1.5 }));
+        let Resolved { model, params } = catalog.resolve(&asked, "p").expect("resolves");
         assert_eq!(
-            (model.id.as_str(), params.temperature),
+            (model.id.as_str(), params.number(Param::TEMPERATURE)),
             ("gpt-b", Some(1.5))
         );
         assert_eq!(catalog.model("gpt-b").map(|m| m.max_tokens), Some(1000));
@@ -107,24 +124,16 @@ mod tests {
     #[test]
     fn resolve_refuses_unknown_models_and_too_many_tokens() {
         let catalog = env_catalog(&[]);
-        let unknown = SamplingParams {
-            model: Some("gpt-z".into()),
-            ..Default::default()
-        };
+        let unknown = params_of(json!({ "model": "gpt-z" }));
         let errors = catalog
             .resolve(&unknown, "parameters")
             .expect_err("unknown");
         assert_eq!(errors["parameters.model"], "unknown model `gpt-z`");
-        let at_limit = SamplingParams {
-            max_tokens: Some(1000),
-            ..Default::default()
-        };
+        let at_limit = params_of(json!({ "max_tokens": 1000 }));
         assert!(catalog.resolve(&at_limit, "parameters").is_ok());
-        let over = SamplingParams {
-            max_tokens: Some(1001),
-            temperature: Some(9.0),
-            ..Default::default()
-        };
+        assert!(catalog.validate(&at_limit, "parameters").is_ok());
+        let over = params_of(json!({ "max_tokens": 1001, "temperature": 9.0 }));
+        assert!(catalog.validate(&over, "").is_err());
         let errors = catalog.resolve(&over, "").expect_err("over the limit");
         assert_eq!(errors["max_tokens"], "must be at most 1000 for this model");
         assert_eq!(
@@ -135,23 +144,34 @@ mod tests {
 
     #[test]
     fn resolve_drops_what_the_upstream_does_not_accept() {
-        let all = SamplingParams {
-            top_k: Some(5),
-            repetition_penalty: Some(1.2),
-            max_tokens: Some(10),
-            seed: Some(3),
-            system_prompt: Some("sys".into()),
-            ..Default::default()
-        };
-        let (_, params) = env_catalog(&[]).resolve(&all, "p").expect("resolves");
-        assert_eq!((params.top_k, params.repetition_penalty), (None, None));
-        assert_eq!((params.max_tokens, params.seed), (Some(10), Some(3)));
-        assert_eq!(params.system_prompt.as_deref(), Some("sys"));
-        let (_, params) = env_catalog(&[("UPSTREAM_KIND", "vllm")])
+        let all = params_of(json!({
+            "top_k": 5, "repetition_penalty": 1.2, "max_tokens": 10, "seed": 3, "system_prompt": "sys"
+        }));
+        let named = |name| Param::from_name(name).expect("a parameter");
+        let Resolved { params, .. } = env_catalog(&[]).resolve(&all, "p").expect("resolves");
+        assert_eq!(
+            (
+                params.get(named("top_k")),
+                params.get(named("repetition_penalty"))
+            ),
+            (None, None)
+        );
+        assert_eq!(
+            (
+                params.integer(Param::MAX_TOKENS),
+                params.integer(named("seed"))
+            ),
+            (Some(10), Some(3))
+        );
+        assert_eq!(params.system_prompt(), Some("sys"));
+        let Resolved { params, .. } = env_catalog(&[("UPSTREAM_KIND", "vllm")])
             .resolve(&all, "p")
             .expect("resolves");
         assert_eq!(
-            (params.top_k, params.repetition_penalty),
+            (
+                params.integer(named("top_k")),
+                params.number(named("repetition_penalty"))
+            ),
             (Some(5), Some(1.2))
         );
     }

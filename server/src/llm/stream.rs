@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
-use super::{Catalog, ChatTurn, ModelInfo, StreamTimeouts, UpstreamError, build_body};
-use crate::domain::SamplingParams;
+use super::{Catalog, Resolved, StreamTimeouts, UpstreamError, build_body};
+use crate::domain::Turn;
 
 /// What Confab takes from the upstream's stream; nothing else of it is passed on.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,16 +32,16 @@ pub type UpstreamStream = BoxStream<'static, Result<UpstreamEvent, UpstreamError
 /// the first `Delta` (the request's retries included), the idle timeout between chunks after
 /// it, the total timeout from this call to the end. A stream that ends or breaks without a
 /// finish reason yields `Err(Interrupted)`. Dropping the stream cancels the upstream request.
+#[tracing::instrument(skip_all, fields(model = %resolved.model.id))]
 pub async fn stream_chat(
     catalog: &Catalog,
-    model: &ModelInfo,
-    params: &SamplingParams,
-    turns: Vec<ChatTurn>,
+    resolved: &Resolved,
+    turns: Vec<Turn>,
 ) -> Result<UpstreamStream, UpstreamError> {
     let timeouts = catalog.timeouts();
     let started = Instant::now();
-    let body = build_body(model, params, &turns);
-    let client = model.endpoint.client().clone();
+    let body = build_body(&resolved.model, &resolved.params, &turns);
+    let client = resolved.model.endpoint.client().clone();
     let mut reader = Reader {
         chunks: futures::stream::empty().boxed(),
         timeouts,

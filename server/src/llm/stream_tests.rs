@@ -6,7 +6,7 @@ use futures::StreamExt;
 
 use super::test_upstream::{End, Reply, TestUpstream, delta, finish, sse, usage};
 use super::*;
-use crate::domain::SamplingParams;
+use crate::domain::{Role, SamplingParams, Turn};
 
 /// A catalog of one `vllm` model `m` served by `upstream`; `vars` override the settings.
 pub(super) fn catalog(upstream: &TestUpstream, vars: &[(&str, &str)]) -> Catalog {
@@ -29,18 +29,10 @@ pub(super) fn catalog(upstream: &TestUpstream, vars: &[(&str, &str)]) -> Catalog
 }
 
 pub(super) async fn open(catalog: &Catalog) -> Result<UpstreamStream, UpstreamError> {
-    let params = SamplingParams {
-        top_k: Some(3),
-        ..Default::default()
-    };
-    let (model, params) = catalog.resolve(&params, "p").expect("resolves");
-    stream_chat(
-        catalog,
-        &model,
-        &params,
-        vec![ChatTurn::new(Role::User, "hi")],
-    )
-    .await
+    let params =
+        SamplingParams::from_json(serde_json::json!({ "top_k": 3 })).expect("valid parameters");
+    let resolved = catalog.resolve(&params, "p").expect("resolves");
+    stream_chat(catalog, &resolved, vec![Turn::new(Role::User, "hi")]).await
 }
 
 pub(super) async fn collect(catalog: &Catalog) -> Vec<Result<UpstreamEvent, String>> {

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use super::users::UserView;
+use crate::views::UserView;
 use crate::{
     auth::{
         bearer_token, cookie,

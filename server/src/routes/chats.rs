@@ -2,23 +2,23 @@
 //! Every query is scoped to the caller; another user's chat is 404.
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
-use mongodb::bson::{Bson, doc, oid::ObjectId};
+use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use super::views::ChatView;
+use crate::views::ChatView;
 use crate::{
     auth::CurrentUser,
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
-    events::{Event, kinds},
+    events::LiveEvent,
     http::{Path, Query, ValidatedJson},
     state::AppState,
     store::{
         ChatDoc,
-        chats::{self, Cursor},
+        chats::{self, ChatUpdate, Cursor},
         messages, votes,
     },
 };
@@ -39,19 +39,12 @@ pub async fn owned_chat(state: &AppState, user: &CurrentUser, raw_id: &str) -> A
         .ok_or(ApiError::NotFound("chat"))
 }
 
-/// Range checks, plus the model and its max_tokens limit when an upstream is configured.
-pub fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
-    parameters
-        .check("parameters")
-        .map_err(ApiError::Validation)?;
-    let needs_catalog = parameters.model.is_some() || parameters.max_tokens.is_some();
-    if needs_catalog && !state.catalog.is_empty() {
-        state
-            .catalog
-            .resolve(parameters, "parameters")
-            .map_err(ApiError::Validation)?;
-    }
-    Ok(())
+/// A chat's default parameters: the catalog's rules (resolved only when an answer uses them).
+fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
+    state
+        .catalog
+        .validate(parameters, "parameters")
+        .map_err(ApiError::Validation)
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -86,10 +79,9 @@ async fn create_chat(
     let chat = ChatDoc::new(user.user_id, title, parameters);
     chats::insert(&state.store.chats, &chat).await?;
     let view = ChatView::from(&chat);
-    state.events.publish(
-        user.user_id,
-        Event::new(kinds::CHAT_CREATED).chat(chat.id).data(&view),
-    );
+    state
+        .events
+        .publish(user.user_id, LiveEvent::chat_created(view.clone()));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -213,41 +205,31 @@ async fn update_chat(
     ValidatedJson(body): ValidatedJson<UpdateChat>,
 ) -> ApiResult<Json<ChatView>> {
     let chat = owned_chat(&state, &user, &id).await?;
-    let mut set = doc! {};
-    if let Some(title) = body.title {
-        let title = title.trim();
-        set.insert(
-            "title",
-            if title.is_empty() {
-                Bson::Null
-            } else {
-                Bson::String(title.to_owned())
-            },
-        );
-    }
+    let mut change = ChatUpdate {
+        title: body
+            .title
+            .map(|title| Some(title.trim().to_owned()).filter(|t| !t.is_empty())),
+        ..ChatUpdate::default()
+    };
     if let Some(parameters) = body.parameters {
         check_parameters(&state, &parameters)?;
-        set.insert("parameters", chats::parameters_bson(&parameters)?);
+        change.parameters = Some(parameters);
     }
     if let Some(raw) = body.current_message_id {
-        let message_id = ObjectId::parse_str(&raw).ok().ok_or_else(|| {
-            ApiError::field("current_message_id", "is not a message of this chat")
-        })?;
+        let not_here = || ApiError::field("current_message_id", "is not a message of this chat");
+        let message_id = ObjectId::parse_str(&raw).map_err(|_| not_here())?;
         messages::find_in_chat(&state.store.messages, chat.id, message_id)
             .await?
-            .ok_or_else(|| {
-                ApiError::field("current_message_id", "is not a message of this chat")
-            })?;
-        set.insert("current_message_id", message_id);
+            .ok_or_else(not_here)?;
+        change.current_message_id = Some(message_id);
     }
-    let updated = chats::update(&state.store.chats, user.user_id, chat.id, set)
+    let updated = chats::update(&state.store.chats, user.user_id, chat.id, &change)
         .await?
         .ok_or(ApiError::NotFound("chat"))?;
     let view = ChatView::from(&updated);
-    state.events.publish(
-        user.user_id,
-        Event::new(kinds::CHAT_UPDATED).chat(chat.id).data(&view),
-    );
+    state
+        .events
+        .publish(user.user_id, LiveEvent::chat_updated(view.clone()));
     Ok(Json(view))
 }
 
@@ -267,6 +249,6 @@ async fn delete_chat(
     votes::delete_for_chat(&state.store.votes, chat.id).await?;
     state
         .events
-        .publish(user.user_id, Event::new(kinds::CHAT_DELETED).chat(chat.id));
+        .publish(user.user_id, LiveEvent::chat_deleted(chat.id));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,62 +8,24 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use mongodb::bson::{doc, oid::ObjectId};
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::CurrentUser,
-    domain::SamplingParams,
+    domain::{Role, prompt::prompt},
     error::{ApiError, ApiResult, ErrorBody},
     state::AppState,
     store::{
         MessageDoc,
-        messages::Role,
-        votes::{self, Vote, VoteDoc},
+        votes::{self, VoteDoc},
     },
+    views::FeedbackRecord,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export_feedback))
-}
-
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PromptRole {
-    System,
-    User,
-    Assistant,
-}
-
-/// One message of the conversation that led to an answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PromptTurn {
-    pub role: PromptRole,
-    pub content: String,
-}
-
-/// One line of the export: a voted answer and what it answered.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedbackRecord {
-    pub chat_id: String,
-    pub message_id: String,
-    /// The conversation up to the answer, as the model saw it: the system prompt first (when the
-    /// answer had one), then the branch from the root to the answer's parent (blank messages
-    /// left out, as they were upstream).
-    pub prompt: Vec<PromptTurn>,
-    /// The answer's text.
-    pub answer: String,
-    /// The parameters the answer was generated with.
-    pub parameters: SamplingParams,
-    pub model: Option<String>,
-    pub vote: Vote,
-    pub reason: Option<String>,
-    /// When the current vote was cast.
-    pub voted_at: DateTime<Utc>,
 }
 
 /// The caller's voted answers, oldest vote first, as newline-delimited JSON
@@ -113,28 +75,12 @@ fn record(vote: &VoteDoc, by_id: &HashMap<ObjectId, &MessageDoc>) -> Option<Feed
         .get(&vote.message_id)
         .filter(|m| m.chat_id == vote.chat_id && m.role == Role::Assistant)?;
     let parameters = answer.parameters.clone().unwrap_or_default();
-    let system = parameters
-        .system_prompt
-        .as_deref()
-        .filter(|prompt| !prompt.trim().is_empty())
-        .map(|prompt| PromptTurn {
-            role: PromptRole::System,
-            content: prompt.to_owned(),
-        });
-    let prompt = system
-        .into_iter()
-        .chain(
-            crate::store::messages::branch_to(by_id, answer.parent_id)
-                .into_iter()
-                .map(|m| PromptTurn {
-                    role: match m.role {
-                        Role::User => PromptRole::User,
-                        Role::Assistant => PromptRole::Assistant,
-                    },
-                    content: m.content.clone(),
-                }),
-        )
-        .collect();
+    let branch = crate::store::messages::branch_to(by_id, answer.parent_id);
+    let prompt = prompt(
+        parameters.system_prompt(),
+        branch.iter().map(|m| (m.role, m.content.as_str())),
+        None,
+    );
     Some(FeedbackRecord {
         chat_id: vote.chat_id.to_hex(),
         message_id: vote.message_id.to_hex(),

@@ -10,11 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
-use super::{
-    chats::owned_chat,
-    stream::{self, StreamEvent},
-    views::MessageView,
-};
+use super::{chats::owned_chat, stream};
 use crate::{
     auth::CurrentUser,
     domain::SamplingParams,
@@ -23,6 +19,7 @@ use crate::{
     http::{Path, ValidatedJson},
     state::AppState,
     store::messages,
+    views::{MessageView, StreamEvent},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -74,6 +71,10 @@ fn message_id(raw: &str) -> ApiResult<ObjectId> {
     ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("message"))
 }
 
+fn chat_id(raw: &str) -> ApiResult<ObjectId> {
+    ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("chat"))
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
@@ -118,7 +119,7 @@ async fn send_message(
     let started = generation::start(
         &state,
         user.user_id,
-        &id,
+        chat_id(&id)?,
         Request::New {
             content: body.content,
             parent_id,
@@ -160,7 +161,7 @@ async fn edit_message(
     let started = generation::start(
         &state,
         user.user_id,
-        &id,
+        chat_id(&id)?,
         Request::Edit {
             message_id: message_id(&message)?,
             content: body.content,
@@ -198,7 +199,7 @@ async fn regenerate_message(
     let started = generation::start(
         &state,
         user.user_id,
-        &id,
+        chat_id(&id)?,
         Request::Regenerate {
             message_id: message_id(&message)?,
             parameters: body.parameters,

@@ -9,9 +9,8 @@ mod live;
 mod messages;
 mod models;
 mod openapi;
-pub(crate) mod stream;
+mod stream;
 mod users;
-pub mod views;
 mod votes;
 
 use axum::{Router, response::IntoResponse};

@@ -3,7 +3,7 @@
 use axum::{Json, extract::State};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{auth::CurrentUser, error::ErrorBody, llm::ModelsView, state::AppState};
+use crate::{auth::CurrentUser, error::ErrorBody, state::AppState, views::ModelsView};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_models))
@@ -13,5 +13,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/models", tag = "models", security(("bearer" = [])),
     responses((status = 200, body = ModelsView), (status = 401, body = ErrorBody)))]
 async fn list_models(State(state): State<AppState>, _user: CurrentUser) -> Json<ModelsView> {
-    Json(state.catalog.describe())
+    Json(ModelsView::of(&state.catalog))
 }

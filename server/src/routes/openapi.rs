@@ -17,8 +17,13 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::stream::{StreamDelta, StreamError};
-use crate::{error::ErrorBody, llm::Catalog, state::AppState};
+use crate::{
+    error::ErrorBody,
+    events::LiveEvent,
+    llm::Catalog,
+    state::AppState,
+    views::{StreamError, TextDelta},
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,7 +32,7 @@ use crate::{error::ErrorBody, llm::Catalog, state::AppState};
         description = "Self-hosted, multi-user chat for large language models. Every error \
                        response has the shape `{\"error\": {\"code\", \"message\", \"fields\"?}}`."
     ),
-    components(schemas(ErrorBody, StreamDelta, StreamError)),
+    components(schemas(ErrorBody, TextDelta, StreamError, LiveEvent)),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -180,7 +185,7 @@ fn describe_streams(doc: &mut Value) {
         "oneOf": [
             branch("user_message", "MessageView"),
             branch("assistant_message", "MessageView"),
-            branch("delta", "StreamDelta"),
+            branch("delta", "TextDelta"),
             branch("done", "MessageView"),
             branch("error", "StreamError"),
         ]

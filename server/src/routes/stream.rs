@@ -1,7 +1,7 @@
-//! The `text/event-stream` of a generation: `user_message`, `assistant_message`, `delta`…,
-//! then `done` or `error`. Any number of streams can follow one generation; each sends the
-//! text it has not sent yet whenever the generation moves, so a slow reader gets coalesced
-//! deltas instead of falling behind.
+//! The `text/event-stream` of a generation: its live events, under the names API clients
+//! know: `user_message`, `assistant_message`, `delta`…, then `done` or `error`. Any number of
+//! streams can follow one generation; each sends the text it has not sent yet whenever the
+//! generation moves, so a slow reader gets coalesced deltas instead of falling behind.
 
 use std::{convert::Infallible, sync::Arc};
 
@@ -15,78 +15,64 @@ use axum::{
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use utoipa::ToSchema;
 
-use super::views::MessageView;
 use crate::{
+    events::LiveEvent,
     generation::{Generation, Started},
-    store::{MessageDoc, messages::Status},
+    store::messages::Status,
+    views::{MessageView, StreamError, TextDelta},
 };
-
-/// `delta`: the next piece of the answer's text.
-#[derive(Serialize, ToSchema)]
-pub struct StreamDelta<'a> {
-    content: &'a str,
-}
-
-/// `error`: the answer ended without `done`.
-#[derive(Serialize, ToSchema)]
-pub struct StreamError<'a> {
-    /// `upstream_rate_limited`, `upstream_error`, `upstream_unreachable`, `upstream_timeout`,
-    /// `upstream_interrupted`, `upstream_protocol`, or `not_saved` (the answer is complete on
-    /// screen but could not be stored yet; the server keeps trying).
-    code: &'a str,
-    message: &'a str,
-    /// The answer as saved (with its partial text), or as it will be saved (`not_saved`).
-    assistant_message: &'a MessageView,
-}
-
-/// One server-sent event of an answer stream: `event` names it, `data` is JSON. The OpenAPI
-/// document replaces this placeholder with one branch per event (see `routes::openapi`).
-#[derive(ToSchema)]
-#[allow(dead_code)] // only its schema is used
-pub struct StreamEvent {
-    /// `user_message`, `assistant_message`, `delta`, `done` or `error`.
-    pub event: String,
-    /// JSON: a `MessageView`, a `StreamDelta` or a `StreamError`.
-    pub data: String,
-}
-
-fn event<T: Serialize>(name: &str, data: &T) -> Event {
-    Event::default()
-        .event(name)
-        .json_data(data)
-        .unwrap_or_else(|_| Event::default().event(name).data("{}"))
-}
 
 /// Told instead of `done` when the answer could not be stored (MongoDB unreachable).
 pub const NOT_SAVED: &str = "not_saved";
 const NOT_SAVED_MESSAGE: &str = "the answer is shown here but could not be saved yet \
     (the database is unreachable); Confab keeps trying to save it";
 
-fn ending(message: &MessageDoc, stored: bool) -> Event {
-    let view = MessageView::from(message);
-    if !stored {
-        return event(
+fn named<T: Serialize>(name: &str, data: &T) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name).data("{}"))
+}
+
+/// An answer's event as its stream tells it; `None` for events that are not about an answer.
+fn sse(event: &LiveEvent) -> Option<Event> {
+    let failed = |code: &str, message: &str, answer: &MessageView| {
+        named(
             "error",
             &StreamError {
-                code: NOT_SAVED,
-                message: NOT_SAVED_MESSAGE,
-                assistant_message: &view,
+                code,
+                message,
+                assistant_message: answer,
             },
-        );
+        )
+    };
+    Some(match event {
+        LiveEvent::MessageCreated { data, .. } => named("user_message", data),
+        LiveEvent::GenerationStarted { data, .. } => named("assistant_message", data),
+        LiveEvent::GenerationDelta { data, .. } => named("delta", data),
+        LiveEvent::GenerationFinished { data, .. } => match (&data.status, &data.error) {
+            (Status::Error, Some(error)) => failed(&error.code, &error.message, data),
+            _ => named("done", data),
+        },
+        LiveEvent::GenerationUnsaved { data, .. } => failed(NOT_SAVED, NOT_SAVED_MESSAGE, data),
+        _ => return None,
+    })
+}
+
+/// Sends `events` in order; false once the reader is gone.
+async fn send_all(
+    tx: &mpsc::Sender<Result<Event, Infallible>>,
+    events: impl IntoIterator<Item = LiveEvent>,
+) -> bool {
+    for event in events {
+        if let Some(frame) = sse(&event)
+            && tx.send(Ok(frame)).await.is_err()
+        {
+            return false;
+        }
     }
-    match (&message.status, &message.error) {
-        (Status::Error, Some(error)) => event(
-            "error",
-            &StreamError {
-                code: &error.code,
-                message: &error.message,
-                assistant_message: &view,
-            },
-        ),
-        _ => event("done", &view),
-    }
+    true
 }
 
 pub fn respond(started: Started) -> Response {
@@ -100,29 +86,23 @@ pub fn respond(started: Started) -> Response {
             answer,
         } => {
             tokio::spawn(async move {
-                let answer = *answer;
-                let mut placeholder = answer.clone();
+                let mut placeholder = (*answer).clone();
                 placeholder.content.clear();
                 placeholder.status = Status::Streaming;
-                let mut events = Vec::new();
-                if let Some(user) = &user_message {
-                    events.push(event("user_message", &MessageView::from(user.as_ref())));
-                }
-                events.push(event("assistant_message", &MessageView::from(&placeholder)));
-                if !answer.content.is_empty() {
-                    events.push(event(
-                        "delta",
-                        &StreamDelta {
-                            content: &answer.content,
-                        },
-                    ));
-                }
-                events.push(ending(&answer, true));
-                for e in events {
-                    if tx.send(Ok(e)).await.is_err() {
-                        break;
-                    }
-                }
+                let text = TextDelta {
+                    content: answer.content.clone(),
+                    offset: 0,
+                };
+                let events = user_message
+                    .map(|user| LiveEvent::message_created(MessageView::from(user.as_ref())))
+                    .into_iter()
+                    .chain([
+                        LiveEvent::generation_started(MessageView::from(&placeholder)),
+                        LiveEvent::generation_delta(answer.chat_id, answer.id, text),
+                        LiveEvent::generation_ended(MessageView::from(answer.as_ref()), true),
+                    ])
+                    .filter(|e| !matches!(e, LiveEvent::GenerationDelta { data, .. } if data.content.is_empty()));
+                send_all(&tx, events).await;
             });
         }
     }
@@ -140,42 +120,54 @@ pub fn respond(started: Started) -> Response {
 
 async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infallible>>) {
     let mut version = generation.subscribe();
-    let mut opening = Vec::new();
-    if let Some(user) = &generation.user_message {
-        opening.push(event("user_message", &MessageView::from(user)));
+    let opening: Vec<LiveEvent> = generation
+        .user_message
+        .iter()
+        .map(|user| LiveEvent::message_created(MessageView::from(user)))
+        .chain([LiveEvent::generation_started(MessageView::from(
+            &generation.placeholder,
+        ))])
+        .collect();
+    if !send_all(&tx, opening).await {
+        return;
     }
-    opening.push(event(
-        "assistant_message",
-        &MessageView::from(&generation.placeholder),
-    ));
-    for e in opening {
-        if tx.send(Ok(e)).await.is_err() {
-            return;
-        }
-    }
-    let mut sent = 0;
+    let (chat_id, message_id) = (generation.chat_id, generation.message_id());
+    // Bytes of the text sent so far, and the same in UTF-16 units (the offsets clients count).
+    let (mut sent, mut offset) = (0, 0);
+    let delta = |content: String, offset: &mut usize| {
+        let length = content.encode_utf16().count();
+        let event = LiveEvent::generation_delta(
+            chat_id,
+            message_id,
+            TextDelta {
+                content,
+                offset: *offset,
+            },
+        );
+        *offset += length;
+        event
+    };
     loop {
         version.borrow_and_update();
-        let (new_text, end, _) = generation.tail(sent);
-        if !new_text.is_empty() {
-            let delta = StreamDelta { content: &new_text };
-            if tx.send(Ok(event("delta", &delta))).await.is_err() {
-                return;
-            }
-        }
+        let (text, end, _) = generation.tail(sent);
         sent = end;
-        if let Some(end) = generation.ending() {
+        let mut events = Vec::new();
+        if !text.is_empty() {
+            events.push(delta(text, &mut offset));
+        }
+        let ending = generation.ending();
+        if let Some(ending) = &ending {
             // Text appended before the end was read above (the runner appends, then finishes).
             let (rest, _, _) = generation.tail(sent);
-            if !rest.is_empty()
-                && tx
-                    .send(Ok(event("delta", &StreamDelta { content: &rest })))
-                    .await
-                    .is_err()
-            {
-                return;
+            if !rest.is_empty() {
+                events.push(delta(rest, &mut offset));
             }
-            let _ = tx.send(Ok(ending(&end.message, end.stored))).await;
+            events.push(LiveEvent::generation_ended(
+                MessageView::from(&ending.message),
+                ending.stored,
+            ));
+        }
+        if !send_all(&tx, events).await || ending.is_some() {
             return;
         }
         tokio::select! {

@@ -1,10 +1,7 @@
 //! `GET /api/users/me` and `GET /api/users/{id}` (the caller only; anyone else is 404).
 
 use axum::{Json, extract::State};
-use chrono::{DateTime, Utc};
 use mongodb::bson::oid::ObjectId;
-use serde::Serialize;
-use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -12,34 +9,14 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     http::Path,
     state::AppState,
-    store::{UserDoc, users},
+    store::users,
+    views::UserView,
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(get_user))
-}
-
-/// What clients see of a user. Built from `UserDoc` field by field: the password hash has no
-/// way in.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    pub id: String,
-    pub username: String,
-    pub email: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<&UserDoc> for UserView {
-    fn from(user: &UserDoc) -> Self {
-        Self {
-            id: user.id.to_hex(),
-            username: user.username.clone(),
-            email: user.email.clone(),
-            created_at: user.created_at.to_chrono(),
-        }
-    }
 }
 
 async fn load(state: &AppState, id: ObjectId) -> ApiResult<Json<UserView>> {

@@ -3,17 +3,17 @@
 
 use axum::{Json, extract::State};
 use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::json;
+use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
 use super::chats::owned_chat;
+use crate::views::VoteView;
 use crate::{
     auth::CurrentUser,
     error::{ApiError, ApiResult, ErrorBody},
-    events::{Event, kinds},
+    events::LiveEvent,
     http::{Path, ValidatedJson},
     state::AppState,
     store::{
@@ -44,14 +44,6 @@ pub struct SetVote {
 /// Makes an `Option` field required: it must be present, though it may be `null`.
 fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vote>, D::Error> {
     Option::<Vote>::deserialize(deserializer)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VoteView {
-    pub message_id: String,
-    /// The caller's vote now (`null`: none).
-    pub vote: Option<Vote>,
-    pub reason: Option<String>,
 }
 
 /// Votes on an answer (user messages cannot be voted on), replacing the caller's previous vote.
@@ -103,16 +95,14 @@ async fn set_vote(
             None
         }
     };
-    state.events.publish(
-        user.user_id,
-        Event::new(kinds::MESSAGE_VOTED)
-            .chat(chat.id)
-            .message(message.id)
-            .data(json!({ "vote": body.vote, "reason": reason })),
-    );
-    Ok(Json(VoteView {
+    let view = VoteView {
         message_id: message.id.to_hex(),
         vote: body.vote,
         reason,
-    }))
+    };
+    state.events.publish(
+        user.user_id,
+        LiveEvent::message_voted(chat.id, view.clone()),
+    );
+    Ok(Json(view))
 }

@@ -84,6 +84,7 @@ pub async fn insert(chats: &Collection<ChatDoc>, chat: &ChatDoc) -> mongodb::err
 }
 
 /// The chat, if it exists and belongs to `user_id`.
+#[tracing::instrument(skip_all, fields(%chat_id))]
 pub async fn find_owned(
     chats: &Collection<ChatDoc>,
     user_id: ObjectId,
@@ -129,14 +130,42 @@ pub async fn list(
         .await
 }
 
-/// Applies `set` to the user's chat and bumps `updated_at`; the updated chat, if found.
+/// A change to a chat; what is `None` stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChatUpdate {
+    /// `Some(None)` clears the title.
+    pub title: Option<Option<String>>,
+    /// Replaces the defaults as a whole.
+    pub parameters: Option<SamplingParams>,
+    /// The leaf of the branch on screen.
+    pub current_message_id: Option<ObjectId>,
+}
+
+impl ChatUpdate {
+    fn to_set(&self) -> mongodb::error::Result<Document> {
+        let mut set = doc! { "updated_at": DateTime::now() };
+        if let Some(title) = &self.title {
+            set.insert("title", title.clone());
+        }
+        if let Some(parameters) = &self.parameters {
+            set.insert("parameters", bson::to_bson(parameters)?);
+        }
+        if let Some(id) = self.current_message_id {
+            set.insert("current_message_id", id);
+        }
+        Ok(set)
+    }
+}
+
+/// Applies `change` to the user's chat and bumps `updated_at`; the updated chat, if found.
+#[tracing::instrument(skip_all, fields(%chat_id))]
 pub async fn update(
     chats: &Collection<ChatDoc>,
     user_id: ObjectId,
     chat_id: ObjectId,
-    mut set: Document,
+    change: &ChatUpdate,
 ) -> mongodb::error::Result<Option<ChatDoc>> {
-    set.insert("updated_at", DateTime::now());
+    let set = change.to_set()?;
     chats
         .find_one_and_update(
             doc! { "_id": chat_id, "user_id": user_id },
@@ -155,10 +184,6 @@ pub async fn delete(
         .delete_one(doc! { "_id": chat_id, "user_id": user_id })
         .await?;
     Ok(result.deleted_count == 1)
-}
-
-pub fn parameters_bson(parameters: &SamplingParams) -> mongodb::error::Result<bson::Bson> {
-    Ok(bson::to_bson(parameters)?)
 }
 
 #[cfg(test)]

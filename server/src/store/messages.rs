@@ -7,14 +7,8 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::Role;
 use crate::domain::SamplingParams;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Assistant,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

@@ -1,4 +1,4 @@
-//! What clients see of chats and messages: built field by field from the stored documents.
+//! What clients see of a message: built field by field from the stored document.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -7,35 +7,10 @@ use utoipa::ToSchema;
 use crate::{
     domain::SamplingParams,
     store::{
-        ChatDoc, MessageDoc,
+        MessageDoc,
         messages::{MessageError, Role, Status, Usage},
     },
 };
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ChatView {
-    pub id: String,
-    pub title: Option<String>,
-    /// The chat's default sampling parameters.
-    pub parameters: SamplingParams,
-    /// The leaf of the branch on screen.
-    pub current_message_id: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&ChatDoc> for ChatView {
-    fn from(chat: &ChatDoc) -> Self {
-        Self {
-            id: chat.id.to_hex(),
-            title: chat.title.clone(),
-            parameters: chat.parameters.clone(),
-            current_message_id: chat.current_message_id.map(|id| id.to_hex()),
-            created_at: chat.created_at.to_chrono(),
-            updated_at: chat.updated_at.to_chrono(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MessageView {

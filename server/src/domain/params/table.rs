@@ -1,0 +1,253 @@
+//! The one table of sampling parameters: each row says what a parameter's value is, its range,
+//! and the name each kind of upstream reads it under. Validation, merging, the `/api/models`
+//! description, the OpenAPI schema and the upstream request body all iterate it; adding a
+//! parameter is adding a row.
+
+/// What a value is, and its bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// A number; `min` itself is refused when `min_exclusive`.
+    Float {
+        min: f64,
+        min_exclusive: bool,
+        max: f64,
+    },
+    /// A whole number in `min..=max`.
+    Integer { min: i64, max: i64 },
+    /// A string of at most `max_chars` characters (blank only if `blank_ok`).
+    Text { max_chars: usize, blank_ok: bool },
+    /// At most `max_items` non-empty strings of at most `max_chars` characters each.
+    List { max_items: usize, max_chars: usize },
+}
+
+/// The dialects of the OpenAI chat-completions API that Confab speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    OpenAi,
+    Vllm,
+    LlamaCpp,
+    Ollama,
+    Tgi,
+}
+
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Confab itself uses it (the model; the system prompt, sent as the first message).
+    Confab,
+    /// Sent in the request body under this name per dialect; `None`: that dialect does not
+    /// accept it, so it is never sent there. Order: OpenAI, vLLM, llama.cpp, Ollama, TGI.
+    Body([Option<&'static str>; 5]),
+}
+
+impl Wire {
+    /// The same name for every dialect.
+    const fn everywhere(name: &'static str) -> Wire {
+        Wire::Body([Some(name); 5])
+    }
+}
+
+#[derive(Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub wire: Wire,
+}
+
+const PENALTY: Shape = Shape::Float {
+    min: -2.0,
+    min_exclusive: false,
+    max: 2.0,
+};
+
+/// Every parameter, in the order clients show them.
+pub const TABLE: [ParamSpec; 11] = [
+    ParamSpec {
+        name: "model",
+        shape: Shape::Text {
+            max_chars: 200,
+            blank_ok: false,
+        },
+        wire: Wire::Confab,
+    },
+    ParamSpec {
+        name: "temperature",
+        shape: Shape::Float {
+            min: 0.0,
+            min_exclusive: false,
+            max: 2.0,
+        },
+        wire: Wire::everywhere("temperature"),
+    },
+    ParamSpec {
+        name: "top_p",
+        shape: Shape::Float {
+            min: 0.0,
+            min_exclusive: true,
+            max: 1.0,
+        },
+        wire: Wire::everywhere("top_p"),
+    },
+    ParamSpec {
+        name: "top_k",
+        shape: Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+        // OpenAI refuses it; Ollama's OpenAI-compatible endpoint ignores it.
+        wire: Wire::Body([None, Some("top_k"), Some("top_k"), None, Some("top_k")]),
+    },
+    ParamSpec {
+        name: "max_tokens",
+        // The model's own limit is checked by the catalog.
+        shape: Shape::Integer {
+            min: 1,
+            max: u32::MAX as i64,
+        },
+        wire: Wire::Body([
+            Some("max_completion_tokens"),
+            Some("max_tokens"),
+            Some("max_tokens"),
+            Some("max_tokens"),
+            Some("max_tokens"),
+        ]),
+    },
+    ParamSpec {
+        name: "repetition_penalty",
+        shape: Shape::Float {
+            min: 0.0,
+            min_exclusive: true,
+            max: 2.0,
+        },
+        // llama.cpp silently ignores `repetition_penalty`: it reads `repeat_penalty`.
+        wire: Wire::Body([
+            None,
+            Some("repetition_penalty"),
+            Some("repeat_penalty"),
+            None,
+            Some("repetition_penalty"),
+        ]),
+    },
+    ParamSpec {
+        name: "frequency_penalty",
+        shape: PENALTY,
+        wire: Wire::everywhere("frequency_penalty"),
+    },
+    ParamSpec {
+        name: "presence_penalty",
+        shape: PENALTY,
+        wire: Wire::everywhere("presence_penalty"),
+    },
+    ParamSpec {
+        name: "seed",
+        shape: Shape::Integer {
+            min: i64::MIN,
+            max: i64::MAX,
+        },
+        wire: Wire::everywhere("seed"),
+    },
+    ParamSpec {
+        name: "stop",
+        shape: Shape::List {
+            max_items: 4,
+            max_chars: 256,
+        },
+        wire: Wire::everywhere("stop"),
+    },
+    ParamSpec {
+        name: "system_prompt",
+        // Empty: no system prompt.
+        shape: Shape::Text {
+            max_chars: 16_000,
+            blank_ok: true,
+        },
+        wire: Wire::Confab,
+    },
+];
+
+/// A row of [`TABLE`] (ordered as the table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Param(u8);
+
+impl Param {
+    pub const MODEL: Param = Param(0);
+    pub const TEMPERATURE: Param = Param(1);
+    pub const MAX_TOKENS: Param = Param(4);
+    pub const SYSTEM_PROMPT: Param = Param(10);
+
+    /// Every parameter, in table order.
+    pub fn all() -> impl Iterator<Item = Param> {
+        (0..TABLE.len()).filter_map(|i| u8::try_from(i).ok().map(Param))
+    }
+
+    pub fn from_name(name: &str) -> Option<Param> {
+        Param::all().find(|p| p.name() == name)
+    }
+
+    pub fn spec(self) -> &'static ParamSpec {
+        &TABLE[usize::from(self.0)]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn shape(self) -> Shape {
+        self.spec().shape
+    }
+
+    /// The request field of `dialect` carrying it; `None`: never sent there (not accepted, or
+    /// used by Confab itself).
+    pub fn wire_name(self, dialect: Dialect) -> Option<&'static str> {
+        match self.spec().wire {
+            Wire::Confab => None,
+            Wire::Body(names) => names[dialect as usize],
+        }
+    }
+
+    /// Sent in the request body (by some dialect), as opposed to used by Confab itself.
+    pub fn goes_upstream(self) -> bool {
+        matches!(self.spec().wire, Wire::Body(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_named_rows_are_the_ones_their_constants_say() {
+        assert_eq!(Param::MODEL.name(), "model");
+        assert_eq!(Param::TEMPERATURE.name(), "temperature");
+        assert_eq!(Param::MAX_TOKENS.name(), "max_tokens");
+        assert_eq!(Param::SYSTEM_PROMPT.name(), "system_prompt");
+        let names: Vec<&str> = Param::all().map(Param::name).collect();
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(names.len(), TABLE.len());
+        assert_eq!(unique.len(), names.len(), "names are unique");
+        assert_eq!(Param::from_name("top_k").map(Param::name), Some("top_k"));
+        assert_eq!(Param::from_name("nope"), None);
+    }
+
+    #[test]
+    fn each_dialect_reads_its_own_names() {
+        let sent =
+            |dialect| -> Vec<&str> { Param::all().filter_map(|p| p.wire_name(dialect)).collect() };
+        assert!(sent(Dialect::OpenAi).contains(&"max_completion_tokens"));
+        assert!(!sent(Dialect::OpenAi).contains(&"top_k"));
+        assert!(sent(Dialect::LlamaCpp).contains(&"repeat_penalty"));
+        assert!(!sent(Dialect::LlamaCpp).contains(&"repetition_penalty"));
+        assert!(!sent(Dialect::Ollama).contains(&"repetition_penalty"));
+        for dialect in [
+            Dialect::OpenAi,
+            Dialect::Vllm,
+            Dialect::LlamaCpp,
+            Dialect::Ollama,
+            Dialect::Tgi,
+        ] {
+            assert!(!sent(dialect).contains(&"model") && !sent(dialect).contains(&"system_prompt"));
+        }
+    }
+}

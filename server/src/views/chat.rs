@@ -1,0 +1,32 @@
+//! What clients see of a chat.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{domain::SamplingParams, store::ChatDoc};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatView {
+    pub id: String,
+    pub title: Option<String>,
+    /// The chat's default sampling parameters.
+    pub parameters: SamplingParams,
+    /// The leaf of the branch on screen.
+    pub current_message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&ChatDoc> for ChatView {
+    fn from(chat: &ChatDoc) -> Self {
+        Self {
+            id: chat.id.to_hex(),
+            title: chat.title.clone(),
+            parameters: chat.parameters.clone(),
+            current_message_id: chat.current_message_id.map(|id| id.to_hex()),
+            created_at: chat.created_at.to_chrono(),
+            updated_at: chat.updated_at.to_chrono(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! What clients see: every response body and event payload, built field by field from the
+//! stored documents and the catalog (a stored document is never serialised to a client, so a
+//! password hash or an idempotency key cannot leak by accident). Routes, generations and live
+//! events all speak these types; nothing here knows HTTP.
+
+mod chat;
+mod feedback;
+mod message;
+mod models;
+mod stream;
+mod user;
+mod vote;
+
+pub use chat::ChatView;
+pub use feedback::FeedbackRecord;
+pub use message::MessageView;
+pub use models::{LimitsView, ModelView, ModelsView, ParamType, ParamView, ParametersView};
+pub use stream::{StreamError, StreamEvent, TextDelta};
+pub use user::UserView;
+pub use vote::VoteView;

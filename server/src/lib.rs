@@ -8,6 +8,7 @@ pub mod auth;
 pub mod chat_log;
 pub mod config;
 pub mod domain;
+pub mod env;
 pub mod error;
 pub mod events;
 pub mod generation;

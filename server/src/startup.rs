@@ -13,7 +13,7 @@ use crate::{
     chat_log::ChatLog,
     config::{Environment, Settings},
     events::LocalBus,
-    generation::{FairUse, Generations},
+    generation::Generations,
     http::{
         layers,
         serve::{ConnectionLimits, serve},
@@ -56,7 +56,7 @@ impl Application {
         }
         let chat_log = ChatLog::open(settings.chat_log.clone());
         let live = settings.live.clone();
-        let limits = settings.limits.clone();
+        let fair_use = settings.fair_use;
         let secret = match &settings.auth.jwt_secret {
             Some(secret) => secret.clone(),
             None => ephemeral_secret(settings.environment)?,
@@ -79,10 +79,7 @@ impl Application {
             jwt,
             passwords,
             catalog,
-            generations: Generations::new(FairUse {
-                max_concurrent_per_user: limits.max_concurrent_generations_per_user,
-                per_minute: limits.messages_per_minute,
-            }),
+            generations: Generations::new(fair_use),
             chat_log,
             events: Arc::new(LocalBus::new(live.queue)),
             tickets: Tickets::new(live.ticket_ttl),

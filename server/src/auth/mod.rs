@@ -7,6 +7,8 @@ pub mod jwt;
 pub mod password;
 pub mod refresh_token;
 pub mod session_cache;
+mod settings;
 pub mod throttle;
 
 pub use current_user::{CurrentUser, bearer_token};
+pub use settings::AuthSettings;

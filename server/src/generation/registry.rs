@@ -23,6 +23,15 @@ pub struct FairUse {
     pub per_minute: usize,
 }
 
+impl FairUse {
+    pub fn from_env(env: &crate::env::Env<'_>) -> Result<Self, crate::env::BadSetting> {
+        Ok(Self {
+            max_concurrent_per_user: env.parse("MAX_CONCURRENT_GENERATIONS_PER_USER", 3)?,
+            per_minute: env.parse("RATE_LIMIT_MESSAGES_PER_MINUTE", 20)?,
+        })
+    }
+}
+
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// Why a generation was not registered.

@@ -3,5 +3,29 @@
 mod socket;
 mod tickets;
 
+use std::time::Duration;
+
 pub use socket::serve;
 pub use tickets::Tickets;
+
+use crate::env::{BadSetting, Env};
+
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Events a socket may have waiting; a socket that falls further behind is closed (4008).
+    pub queue: usize,
+    /// How often the server pings each socket; one silent for two intervals is dropped.
+    pub ping_interval: Duration,
+    /// Lifetime of a single-use WebSocket ticket.
+    pub ticket_ttl: Duration,
+}
+
+impl LiveSettings {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, BadSetting> {
+        Ok(Self {
+            queue: env.parse("WS_QUEUE", 256)?,
+            ping_interval: Duration::from_millis(env.parse("WS_PING_INTERVAL_MS", 20_000)?),
+            ticket_ttl: env.secs("WS_TICKET_TTL_SECS", 30)?,
+        })
+    }
+}

@@ -15,7 +15,7 @@
 //! use confab::{domain::{Role, SamplingParams, Turn}, llm::*};
 //! use futures::StreamExt;
 //!
-//! let settings = LlmSettings::from_env().map_err(anyhow::Error::msg)?;
+//! let settings = LlmSettings::from_lookup(&|name| std::env::var(name).ok())?;
 //! let catalog = Catalog::from_settings(&settings)?;
 //! let requested = SamplingParams::from_json(serde_json::json!({ "temperature": 0.2 }))?;
 //! let resolved = catalog.resolve(&requested, "parameters").map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -1,10 +1,11 @@
 //! Upstream settings, read from environment variables (empty values count as unset).
 
-use std::{fmt::Display, path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use secrecy::SecretString;
 
 use super::UpstreamKind;
+use crate::env::{BadSetting, Env};
 
 /// Everything about the upstream LLM servers that comes from the environment.
 #[derive(Debug, Clone)]
@@ -54,17 +55,19 @@ pub struct LlmSettings {
 }
 
 impl LlmSettings {
-    /// Reads the process environment (load `.env` first if wanted).
-    pub fn from_env() -> Result<LlmSettings, String> {
-        Self::from_lookup(&|name| std::env::var(name).ok())
+    /// Builds settings from any name → value lookup. The error message names the variable.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, BadSetting> {
+        Self::from_env(&Env::new(get))
     }
 
-    /// Builds settings from any name → value lookup. The error message names the variable.
-    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<LlmSettings, String> {
-        let vars = Vars(get);
+    /// Reads the upstream settings. The error names the variable.
+    pub fn from_env(vars: &Env<'_>) -> Result<LlmSettings, BadSetting> {
         let api_base_url = vars
             .raw("OPENAI_API_BASE_URL")
-            .map(|url| base_url("OPENAI_API_BASE_URL", &url))
+            .map(|url| {
+                base_url("OPENAI_API_BASE_URL", &url)
+                    .map_err(|e| BadSetting::new("OPENAI_API_BASE_URL", e))
+            })
             .transpose()?;
         let mut available_models: Vec<String> = Vec::new();
         for id in vars.raw("AVAILABLE_MODELS").unwrap_or_default().split(',') {
@@ -75,27 +78,31 @@ impl LlmSettings {
         }
         let mut default_model = vars.raw("DEFAULT_MODEL");
         if api_base_url.is_none() && !available_models.is_empty() {
-            return Err("AVAILABLE_MODELS: these models would be served by \
-                        OPENAI_API_BASE_URL, which is not set"
-                .to_owned());
+            return Err(BadSetting::new(
+                "AVAILABLE_MODELS",
+                "these models would be served by OPENAI_API_BASE_URL, which is not set",
+            ));
         }
         if api_base_url.is_some() {
             match (&default_model, available_models.first()) {
                 (None, Some(first)) => default_model = Some(first.clone()),
                 (Some(model), None) => available_models.push(model.clone()),
                 (None, None) => {
-                    return Err(
-                        "DEFAULT_MODEL: OPENAI_API_BASE_URL is set, so DEFAULT_MODEL \
-                                or AVAILABLE_MODELS must name at least one model"
-                            .to_owned(),
-                    );
+                    return Err(BadSetting::new(
+                        "DEFAULT_MODEL",
+                        "OPENAI_API_BASE_URL is set, so DEFAULT_MODEL or AVAILABLE_MODELS \
+                         must name at least one model",
+                    ));
                 }
                 (Some(_), Some(_)) => {}
             }
         }
         let default_temperature: Option<f64> = vars.optional("DEFAULT_TEMPERATURE")?;
         if default_temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
-            return Err("DEFAULT_TEMPERATURE: must be between 0 and 2".to_owned());
+            return Err(BadSetting::new(
+                "DEFAULT_TEMPERATURE",
+                "must be between 0 and 2",
+            ));
         }
         Ok(LlmSettings {
             api_key: vars.raw("OPENAI_API_KEY").map(SecretString::from),
@@ -132,52 +139,6 @@ pub(crate) fn base_url(name: &str, url: &str) -> Result<String, String> {
         _ => Err(format!(
             "{name}: expected an http:// or https:// URL, got `{url}`"
         )),
-    }
-}
-
-struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
-
-impl Vars<'_> {
-    fn raw(&self, name: &str) -> Option<String> {
-        (self.0)(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn optional<T: FromStr>(&self, name: &str) -> Result<Option<T>, String>
-    where
-        T::Err: Display,
-    {
-        self.raw(name)
-            .map(|v| v.parse().map_err(|e: T::Err| format!("{name}: {e}")))
-            .transpose()
-    }
-
-    fn parse<T: FromStr>(&self, name: &str, default: T) -> Result<T, String>
-    where
-        T::Err: Display,
-    {
-        Ok(self.optional(name)?.unwrap_or(default))
-    }
-
-    fn positive<T: FromStr + PartialOrd + Default>(
-        &self,
-        name: &str,
-        default: T,
-    ) -> Result<T, String>
-    where
-        T::Err: Display,
-    {
-        let value = self.parse(name, default)?;
-        if value > T::default() {
-            Ok(value)
-        } else {
-            Err(format!("{name}: must be greater than 0"))
-        }
-    }
-
-    fn millis(&self, name: &str, default: u64) -> Result<Duration, String> {
-        self.positive(name, default).map(Duration::from_millis)
     }
 }
 

@@ -9,7 +9,7 @@ pub(crate) fn load(vars: &[(&str, &str)]) -> Result<LlmSettings, String> {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    LlmSettings::from_lookup(&|k| map.get(k).cloned())
+    LlmSettings::from_lookup(&|k| map.get(k).cloned()).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -167,7 +167,7 @@ async fn register(
     let email = Email::parse(&body.email).map_err(|e| ApiError::field("email", e))?;
     let password = Password::parse(&body.password).map_err(|e| ApiError::field("password", e))?;
 
-    let per_hour = state.settings.limits.registrations_per_ip_per_hour;
+    let per_hour = state.settings.auth.registrations_per_ip_per_hour;
     throttle::register_attempt(&state.store.throttles, ip, per_hour)
         .await?
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;

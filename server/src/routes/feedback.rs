@@ -8,8 +8,7 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use futures::TryStreamExt as _;
-use mongodb::bson::{doc, oid::ObjectId};
+use mongodb::bson::oid::ObjectId;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
@@ -18,7 +17,7 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     state::AppState,
     store::{
-        MessageDoc,
+        MessageDoc, messages,
         votes::{self, VoteDoc},
     },
     views::FeedbackRecord,
@@ -46,17 +45,7 @@ async fn export_feedback(State(state): State<AppState>, user: CurrentUser) -> Ap
         .collect();
     // Every involved chat's messages in one query; scoped to the caller as well, so another
     // user's text can never end up in the export.
-    let loaded: Vec<MessageDoc> = if chat_ids.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .store
-            .messages
-            .find(doc! { "chat_id": { "$in": chat_ids }, "user_id": user.user_id })
-            .await?
-            .try_collect()
-            .await?
-    };
+    let loaded = messages::for_chats_of(&state.store.messages, &chat_ids, user.user_id).await?;
     let by_id: HashMap<ObjectId, &MessageDoc> = loaded.iter().map(|m| (m.id, m)).collect();
 
     let mut body = String::new();

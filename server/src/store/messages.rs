@@ -148,6 +148,7 @@ pub fn request_key(chat_id: ObjectId, client_request_id: &str) -> String {
     format!("{}:{client_request_id}", chat_id.to_hex())
 }
 
+#[tracing::instrument(skip_all, fields(count = docs.len()))]
 pub async fn insert_many(
     messages: &Collection<MessageDoc>,
     docs: &[MessageDoc],
@@ -157,6 +158,7 @@ pub async fn insert_many(
 
 /// Every message of a chat that belongs to `user_id`, oldest first (safe to run before the
 /// chat's ownership is known).
+#[tracing::instrument(skip_all, fields(%chat_id))]
 pub async fn for_chat_of(
     messages: &Collection<MessageDoc>,
     chat_id: ObjectId,
@@ -165,6 +167,23 @@ pub async fn for_chat_of(
     messages
         .find(doc! { "chat_id": chat_id, "user_id": user_id })
         .sort(doc! { "created_at": 1, "_id": 1 })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Every message of these chats that belongs to `user_id` (so another user's text can never
+/// be read through a chat id), in no particular order.
+pub async fn for_chats_of(
+    messages: &Collection<MessageDoc>,
+    chat_ids: &[ObjectId],
+    user_id: ObjectId,
+) -> mongodb::error::Result<Vec<MessageDoc>> {
+    if chat_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    messages
+        .find(doc! { "chat_id": { "$in": chat_ids }, "user_id": user_id })
         .await?
         .try_collect()
         .await

@@ -16,9 +16,32 @@ use mongodb::{
     bson::doc,
     options::{Acknowledgment, ClientOptions, CollectionOptions, IndexOptions, WriteConcern},
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::MongoSettings;
+use crate::env::{BadSetting, Env};
+
+#[derive(Debug, Clone)]
+pub struct MongoSettings {
+    pub uri: SecretString,
+    pub database: String,
+    /// How long an operation waits for a reachable server before failing with 503.
+    pub timeout: Duration,
+    /// How long start-up keeps retrying to reach MongoDB before giving up.
+    pub startup_timeout: Duration,
+}
+
+impl MongoSettings {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, BadSetting> {
+        Ok(Self {
+            uri: env.secret("MONGODB_URI").unwrap_or_else(|| {
+                SecretString::from("mongodb://127.0.0.1:27017/?directConnection=true")
+            }),
+            database: env.string("MONGODB_DATABASE", "confab"),
+            timeout: Duration::from_millis(env.parse("MONGODB_TIMEOUT_MS", 3000)?),
+            startup_timeout: env.secs("MONGODB_STARTUP_TIMEOUT_SECS", 30)?,
+        })
+    }
+}
 pub use chats::ChatDoc;
 pub use errors::{duplicate_key_index, is_unavailable};
 pub use messages::MessageDoc;

@@ -1,9 +1,17 @@
-use std::collections::HashMap;
+//! The application under test: spawned on port 0 with its own database, stopped when the last
+//! handle to it (the app or a signed-in client) is dropped.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use confab::{Application, Settings};
 use reqwest::{Client, Response};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::paths;
 
 /// A running Confab server with its own database.
 pub struct TestApp {
@@ -17,8 +25,26 @@ pub struct TestApp {
     pub state: confab::state::AppState,
     /// A client without a cookie store; helpers pass cookies explicitly.
     pub http: Client,
-    shutdown: Option<oneshot::Sender<()>>,
+    pub(crate) running: Arc<Running>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// Tells the server to shut down when the last handle holding it is dropped, so a test that
+/// keeps only a signed-in client (`let (_, upstream, ada, chat) = …`) keeps its server.
+pub(crate) struct Running(Mutex<Option<oneshot::Sender<()>>>);
+
+impl Running {
+    fn shut_down(&self) {
+        if let Some(shutdown) = self.0.lock().ok().and_then(|mut s| s.take()) {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -68,7 +94,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client"),
-        shutdown: Some(shutdown),
+        running: Arc::new(Running(Mutex::new(Some(shutdown)))),
         server: Some(server),
     }
 }
@@ -112,22 +138,22 @@ impl TestApp {
         request.send().await.expect("request sent")
     }
 
-    /// Signals graceful shutdown and waits for the server to finish.
+    /// `GET /api/health`
+    pub async fn health(&self) -> Response {
+        self.get(paths::HEALTH, None).await
+    }
+
+    /// `GET /api/ready`
+    pub async fn ready(&self) -> Response {
+        self.get(paths::READY, None).await
+    }
+
+    /// Signals graceful shutdown (whoever else holds the server) and waits for it to finish.
     pub async fn stop(mut self) -> std::io::Result<()> {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        self.running.shut_down();
         match self.server.take() {
             Some(server) => server.await.expect("server task"),
             None => Ok(()),
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
         }
     }
 }

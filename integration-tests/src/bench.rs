@@ -55,7 +55,7 @@ pub async fn start_server(upstream: &FakeUpstream) -> anyhow::Result<ServerProce
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     while client
-        .get(format!("{base}/api/health"))
+        .get(format!("{base}{}", crate::paths::HEALTH))
         .send()
         .await
         .is_err()

@@ -1,20 +1,36 @@
 //! Test harness: spawns the real Confab application on a random port with its own MongoDB
 //! database, and offers typed helpers to drive it over real HTTP.
+//!
+//! The typed client: `app.signed_in()` gives a `SignedIn` user whose calls (`create_chat`,
+//! `send`, `regenerate`, `vote`, `live`…) take and return typed values (`Chat`, `Message`,
+//! `ChatId`, `MessageId`, `Answer`); `paths` builds every URL.
 
+mod answer;
 mod app;
 pub mod bench;
-mod chat_helpers;
+mod chats;
+mod client;
 pub mod fake_upstream;
+mod ids;
+mod messages;
+pub mod paths;
 mod proxy;
+mod setup;
 mod sse;
 mod users;
+mod views;
 mod ws;
 
+pub use answer::{Answer, Events};
 pub use app::{TestApp, expect_field_error, json, spawn_app, spawn_app_with};
-pub use chat_helpers::{say, spawn_app_with_upstream};
+pub use client::SignedIn;
+pub use ids::{ChatId, MessageId};
+pub use messages::MessageBody;
 pub use proxy::TcpProxy;
-pub use sse::{SseEvent, SseReader, deltas, find};
+pub use setup::{say, spawn_app_with_upstream, spawn_chat};
+pub use sse::{SseEvent, SseReader};
 pub use users::{Session, TestUser, session_from};
+pub use views::{Chat, ChatPage, Message};
 pub use ws::{Ended, LiveSocket, refused_status};
 
 /// MongoDB used by the tests (the `.ci/run` and `scripts/test` start one).

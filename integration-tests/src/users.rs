@@ -1,7 +1,10 @@
-use reqwest::StatusCode;
+//! Accounts and sessions at the level of tokens and cookies: register, log in, refresh, log
+//! out, `GET /api/users/me`. (A signed-in user driving chats is `SignedIn`, in `client`.)
+
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{TestApp, refresh_cookie};
+use crate::{TestApp, paths, refresh_cookie};
 
 /// Credentials for a fresh, unique user.
 #[derive(Debug, Clone)]
@@ -17,6 +20,13 @@ pub struct Session {
     pub access_token: String,
     pub refresh: String,
     pub user: Value,
+}
+
+impl Session {
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> &str {
+        self.user["id"].as_str().expect("the user's id")
+    }
 }
 
 impl TestUser {
@@ -37,9 +47,25 @@ impl TestUser {
 impl TestApp {
     /// Registers `user`, asserting 201.
     pub async fn register(&self, user: &TestUser) -> Session {
-        let response = self.post_json("/api/auth/register", &user.body()).await;
+        let response = self.try_register(&user.body()).await;
         assert_eq!(response.status(), StatusCode::CREATED);
         session_from(response).await
+    }
+
+    /// `POST /api/auth/register` with this body.
+    pub async fn try_register(&self, body: &Value) -> Response {
+        self.post_json(paths::REGISTER, body).await
+    }
+
+    /// A registration from another client address (the app must trust `X-Forwarded-For`).
+    pub async fn try_register_from(&self, address: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(paths::REGISTER))
+            .header("x-forwarded-for", address)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Registers a fresh random user.
@@ -56,40 +82,67 @@ impl TestApp {
         session_from(response).await
     }
 
-    pub async fn try_login(&self, login: &str, password: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/auth/login",
-            &json!({ "email": login, "password": password }),
-        )
-        .await
+    pub async fn try_login(&self, login: &str, password: &str) -> Response {
+        self.post_json(paths::LOGIN, &login_body(login, password))
+            .await
     }
 
     /// A login attempt from another client address (the app must trust `X-Forwarded-For`:
     /// `TRUST_PROXY_HEADERS=true`).
-    pub async fn try_login_from(
-        &self,
-        address: &str,
-        login: &str,
-        password: &str,
-    ) -> reqwest::Response {
+    pub async fn try_login_from(&self, address: &str, login: &str, password: &str) -> Response {
         self.http
-            .post(self.url("/api/auth/login"))
+            .post(self.url(paths::LOGIN))
             .header("x-forwarded-for", address)
-            .json(&json!({ "email": login, "password": password }))
+            .json(&login_body(login, password))
             .send()
             .await
             .expect("request sent")
     }
 
     /// `POST /api/auth/refresh` with this refresh cookie.
-    pub async fn refresh(&self, refresh: &str) -> reqwest::Response {
-        self.post_with_cookie("/api/auth/refresh", Some(refresh))
+    pub async fn refresh(&self, refresh: &str) -> Response {
+        self.post_with_cookie(paths::REFRESH, Some(refresh)).await
+    }
+
+    /// `GET /api/users/me` with this access token.
+    pub async fn me(&self, token: &str) -> Response {
+        self.get(paths::ME, Some(token)).await
+    }
+
+    /// `POST /api/auth/logout` with the refresh cookie only (as the browser sends it).
+    pub async fn logout_by_cookie(&self, refresh: &str) -> Response {
+        self.post_with_cookie(paths::LOGOUT, Some(refresh)).await
+    }
+
+    /// `POST /api/auth/logout` with the access token only.
+    pub async fn logout_by_token(&self, token: &str) -> Response {
+        self.http
+            .post(self.url(paths::LOGOUT))
+            .bearer_auth(token)
+            .send()
             .await
+            .expect("request sent")
+    }
+
+    /// `POST /api/auth/logout` with the session's access token and its refresh cookie.
+    pub async fn logout(&self, session: &Session) -> Response {
+        self.http
+            .post(self.url(paths::LOGOUT))
+            .bearer_auth(&session.access_token)
+            .header("cookie", format!("confab_refresh={}", session.refresh))
+            .send()
+            .await
+            .expect("request sent")
     }
 }
 
+/// The body of a login: `login` is an e-mail address or a username.
+pub(crate) fn login_body(login: &str, password: &str) -> Value {
+    json!({ "email": login, "password": password })
+}
+
 /// Reads a 200/201 auth response into a `Session`.
-pub async fn session_from(response: reqwest::Response) -> Session {
+pub async fn session_from(response: Response) -> Session {
     let refresh = refresh_cookie(&response).expect("a refresh cookie is set");
     let body = crate::app::json(response).await;
     Session {

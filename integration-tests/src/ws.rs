@@ -10,7 +10,7 @@ use tokio_tungstenite::{
     tungstenite::{self, Message, client::IntoClientRequest as _, http::HeaderValue},
 };
 
-use crate::{TestApp, app::json};
+use crate::{TestApp, paths};
 
 pub struct LiveSocket {
     stream: WebSocketStream<TcpStream>,
@@ -28,22 +28,6 @@ pub enum Ended {
 }
 
 impl TestApp {
-    /// A single-use ticket for `token`'s session.
-    pub async fn ticket(&self, token: &str) -> String {
-        let response = self
-            .http
-            .post(self.url("/api/ws/ticket"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("ticket request");
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
-        json(response).await["ticket"]
-            .as_str()
-            .expect("ticket")
-            .to_owned()
-    }
-
     /// Opens `/api/ws?{query}`, optionally with an `Origin` and a tiny receive buffer.
     pub async fn open_ws(
         &self,
@@ -51,42 +35,37 @@ impl TestApp {
         origin: Option<&str>,
         small_receive_buffer: bool,
     ) -> Result<LiveSocket, tungstenite::Error> {
-        let url = format!("ws://127.0.0.1:{}/api/ws?{query}", self.port);
-        let mut request = url.into_client_request()?;
-        if let Some(origin) = origin {
-            request.headers_mut().insert(
-                "origin",
-                HeaderValue::from_str(origin).expect("origin header"),
-            );
-        }
-        let socket = TcpSocket::new_v4().map_err(tungstenite::Error::Io)?;
-        if small_receive_buffer {
-            socket
-                .set_recv_buffer_size(2048)
-                .map_err(tungstenite::Error::Io)?;
-        }
-        let tcp = socket
-            .connect(([127, 0, 0, 1], self.port).into())
-            .await
-            .map_err(tungstenite::Error::Io)?;
-        let (stream, _) = tokio_tungstenite::client_async(request, tcp).await?;
-        Ok(LiveSocket { stream })
+        connect(self.port, query, origin, small_receive_buffer).await
     }
+}
 
-    /// A connected socket for `token`, past its `ready` frame.
-    pub async fn live(&self, token: &str) -> LiveSocket {
-        let ticket = self.ticket(token).await;
-        let mut socket = self
-            .open_ws(&format!("ticket={ticket}"), None, false)
-            .await
-            .expect("the socket opens");
-        let ready = socket
-            .next_event(Duration::from_secs(5))
-            .await
-            .expect("ready");
-        assert_eq!(ready["type"], "ready");
-        socket
+/// Opens `ws://127.0.0.1:{port}/api/ws?{query}`.
+pub(crate) async fn connect(
+    port: u16,
+    query: &str,
+    origin: Option<&str>,
+    small_receive_buffer: bool,
+) -> Result<LiveSocket, tungstenite::Error> {
+    let url = format!("ws://127.0.0.1:{port}{}?{query}", paths::WS);
+    let mut request = url.into_client_request()?;
+    if let Some(origin) = origin {
+        request.headers_mut().insert(
+            "origin",
+            HeaderValue::from_str(origin).expect("origin header"),
+        );
     }
+    let socket = TcpSocket::new_v4().map_err(tungstenite::Error::Io)?;
+    if small_receive_buffer {
+        socket
+            .set_recv_buffer_size(2048)
+            .map_err(tungstenite::Error::Io)?;
+    }
+    let tcp = socket
+        .connect(([127, 0, 0, 1], port).into())
+        .await
+        .map_err(tungstenite::Error::Io)?;
+    let (stream, _) = tokio_tungstenite::client_async(request, tcp).await?;
+    Ok(LiveSocket { stream })
 }
 
 /// The HTTP status of a refused handshake.
@@ -98,6 +77,16 @@ pub fn refused_status(error: &tungstenite::Error) -> Option<u16> {
 }
 
 impl LiveSocket {
+    /// Reads the `ready` frame a new socket starts with, asserting it comes.
+    pub(crate) async fn past_ready(mut self) -> Self {
+        let ready = self
+            .next_event(Duration::from_secs(5))
+            .await
+            .expect("ready");
+        assert_eq!(ready["type"], "ready");
+        self
+    }
+
     /// The next JSON event within `wait` (pings are answered and skipped).
     pub async fn next_event(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;

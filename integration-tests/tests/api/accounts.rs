@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 
 async fn register_fields(app: &integration_tests::TestApp, payload: Value) -> (StatusCode, Value) {
-    let response = app.post_json("/api/auth/register", &payload).await;
+    let response = app.try_register(&payload).await;
     let status = response.status();
     (status, json(response).await)
 }
@@ -16,7 +16,7 @@ async fn register_fields(app: &integration_tests::TestApp, payload: Value) -> (S
 async fn registering_returns_201_the_user_an_access_token_and_a_refresh_cookie() {
     let app = spawn_app().await;
     let user = TestUser::random();
-    let response = app.post_json("/api/auth/register", &user.body()).await;
+    let response = app.try_register(&user.body()).await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
     let cookie = set_cookie_header(&response).expect("refresh cookie");
@@ -45,7 +45,7 @@ async fn registering_returns_201_the_user_an_access_token_and_a_refresh_cookie()
     );
 
     let token = body["access_token"].as_str().expect("token");
-    let me = app.get("/api/users/me", Some(token)).await;
+    let me = app.me(token).await;
     assert_eq!(me.status(), StatusCode::OK);
     assert_eq!(json(me).await["id"], body["user"]["id"]);
 }
@@ -53,9 +53,7 @@ async fn registering_returns_201_the_user_an_access_token_and_a_refresh_cookie()
 #[tokio::test]
 async fn the_refresh_cookie_is_secure_behind_https() {
     let app = spawn_app_with(&[("PUBLIC_URL", "https://chat.example.org")]).await;
-    let response = app
-        .post_json("/api/auth/register", &TestUser::random().body())
-        .await;
+    let response = app.try_register(&TestUser::random().body()).await;
     let cookie = set_cookie_header(&response).expect("refresh cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
@@ -116,11 +114,7 @@ async fn concurrent_registrations_of_one_email_create_exactly_one_account() {
         let mut user = TestUser::random();
         user.email = email.clone();
         let app = &app;
-        async move {
-            app.post_json("/api/auth/register", &user.body())
-                .await
-                .status()
-        }
+        async move { app.try_register(&user.body()).await.status() }
     });
     let statuses = futures::future::join_all(attempts).await;
     let created = statuses
@@ -238,15 +232,7 @@ async fn sign_ups_from_one_address_are_limited_per_hour() {
     .await;
     let sign_up = |address: &'static str, user: TestUser| {
         let app = &app;
-        async move {
-            app.http
-                .post(app.url("/api/auth/register"))
-                .header("x-forwarded-for", address)
-                .json(&user.body())
-                .send()
-                .await
-                .expect("sent")
-        }
+        async move { app.try_register_from(address, &user.body()).await }
     };
     let taken = TestUser::random();
     assert_eq!(

@@ -1,97 +1,75 @@
 //! Messages form a tree: editing (the first message included) and regenerating add siblings;
 //! every branch stays reachable and the chat remembers the one on screen.
 
-use integration_tests::{find, json, say, spawn_app_with_upstream};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json as body};
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
+use integration_tests::{Message, MessageId, spawn_chat};
+use reqwest::StatusCode;
+use serde_json::json as body;
 
 #[tokio::test]
 async fn editing_the_first_message_creates_a_sibling_branch_and_keeps_the_old_one() {
-    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let first = app
-        .chat(&s.access_token, &chat, &say("original question"))
+    let (_, upstream, ada, chat) = spawn_chat(&[]).await;
+    let first = ada
+        .send(&chat, "original question")
+        .await
+        .until_done()
         .await;
-    let q1 = id(find(&first, "user_message").expect("user"));
-    let a1 = id(find(&first, "done").expect("done"));
-    app.chat(&s.access_token, &chat, &say("follow-up")).await;
+    let q1 = first.question();
+    let a1 = first.done();
+    ada.send(&chat, "follow-up").await.until_done().await;
 
-    let response = app
-        .post_stream(
-            &format!("/api/chats/{chat}/messages/{q1}/edit"),
-            &s.access_token,
-            &say("edited question"),
-        )
+    let edited = ada
+        .edit(&chat, &q1, "edited question")
+        .await
+        .until_done()
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let edited = integration_tests::SseReader::new(response).collect().await;
-    let q2 = find(&edited, "user_message").expect("new user message");
+    let q2 = edited.question();
     assert_eq!(q2["content"], "edited question");
     assert!(
         q2["parent_id"].is_null(),
         "a sibling of the first message is a root"
     );
-    let a2 = find(&edited, "done").expect("answer");
-    assert_eq!(a2["parent_id"], q2["id"]);
+    let a2 = edited.done();
+    assert_eq!(a2["parent_id"], q2.id);
 
     // Upstream saw only the new branch.
     let request = upstream.last_request().expect("request");
     assert_eq!(request["messages"].as_array().map(Vec::len), Some(1));
     assert_eq!(request["messages"][0]["content"], "edited question");
 
-    let all = app.messages(&s.access_token, &chat).await;
+    let all = ada.messages(&chat).await;
     assert_eq!(all.len(), 6, "both branches are kept");
-    assert!(all.iter().any(|m| m["id"] == q1.as_str()));
-    assert!(all.iter().any(|m| m["id"] == a1.as_str()));
-    let chat_now = json(
-        app.get(&format!("/api/chats/{chat}"), Some(&s.access_token))
-            .await,
-    )
-    .await;
-    assert_eq!(chat_now["current_message_id"], a2["id"]);
+    assert!(all.iter().any(|m| m.id == q1.id));
+    assert!(all.iter().any(|m| m.id == a1.id));
+    let chat_now = ada.chat(&chat).await;
+    assert_eq!(chat_now["current_message_id"], a2.id);
 
     // Switching back to the old branch is remembered.
-    let switched = app
-        .send(
-            Method::PATCH,
-            &format!("/api/chats/{chat}"),
-            &s.access_token,
-            Some(&body!({ "current_message_id": a1 })),
-        )
+    let switched = ada
+        .update_chat(&chat, body!({ "current_message_id": a1.id }))
         .await;
-    assert_eq!(json(switched).await["current_message_id"], a1.as_str());
+    assert_eq!(switched["current_message_id"], a1.id);
 }
 
 #[tokio::test]
 async fn regenerating_adds_a_sibling_answer_with_new_parameters() {
-    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let first = app.chat(&s.access_token, &chat, &say("question")).await;
-    let question = id(find(&first, "user_message").expect("user"));
-    let answer = id(find(&first, "done").expect("done"));
+    let (_, upstream, ada, chat) = spawn_chat(&[]).await;
+    let first = ada.send(&chat, "question").await.until_done().await;
+    let question = first.question();
+    let answer = first.done();
 
-    let response = app
-        .post_stream(
-            &format!("/api/chats/{chat}/messages/{answer}/regenerate"),
-            &s.access_token,
-            &body!({ "parameters": { "temperature": 1.3, "seed": 99 } }),
+    let events = ada
+        .regenerate(
+            &chat,
+            &answer,
+            Some(body!({ "temperature": 1.3, "seed": 99 })),
         )
+        .await
+        .until_done()
         .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let events = integration_tests::SseReader::new(response).collect().await;
-    assert!(
-        find(&events, "user_message").is_none(),
-        "no new user message"
-    );
-    let again = find(&events, "done").expect("done");
-    assert_ne!(again["id"], answer.as_str());
-    assert_eq!(again["parent_id"], question.as_str());
+    assert!(events.find("user_message").is_none(), "no new user message");
+    let again = events.done();
+    assert_ne!(again.id, answer.id);
+    assert_eq!(again["parent_id"], question.id);
     assert_eq!(again["parameters"]["temperature"], 1.3);
     assert_eq!(again["parameters"]["seed"], 99);
     let request = upstream.last_request().expect("request");
@@ -103,34 +81,29 @@ async fn regenerating_adds_a_sibling_answer_with_new_parameters() {
         "history ends at the question"
     );
 
-    let siblings: Vec<Value> = app
-        .messages(&s.access_token, &chat)
+    let siblings: Vec<Message> = ada
+        .messages(&chat)
         .await
         .into_iter()
-        .filter(|m| m["parent_id"] == question.as_str())
+        .filter(|m| m["parent_id"] == question.id)
         .collect();
     assert_eq!(siblings.len(), 2);
 }
 
 #[tokio::test]
 async fn a_parent_id_above_the_leaf_starts_a_new_branch_there() {
-    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let first = app.chat(&s.access_token, &chat, &say("one")).await;
-    let a1 = id(find(&first, "done").expect("done"));
-    app.chat(&s.access_token, &chat, &say("two")).await;
-    let forked = app
-        .chat(
-            &s.access_token,
+    let (_, upstream, ada, chat) = spawn_chat(&[]).await;
+    let a1 = ada.send(&chat, "one").await.done().await;
+    ada.send(&chat, "two").await.until_done().await;
+    let forked = ada
+        .send(
             &chat,
-            &body!({ "content": "two, differently", "parent_id": a1 }),
+            body!({ "content": "two, differently", "parent_id": a1.id }),
         )
+        .await
+        .until_done()
         .await;
-    assert_eq!(
-        find(&forked, "user_message").expect("user")["parent_id"],
-        a1.as_str()
-    );
+    assert_eq!(forked.question()["parent_id"], a1.id);
     let request = upstream.last_request().expect("request");
     let contents: Vec<&str> = request["messages"]
         .as_array()
@@ -145,63 +118,46 @@ async fn a_parent_id_above_the_leaf_starts_a_new_branch_there() {
 
 #[tokio::test]
 async fn edit_and_regenerate_refuse_the_wrong_kind_of_message_or_a_foreign_one() {
-    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let other = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let events = app.chat(&s.access_token, &chat, &say("q")).await;
-    let answer = id(find(&events, "done").expect("done"));
-    let other_events = app.chat(&s.access_token, &other, &say("q2")).await;
-    let other_question = id(find(&other_events, "user_message").expect("user"));
+    let (_, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let other = ada.new_chat().await;
+    let answer = ada.send(&chat, "q").await.done().await;
+    let other_question = ada.send(&other, "q2").await.until_done().await.question();
 
-    let edit_answer = app
-        .post_stream(
-            &format!("/api/chats/{chat}/messages/{answer}/edit"),
-            &s.access_token,
-            &say("x"),
-        )
-        .await;
+    let edit_answer = ada.try_edit(&chat, &answer, "x").await;
     assert_eq!(edit_answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    for path in [
-        format!("/api/chats/{chat}/messages/{other_question}/edit"),
-        format!("/api/chats/{chat}/messages/0123456789abcdef01234567/edit"),
-        format!("/api/chats/{chat}/messages/not-an-id/edit"),
+    for message in [
+        other_question.id.clone(),
+        MessageId::from("0123456789abcdef01234567"),
+        MessageId::from("not-an-id"),
     ] {
-        let response = app.post_stream(&path, &s.access_token, &say("x")).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let response = ada.try_edit(&chat, &message, "x").await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{message}");
     }
-    let response = app
-        .post_stream(
-            &format!("/api/chats/{chat}/messages/{other_question}/regenerate"),
-            &s.access_token,
-            &body!({}),
-        )
-        .await;
+    let response = ada.try_regenerate(&chat, &other_question, None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn a_message_sent_right_after_an_answer_continues_that_branch() {
     // 40 turns in a few seconds: past the default fair-use rate, which is not what this tests.
-    let (app, _upstream) =
-        spawn_app_with_upstream("vllm", &[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
-    let (_, s) = app.with_user().await;
-    let chat = id(&app.create_chat(&s.access_token, &body!({})).await);
-    let mut previous_answer: Option<Value> = None;
+    let (_, _upstream, ada, chat) = spawn_chat(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")]).await;
+    let mut previous_answer: Option<Message> = None;
     // The race (an instant model finishing before the branch update was registered) showed up
     // about once in 100 turns: 40 turns catch it more often than not.
     for i in 0..40 {
-        let events = app
-            .chat(&s.access_token, &chat, &say(&format!("turn {i}")))
+        let events = ada
+            .send(&chat, format!("turn {i}"))
+            .await
+            .until_done()
             .await;
-        let user = find(&events, "user_message").expect("user");
+        let user = events.question();
         if let Some(answer) = &previous_answer {
             assert_eq!(
-                user["parent_id"], answer["id"],
+                user["parent_id"], answer.id,
                 "turn {i} continued another branch"
             );
         }
-        previous_answer = Some(find(&events, "done").expect("done").clone());
+        previous_answer = Some(events.done());
     }
 }

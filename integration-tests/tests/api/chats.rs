@@ -3,42 +3,27 @@
 
 use std::collections::HashSet;
 
-use integration_tests::{expect_field_error, json, say, spawn_app, spawn_app_with_upstream};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json as body};
+use integration_tests::{ChatId, expect_field_error, json, spawn_app, spawn_app_with_upstream};
+use reqwest::StatusCode;
+use serde_json::json as body;
 
 #[tokio::test]
 async fn a_chat_is_created_read_renamed_and_deleted() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
-    let chat = app
-        .create_chat(
-            &s.access_token,
-            &body!({ "title": "Plans", "parameters": { "temperature": 0.3 } }),
-        )
+    let ada = app.signed_in().await;
+    let chat = ada
+        .create_chat(body!({ "title": "Plans", "parameters": { "temperature": 0.3 } }))
         .await;
-    let id = chat["id"].as_str().expect("id");
     assert_eq!(chat["title"], "Plans");
     assert_eq!(chat["parameters"], body!({ "temperature": 0.3 }));
     assert!(chat["current_message_id"].is_null());
 
-    let read = json(
-        app.get(&format!("/api/chats/{id}"), Some(&s.access_token))
-            .await,
-    )
-    .await;
-    assert_eq!(read["id"], id);
+    let read = ada.chat(&chat).await;
+    assert_eq!(read.id, chat.id);
 
-    let renamed = app
-        .send(
-            Method::PATCH,
-            &format!("/api/chats/{id}"),
-            &s.access_token,
-            Some(&body!({ "title": "  Renamed  " })),
-        )
+    let renamed = ada
+        .update_chat(&chat, body!({ "title": "  Renamed  " }))
         .await;
-    assert_eq!(renamed.status(), StatusCode::OK);
-    let renamed = json(renamed).await;
     assert_eq!(renamed["title"], "Renamed");
     assert_eq!(
         renamed["parameters"],
@@ -46,39 +31,24 @@ async fn a_chat_is_created_read_renamed_and_deleted() {
         "untouched"
     );
 
-    let params = app
-        .send(
-            Method::PATCH,
-            &format!("/api/chats/{id}"),
-            &s.access_token,
-            Some(&body!({ "parameters": { "top_k": 40 } })),
-        )
+    let params = ada
+        .update_chat(&chat, body!({ "parameters": { "top_k": 40 } }))
         .await;
     assert_eq!(
-        json(params).await["parameters"],
+        params["parameters"],
         body!({ "top_k": 40 }),
         "replaced as a whole"
     );
 
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/api/chats/{id}"),
-            &s.access_token,
-            None,
-        )
-        .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = app
-        .get(&format!("/api/chats/{id}"), Some(&s.access_token))
-        .await;
+    ada.delete_chat(&chat).await;
+    let gone = ada.try_chat(&chat).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn chat_input_is_validated() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
+    let ada = app.signed_in().await;
     let cases = [
         (body!({ "title": "x".repeat(201) }), "title"),
         (
@@ -89,48 +59,37 @@ async fn chat_input_is_validated() {
         (body!({ "owner": "someone" }), "owner"),
     ];
     for (payload, field) in cases {
-        let response = app
-            .send(Method::POST, "/api/chats", &s.access_token, Some(&payload))
-            .await;
+        let response = ada.try_create_chat(&payload).await;
         expect_field_error(response, field, &payload.to_string()).await;
     }
-}
-
-async fn list(app: &integration_tests::TestApp, token: &str, query: &str) -> (StatusCode, Value) {
-    let response = app.get(&format!("/api/chats{query}"), Some(token)).await;
-    let status = response.status();
-    (status, json(response).await)
 }
 
 #[tokio::test]
 async fn chats_are_listed_newest_first_in_cursor_pages_without_duplicates() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
+    let ada = app.signed_in().await;
     let mut created = Vec::new();
     for i in 0..7 {
-        let chat = app
-            .create_chat(&s.access_token, &body!({ "title": format!("chat {i}") }))
+        let chat = ada
+            .create_chat(body!({ "title": format!("chat {i}") }))
             .await;
-        created.push(chat["id"].as_str().expect("id").to_owned());
+        created.push(chat.id);
     }
     created.reverse(); // newest first
 
-    let mut seen = Vec::new();
+    let mut seen: Vec<ChatId> = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
         let query = match &cursor {
-            Some(c) => format!("?limit=3&cursor={c}"),
-            None => "?limit=3".to_owned(),
+            Some(c) => format!("limit=3&cursor={c}"),
+            None => "limit=3".to_owned(),
         };
-        let (status, page) = list(&app, &s.access_token, &query).await;
-        assert_eq!(status, StatusCode::OK);
+        let page = ada.list_chats(&query).await;
         pages += 1;
-        for chat in page["chats"].as_array().expect("chats") {
-            seen.push(chat["id"].as_str().expect("id").to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        seen.extend(page.ids());
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => break,
         }
         assert!(pages < 10, "pagination does not end");
@@ -143,14 +102,16 @@ async fn chats_are_listed_newest_first_in_cursor_pages_without_duplicates() {
 #[tokio::test]
 async fn bad_list_queries_are_422() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
+    let ada = app.signed_in().await;
     for (query, field) in [
-        ("?limit=0", "limit"),
-        ("?limit=101", "limit"),
-        ("?limit=abc", "limit"),
-        ("?cursor=not-a-cursor", "cursor"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=not-a-cursor", "cursor"),
     ] {
-        let (status, body) = list(&app, &s.access_token, query).await;
+        let response = ada.try_list_chats(query).await;
+        let status = response.status();
+        let body = json(response).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert!(
             body["error"]["fields"][field].is_string(),
@@ -162,102 +123,69 @@ async fn bad_list_queries_are_422() {
 #[tokio::test]
 async fn search_finds_titles_and_message_text_of_the_callers_chats_only() {
     let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, alice) = app.with_user().await;
-    let (_, bob) = app.with_user().await;
-    let titled = app
-        .create_chat(&alice.access_token, &body!({ "title": "Trip to Lisbon" }))
+    let alice = app.signed_in().await;
+    let bob = app.signed_in().await;
+    let titled = alice
+        .create_chat(body!({ "title": "Trip to Lisbon" }))
         .await;
-    let talked = app.create_chat(&alice.access_token, &body!({})).await;
-    app.chat(
-        &alice.access_token,
-        talked["id"].as_str().expect("id"),
-        &say("what about the pastéis in LISBON?"),
-    )
-    .await;
-    let other = app
-        .create_chat(&alice.access_token, &body!({ "title": "Groceries" }))
+    let talked = alice.new_chat().await;
+    alice
+        .send(&talked, "what about the pastéis in LISBON?")
+        .await
+        .until_done()
         .await;
-    let bobs = app
-        .create_chat(&bob.access_token, &body!({ "title": "Lisbon too" }))
-        .await;
+    let other = alice.create_chat(body!({ "title": "Groceries" })).await;
+    let bobs = bob.create_chat(body!({ "title": "Lisbon too" })).await;
 
-    let (status, page) = list(&app, &alice.access_token, "?q=lisbon").await;
-    assert_eq!(status, StatusCode::OK);
-    let ids: HashSet<&str> = page["chats"]
-        .as_array()
-        .expect("chats")
-        .iter()
-        .filter_map(|c| c["id"].as_str())
+    let ids: HashSet<ChatId> = alice
+        .list_chats("q=lisbon")
+        .await
+        .ids()
+        .into_iter()
         .collect();
-    assert!(ids.contains(titled["id"].as_str().expect("id")));
-    assert!(ids.contains(talked["id"].as_str().expect("id")));
-    assert!(!ids.contains(other["id"].as_str().expect("id")));
-    assert!(
-        !ids.contains(bobs["id"].as_str().expect("id")),
-        "another user's chat leaked"
-    );
+    assert!(ids.contains(&titled.id));
+    assert!(ids.contains(&talked.id));
+    assert!(!ids.contains(&other.id));
+    assert!(!ids.contains(&bobs.id), "another user's chat leaked");
 
     // Regex metacharacters are literal.
-    let (_, page) = list(&app, &alice.access_token, "?q=L.sbon").await;
-    assert_eq!(page["chats"].as_array().map(Vec::len), Some(0));
-    let (status, _) = list(&app, &alice.access_token, "?q=%28%5B*").await;
-    assert_eq!(status, StatusCode::OK);
+    let page = alice.list_chats("q=L.sbon").await;
+    assert_eq!(page.chats.len(), 0);
+    let response = alice.try_list_chats("q=%28%5B*").await;
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn another_users_chat_is_404_on_every_route() {
     let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, alice) = app.with_user().await;
-    let (_, mallory) = app.with_user().await;
-    let chat = app
-        .create_chat(&alice.access_token, &body!({ "title": "secret plans" }))
-        .await;
-    let id = chat["id"].as_str().expect("id");
-    let events = app.chat(&alice.access_token, id, &say("hello")).await;
-    let user_msg = integration_tests::find(&events, "user_message").expect("user message")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let answer = integration_tests::find(&events, "done").expect("done")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let alice = app.signed_in().await;
+    let mallory = app.signed_in().await;
+    let chat = alice.create_chat(body!({ "title": "secret plans" })).await;
+    let events = alice.send(&chat, "hello").await.until_done().await;
+    let question = events.question();
+    let answer = events.done();
     let requests_before = upstream.request_count();
 
-    let t = &mallory.access_token;
-    let attempts: Vec<(Method, String, Option<Value>)> = vec![
-        (Method::GET, format!("/api/chats/{id}"), None),
+    let attempts = [
+        ("read", mallory.try_chat(&chat).await),
         (
-            Method::PATCH,
-            format!("/api/chats/{id}"),
-            Some(body!({ "title": "pwned" })),
+            "rename",
+            mallory
+                .try_update_chat(&chat, &body!({ "title": "pwned" }))
+                .await,
         ),
-        (Method::DELETE, format!("/api/chats/{id}"), None),
-        (Method::GET, format!("/api/chats/{id}/messages"), None),
+        ("delete", mallory.try_delete_chat(&chat).await),
+        ("list messages", mallory.try_messages(&chat).await),
+        ("send", mallory.try_send(&chat, "hi").await),
+        ("edit", mallory.try_edit(&chat, &question, "hi").await),
         (
-            Method::POST,
-            format!("/api/chats/{id}/messages"),
-            Some(say("hi")),
+            "regenerate",
+            mallory.try_regenerate(&chat, &answer, None).await,
         ),
-        (
-            Method::POST,
-            format!("/api/chats/{id}/messages/{user_msg}/edit"),
-            Some(say("hi")),
-        ),
-        (
-            Method::POST,
-            format!("/api/chats/{id}/messages/{answer}/regenerate"),
-            Some(body!({})),
-        ),
-        (
-            Method::POST,
-            format!("/api/chats/{id}/messages/{answer}/stop"),
-            None,
-        ),
+        ("stop", mallory.try_stop(&chat, &answer).await),
     ];
-    for (method, path, payload) in attempts {
-        let response = app.send(method.clone(), &path, t, payload.as_ref()).await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    for (what, response) in attempts {
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{what}");
         let text = response.text().await.expect("body");
         assert!(
             !text.contains("secret plans") && !text.contains("hello"),
@@ -269,12 +197,8 @@ async fn another_users_chat_is_404_on_every_route() {
         requests_before,
         "nothing was generated for mallory"
     );
-    let (_, page) = list(&app, t, "").await;
-    assert_eq!(page["chats"].as_array().map(Vec::len), Some(0));
-    let still = json(
-        app.get(&format!("/api/chats/{id}"), Some(&alice.access_token))
-            .await,
-    )
-    .await;
+    let page = mallory.list_chats("").await;
+    assert_eq!(page.chats.len(), 0);
+    let still = alice.chat(&chat).await;
     assert_eq!(still["title"], "secret plans");
 }

@@ -101,9 +101,9 @@ async fn connections_past_the_cap_wait_until_one_closes() {
 #[tokio::test]
 async fn shutdown_closes_every_socket_with_1001_and_a_reason() {
     let app = spawn_app_with(&[]).await;
-    let (_, s) = app.with_user().await;
-    let mut one = app.live(&s.access_token).await;
-    let mut two = app.live(&s.access_token).await;
+    let ada = app.signed_in().await;
+    let mut one = ada.live().await;
+    let mut two = ada.live().await;
     let stopping = tokio::spawn(app.stop());
     for socket in [&mut one, &mut two] {
         assert_eq!(

@@ -1,6 +1,8 @@
 //! Bad input gets a structured JSON error with the right status, never a 500.
 
-use integration_tests::{TestApp, TestUser, expect_field_error, json, spawn_app, spawn_app_with};
+use integration_tests::{
+    TestApp, TestUser, expect_field_error, json, paths, spawn_app, spawn_app_with, spawn_chat,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
 
@@ -31,7 +33,7 @@ async fn malformed_json_is_400() {
         b"",
         b"{\"email\":\"a\",\"password\":\"b\"} trailing",
     ] {
-        for path in ["/api/auth/register", "/api/auth/login"] {
+        for path in [paths::REGISTER, paths::LOGIN] {
             let (status, body) = post_raw(&app, path, "application/json", raw.to_vec()).await;
             assert_eq!(
                 status,
@@ -55,7 +57,7 @@ async fn wrong_types_are_422_naming_the_field() {
     for payload in cases {
         let (status, body) = post_raw(
             &app,
-            "/api/auth/register",
+            paths::REGISTER,
             "application/json",
             payload.to_string().into_bytes(),
         )
@@ -63,13 +65,7 @@ async fn wrong_types_are_422_naming_the_field() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{payload}");
         assert!(body["error"]["fields"]["username"].is_string(), "{body}");
     }
-    let (status, body) = post_raw(
-        &app,
-        "/api/auth/login",
-        "application/json",
-        b"[1,2]".to_vec(),
-    )
-    .await;
+    let (status, body) = post_raw(&app, paths::LOGIN, "application/json", b"[1,2]".to_vec()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["fields"]["body"].is_string(), "{body}");
 }
@@ -81,7 +77,7 @@ async fn unknown_and_missing_fields_are_422_naming_them() {
     payload["is_admin"] = body!(true);
     let (status, body) = post_raw(
         &app,
-        "/api/auth/register",
+        paths::REGISTER,
         "application/json",
         payload.to_string().into_bytes(),
     )
@@ -91,7 +87,7 @@ async fn unknown_and_missing_fields_are_422_naming_them() {
 
     let (status, body) = post_raw(
         &app,
-        "/api/auth/login",
+        paths::LOGIN,
         "application/json",
         br#"{"email": "a@example.org"}"#.to_vec(),
     )
@@ -110,7 +106,7 @@ async fn operator_injection_never_reaches_the_database() {
         body!({ "email": { "$regex": ".*" }, "password": { "$gt": "" } }),
     ];
     for payload in attempts {
-        let response = app.post_json("/api/auth/login", &payload).await;
+        let response = app.post_json(paths::LOGIN, &payload).await;
         assert_eq!(
             response.status(),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -125,7 +121,7 @@ async fn operator_injection_never_reaches_the_database() {
     }
     let mut payload = user.body();
     payload["username"] = body!({ "$gt": "" });
-    let response = app.post_json("/api/auth/register", &payload).await;
+    let response = app.try_register(&payload).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -136,7 +132,7 @@ async fn a_body_over_the_limit_is_413() {
     payload["password"] = body!("x".repeat(10_000));
     let (status, body) = post_raw(
         &app,
-        "/api/auth/register",
+        paths::REGISTER,
         "application/json",
         payload.to_string().into_bytes(),
     )
@@ -156,7 +152,7 @@ async fn a_body_that_is_not_json_is_415() {
     for content_type in ["application/x-www-form-urlencoded", "text/plain"] {
         let (status, body) = post_raw(
             &app,
-            "/api/auth/register",
+            paths::REGISTER,
             content_type,
             form.clone().into_bytes(),
         )
@@ -170,11 +166,11 @@ async fn a_body_that_is_not_json_is_415() {
 async fn error_bodies_share_one_shape() {
     let app = spawn_app().await;
     let responses = [
-        app.get("/api/users/me", None).await,
+        app.get(paths::ME, None).await,
         app.get("/api/nope", None).await,
         app.try_login("nobody@example.org", "whatever-password")
             .await,
-        app.post_json("/api/auth/register", &body!({})).await,
+        app.try_register(&body!({})).await,
     ];
     for response in responses {
         let status = response.status();
@@ -210,7 +206,7 @@ async fn json_error(response: reqwest::Response, status: StatusCode, code: &str)
 async fn a_pagination_cursor_that_is_no_position_is_422() {
     use base64::Engine as _;
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
+    let ada = app.signed_in().await;
     let id = "000000000000000000000000";
     for raw in [
         format!("253402300800000:{id}"),
@@ -219,12 +215,7 @@ async fn a_pagination_cursor_that_is_no_position_is_422() {
         "12:not-an-id".to_owned(),
     ] {
         let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
-        let response = app
-            .get(
-                &format!("/api/chats?cursor={cursor}"),
-                Some(&s.access_token),
-            )
-            .await;
+        let response = ada.try_list_chats(&format!("cursor={cursor}")).await;
         let body = json_error(
             response,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -241,8 +232,8 @@ async fn a_pagination_cursor_that_is_no_position_is_422() {
 #[tokio::test]
 async fn bad_paths_and_query_strings_get_the_json_error_shape() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
-    let token = Some(s.access_token.as_str());
+    let ada = app.signed_in().await;
+    let token = Some(ada.token());
     for path in [
         "/api/chats/%FF",
         "/api/chats/%FF/messages",
@@ -254,7 +245,7 @@ async fn bad_paths_and_query_strings_get_the_json_error_shape() {
         } else {
             reqwest::Method::GET
         };
-        let response = app.send(method, path, &s.access_token, None).await;
+        let response = ada.raw(method, path, None).await;
         json_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
     }
     for (path, auth, field) in [
@@ -268,16 +259,10 @@ async fn bad_paths_and_query_strings_get_the_json_error_shape() {
 
 #[tokio::test]
 async fn an_array_is_never_taken_for_an_object() {
-    let (app, upstream) = integration_tests::spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
+    let (_, upstream, ada, chat) = spawn_chat(&[]).await;
     for parameters in [body!([null, 1.0]), body!(["confab-demo", 1.5]), body!("x")] {
-        let response = app
-            .send(
-                reqwest::Method::POST,
-                "/api/chats",
-                &s.access_token,
-                Some(&body!({ "parameters": parameters })),
-            )
+        let response = ada
+            .try_create_chat(&body!({ "parameters": parameters }))
             .await;
         let body = json_error(
             response,
@@ -287,13 +272,10 @@ async fn an_array_is_never_taken_for_an_object() {
         .await;
         assert!(body["error"]["fields"]["parameters"].is_string(), "{body}");
     }
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let id = chat["id"].as_str().expect("id");
-    let response = app
-        .post_stream(
-            &format!("/api/chats/{id}/messages"),
-            &s.access_token,
-            &body!({ "content": "hi", "parameters": ["confab-demo", 1.5] }),
+    let response = ada
+        .try_send(
+            &chat,
+            body!({ "content": "hi", "parameters": ["confab-demo", 1.5] }),
         )
         .await;
     json_error(
@@ -307,23 +289,21 @@ async fn an_array_is_never_taken_for_an_object() {
 
 #[tokio::test]
 async fn a_repeated_submission_is_validated_like_a_new_one() {
-    let (app, _upstream) = integration_tests::spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let path = format!("/api/chats/{}/messages", chat["id"].as_str().expect("id"));
-    let first = app
-        .chat(
-            &s.access_token,
-            chat["id"].as_str().expect("id"),
-            &body!({ "content": "hello", "client_request_id": "k1" }),
+    let (_, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let first = ada
+        .send(
+            &chat,
+            body!({ "content": "hello", "client_request_id": "k1" }),
         )
+        .await
+        .until_done()
         .await;
     assert_eq!(first.last().map(|e| e.event.as_str()), Some("done"));
     for invalid in [
         body!({ "content": "", "client_request_id": "k1" }),
         body!({ "content": "hello", "client_request_id": "k1", "parameters": { "temperature": 99 } }),
     ] {
-        let response = app.post_stream(&path, &s.access_token, &invalid).await;
+        let response = ada.try_send(&chat, &invalid).await;
         json_error(
             response,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -336,9 +316,9 @@ async fn a_repeated_submission_is_validated_like_a_new_one() {
 #[tokio::test]
 async fn a_plain_get_of_the_socket_route_does_not_use_up_the_ticket() {
     let app = spawn_app().await;
-    let (_, s) = app.with_user().await;
-    let ticket = app.ticket(&s.access_token).await;
-    let response = app.get(&format!("/api/ws?ticket={ticket}"), None).await;
+    let ada = app.signed_in().await;
+    let ticket = ada.ticket().await;
+    let response = app.get(&paths::ws(&format!("ticket={ticket}")), None).await;
     json_error(response, StatusCode::BAD_REQUEST, "bad_request").await;
     app.open_ws(&format!("ticket={ticket}"), None, false)
         .await

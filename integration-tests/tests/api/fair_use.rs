@@ -3,19 +3,9 @@
 
 use std::time::Duration;
 
-use integration_tests::{
-    SseReader, TestApp, fake_upstream::Behaviour, json, say, spawn_app_with_upstream,
-};
+use integration_tests::{Answer, TestApp, fake_upstream::Behaviour, json, spawn_chat};
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
-use serde_json::json as body;
-
-async fn new_chat(app: &TestApp, token: &str) -> String {
-    app.create_chat(token, &body!({})).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned()
-}
 
 async fn stored_messages(app: &TestApp) -> u64 {
     app.db()
@@ -28,20 +18,14 @@ async fn stored_messages(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn parallel_sends_past_the_concurrency_limit_are_refused_and_save_nothing() {
-    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    let (app, upstream, ada, chat) = spawn_chat(&[]).await;
     upstream.set_behaviour(Behaviour {
         chunk_delay_ms: 50,
         reply_tokens: Some(200),
         ..Behaviour::default()
     });
-    let (_, s) = app.with_user().await;
-    let chat = new_chat(&app, &s.access_token).await;
-    let path = format!("/api/chats/{chat}/messages");
     // Ten at once against the default limit of three.
-    let questions: Vec<_> = (0..10).map(|i| say(&format!("q{i}"))).collect();
-    let sends = questions
-        .iter()
-        .map(|question| app.post_stream(&path, &s.access_token, question));
+    let sends = (0..10).map(|i| ada.try_send(&chat, format!("q{i}")));
     let responses = futures::future::join_all(sends).await;
     let (accepted, refused): (Vec<_>, Vec<_>) = responses
         .into_iter()
@@ -58,67 +42,36 @@ async fn parallel_sends_past_the_concurrency_limit_are_refused_and_save_nothing(
     assert_eq!(stored_messages(&app).await, 6);
 
     // Someone else is not limited by it.
-    let (_, other) = app.with_user().await;
-    let other_chat = new_chat(&app, &other.access_token).await;
-    let response = app
-        .post_stream(
-            &format!("/api/chats/{other_chat}/messages"),
-            &other.access_token,
-            &say("me too"),
-        )
-        .await;
+    let other = app.signed_in().await;
+    let other_chat = other.new_chat().await;
+    let response = other.try_send(&other_chat, "me too").await;
     assert_eq!(response.status(), StatusCode::OK);
 
     // Stopping one makes room for one.
-    let mut reader = SseReader::new(accepted.into_iter().next().expect("one"));
-    let (answer, _) = reader.read_answer_until(0).await;
-    let stopped = app
-        .send(
-            reqwest::Method::POST,
-            &format!("/api/chats/{chat}/messages/{answer}/stop"),
-            &s.access_token,
-            None,
-        )
-        .await;
-    assert_eq!(stopped.status(), StatusCode::OK);
-    let again = app.post_stream(&path, &s.access_token, &say("now?")).await;
+    let mut first = Answer::from_response(accepted.into_iter().next().expect("one")).await;
+    let answer = first.started().await;
+    ada.stop(&chat, &answer).await;
+    let again = ada.try_send(&chat, "now?").await;
     assert_eq!(again.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn answers_per_minute_are_limited_with_a_retry_after() {
-    let (app, _upstream) =
-        spawn_app_with_upstream("vllm", &[("RATE_LIMIT_MESSAGES_PER_MINUTE", "3")]).await;
-    let (_, s) = app.with_user().await;
-    let chat = new_chat(&app, &s.access_token).await;
+    let (app, _upstream, ada, chat) = spawn_chat(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "3")]).await;
     for i in 0..3 {
-        let events = app
-            .chat(&s.access_token, &chat, &say(&format!("q{i}")))
-            .await;
+        let events = ada.send(&chat, format!("q{i}")).await.until_done().await;
         assert_eq!(events.last().map(|e| e.event.as_str()), Some("done"));
     }
     let before = stored_messages(&app).await;
-    let path = format!("/api/chats/{chat}/messages");
-    let refused = app
-        .post_stream(&path, &s.access_token, &say("one more"))
-        .await;
+    let refused = ada.try_send(&chat, "one more").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait = integration_tests::retry_after(&refused);
     assert!((1..=60).contains(&wait), "{wait}");
     assert_eq!(json(refused).await["error"]["code"], "rate_limited");
     // Regenerating counts as well, and nothing is saved for a refusal.
-    let messages = app.messages(&s.access_token, &chat).await;
-    let answer = messages.last().expect("an answer")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let regenerate = app
-        .post_stream(
-            &format!("/api/chats/{chat}/messages/{answer}/regenerate"),
-            &s.access_token,
-            &body!({}),
-        )
-        .await;
+    let messages = ada.messages(&chat).await;
+    let answer = messages.last().expect("an answer");
+    let regenerate = ada.try_regenerate(&chat, answer, None).await;
     assert_eq!(regenerate.status(), StatusCode::TOO_MANY_REQUESTS);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(stored_messages(&app).await, before);

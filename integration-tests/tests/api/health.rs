@@ -1,10 +1,10 @@
-use integration_tests::{json, spawn_app};
+use integration_tests::{json, paths, spawn_app};
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn health_answers_ok() {
     let app = spawn_app().await;
-    let response = app.get("/api/health", None).await;
+    let response = app.health().await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(response).await["status"], "ok");
 }
@@ -12,7 +12,7 @@ async fn health_answers_ok() {
 #[tokio::test]
 async fn ready_answers_when_mongodb_is_reachable() {
     let app = spawn_app().await;
-    let response = app.get("/api/ready", None).await;
+    let response = app.ready().await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(response).await["status"], "ready");
 }
@@ -20,7 +20,7 @@ async fn ready_answers_when_mongodb_is_reachable() {
 #[tokio::test]
 async fn every_response_carries_security_headers_and_a_request_id() {
     let app = spawn_app().await;
-    for path in ["/api/health", "/api/users/me", "/", "/c/some-chat"] {
+    for path in [paths::HEALTH, paths::ME, "/", "/c/some-chat"] {
         let response = app.get(path, None).await;
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
@@ -41,11 +41,11 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 #[tokio::test]
 async fn hsts_is_sent_only_behind_https() {
     let plain = spawn_app().await;
-    let response = plain.get("/api/health", None).await;
+    let response = plain.health().await;
     assert!(!response.headers().contains_key("strict-transport-security"));
 
     let https = spawn_app_with_https().await;
-    let response = https.get("/api/health", None).await;
+    let response = https.health().await;
     assert!(
         response.headers()["strict-transport-security"]
             .to_str()
@@ -89,7 +89,7 @@ async fn unknown_api_routes_are_json_404s_and_wrong_methods_json_405s() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(response).await["error"]["code"], "not_found");
 
-    let response = app.get("/api/auth/login", None).await;
+    let response = app.get(paths::LOGIN, None).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(json(response).await["error"]["code"], "method_not_allowed");
 }
@@ -97,8 +97,8 @@ async fn unknown_api_routes_are_json_404s_and_wrong_methods_json_405s() {
 #[tokio::test]
 async fn graceful_shutdown_stops_the_server() {
     let app = spawn_app().await;
-    let address = app.url("/api/health");
-    assert_eq!(app.get("/api/health", None).await.status(), StatusCode::OK);
+    let address = app.url(paths::HEALTH);
+    assert_eq!(app.health().await.status(), StatusCode::OK);
     tokio::time::timeout(std::time::Duration::from_secs(10), app.stop())
         .await
         .expect("the server stops within 10 s")

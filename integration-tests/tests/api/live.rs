@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use integration_tests::{
-    Ended, fake_upstream::Behaviour, find, json, refused_status, say, spawn_app_with,
-    spawn_app_with_upstream,
+    Ended, fake_upstream::Behaviour, json, paths, refused_status, spawn_app_with,
+    spawn_app_with_upstream, spawn_chat,
 };
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json as body;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -15,35 +15,26 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn every_socket_of_the_user_sees_renames_votes_and_deletes_and_no_one_else_does() {
     let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, alice) = app.with_user().await;
-    let (_, bob) = app.with_user().await;
-    let mut tab1 = app.live(&alice.access_token).await;
-    let mut tab2 = app.live(&alice.access_token).await;
-    let mut bobs = app.live(&bob.access_token).await;
+    let alice = app.signed_in().await;
+    let bob = app.signed_in().await;
+    let mut tab1 = alice.live().await;
+    let mut tab2 = alice.live().await;
+    let mut bobs = bob.live().await;
 
-    let chat = app
-        .create_chat(&alice.access_token, &body!({ "title": "first" }))
-        .await;
-    let id = chat["id"].as_str().expect("id").to_owned();
+    let chat = alice.create_chat(body!({ "title": "first" })).await;
     for tab in [&mut tab1, &mut tab2] {
         let created = tab
             .wait_for("chat.created", WAIT)
             .await
             .expect("chat.created");
-        assert_eq!(created["chat_id"], id.as_str());
+        assert_eq!(created["chat_id"], chat.id);
         assert_eq!(created["data"]["title"], "first");
         assert!(created["id"].is_string() && created["at"].is_string());
     }
 
-    let renamed = app
-        .send(
-            Method::PATCH,
-            &format!("/api/chats/{id}"),
-            &alice.access_token,
-            Some(&body!({ "title": "renamed" })),
-        )
+    alice
+        .update_chat(&chat, body!({ "title": "renamed" }))
         .await;
-    assert_eq!(renamed.status(), StatusCode::OK);
     for tab in [&mut tab1, &mut tab2] {
         let updated = tab
             .wait_for("chat.updated", WAIT)
@@ -52,44 +43,24 @@ async fn every_socket_of_the_user_sees_renames_votes_and_deletes_and_no_one_else
         assert_eq!(updated["data"]["title"], "renamed");
     }
 
-    let events = app.chat(&alice.access_token, &id, &say("hello")).await;
-    let answer = find(&events, "done").expect("done")["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let voted = app
-        .send(
-            Method::PUT,
-            &format!("/api/chats/{id}/messages/{answer}/vote"),
-            &alice.access_token,
-            Some(&body!({ "vote": "up" })),
-        )
-        .await;
-    assert_eq!(voted.status(), StatusCode::OK);
+    let answer = alice.send(&chat, "hello").await.done().await;
+    alice.vote(&chat, &answer, body!({ "vote": "up" })).await;
     for tab in [&mut tab1, &mut tab2] {
         let vote = tab
             .wait_for("message.voted", WAIT)
             .await
             .expect("message.voted");
-        assert_eq!(vote["message_id"], answer.as_str());
+        assert_eq!(vote["message_id"], answer.id);
         assert_eq!(vote["data"]["vote"], "up");
     }
 
-    let deleted = app
-        .send(
-            Method::DELETE,
-            &format!("/api/chats/{id}"),
-            &alice.access_token,
-            None,
-        )
-        .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    alice.delete_chat(&chat).await;
     for tab in [&mut tab1, &mut tab2] {
         let gone = tab
             .wait_for("chat.deleted", WAIT)
             .await
             .expect("chat.deleted");
-        assert_eq!(gone["chat_id"], id.as_str());
+        assert_eq!(gone["chat_id"], chat.id);
     }
 
     let leaked = bobs.drain(Duration::from_millis(500)).await;
@@ -104,12 +75,10 @@ async fn a_second_tab_watches_an_answer_stream_live() {
         reply_tokens: Some(40),
         ..Behaviour::default()
     });
-    let (_, s) = app.with_user().await;
-    let mut watcher = app.live(&s.access_token).await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let id = chat["id"].as_str().expect("id").to_owned();
-    let events = app.chat(&s.access_token, &id, &say("stream it")).await;
-    let done = find(&events, "done").expect("done");
+    let ada = app.signed_in().await;
+    let mut watcher = ada.live().await;
+    let chat = ada.new_chat().await;
+    let done = ada.send(&chat, "stream it").await.done().await;
 
     let mut created = Vec::new();
     let mut started = None;
@@ -140,8 +109,8 @@ async fn a_second_tab_watches_an_answer_stream_live() {
         }
     };
     assert_eq!(created, [body!("user"), body!("assistant")]);
-    assert_eq!(started, Some(done["id"].clone()));
-    assert_eq!(text, done["content"].as_str().expect("content"));
+    assert_eq!(started.expect("the answer was announced"), done.id);
+    assert_eq!(text, done.content());
     assert!(deltas >= 2, "the answer streamed in several frames");
     assert!(
         deltas < 40,
@@ -155,13 +124,12 @@ async fn a_second_tab_watches_an_answer_stream_live() {
 async fn an_answer_is_announced_before_any_of_its_text_even_when_the_model_is_instant() {
     // The upstream request starts while the messages are saved; an instant model must not get
     // its text onto the sockets before `message.created` / `generation.started`.
-    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let mut watcher = app.live(&s.access_token).await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let id = chat["id"].as_str().expect("id").to_owned();
+    let (_, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let mut watcher = ada.live().await;
     for turn in 0..5 {
-        app.chat(&s.access_token, &id, &say(&format!("turn {turn}")))
+        ada.send(&chat, format!("turn {turn}"))
+            .await
+            .until_done()
             .await;
         let mut announced = Vec::new();
         loop {
@@ -192,7 +160,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
         ("PUBLIC_URL", "http://confab.example"),
     ])
     .await;
-    let (_, s) = app.with_user().await;
+    let ada = app.signed_in().await;
 
     for query in ["", "ticket=", "ticket=made-up"] {
         let refused = app
@@ -203,7 +171,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
         assert_eq!(refused_status(&refused), Some(401), "{query}");
     }
 
-    let ticket = app.ticket(&s.access_token).await;
+    let ticket = ada.ticket().await;
     let first = app.open_ws(&format!("ticket={ticket}"), None, false).await;
     assert!(first.is_ok());
     let reused = app
@@ -213,7 +181,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
         .expect("refused");
     assert_eq!(refused_status(&reused), Some(401), "a ticket works once");
 
-    let stale = app.ticket(&s.access_token).await;
+    let stale = ada.ticket().await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let expired = app
         .open_ws(&format!("ticket={stale}"), None, false)
@@ -222,7 +190,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
         .expect("refused");
     assert_eq!(refused_status(&expired), Some(401), "an expired ticket");
 
-    let ticket = app.ticket(&s.access_token).await;
+    let ticket = ada.ticket().await;
     let foreign = app
         .open_ws(
             &format!("ticket={ticket}"),
@@ -233,7 +201,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
         .err()
         .expect("refused");
     assert_eq!(refused_status(&foreign), Some(403));
-    let ticket = app.ticket(&s.access_token).await;
+    let ticket = ada.ticket().await;
     assert!(
         app.open_ws(
             &format!("ticket={ticket}"),
@@ -246,7 +214,7 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
 
     let no_token = app
         .http
-        .post(app.url("/api/ws/ticket"))
+        .post(app.url(paths::WS_TICKET))
         .send()
         .await
         .expect("sent");
@@ -256,14 +224,12 @@ async fn a_socket_without_a_valid_ticket_or_from_a_foreign_origin_is_refused() {
 #[tokio::test]
 async fn logging_out_closes_that_sessions_sockets() {
     let app = integration_tests::spawn_app().await;
-    let (user, laptop) = app.with_user().await;
-    let phone = app.login(&user.email, &user.password).await;
-    let mut laptop_socket = app.live(&laptop.access_token).await;
-    let mut phone_socket = app.live(&phone.access_token).await;
+    let laptop = app.signed_in().await;
+    let phone = laptop.another_session().await;
+    let mut laptop_socket = laptop.live().await;
+    let mut phone_socket = phone.live().await;
 
-    let logout = app
-        .post_with_cookie("/api/auth/logout", Some(&laptop.refresh))
-        .await;
+    let logout = app.logout_by_cookie(&laptop.session.refresh).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     assert_eq!(laptop_socket.ended(WAIT).await, Ended::Closed(4001));
     assert_eq!(
@@ -272,10 +238,9 @@ async fn logging_out_closes_that_sessions_sockets() {
     );
 
     // A ticket issued before logout no longer opens a socket.
-    let again = app.login(&user.email, &user.password).await;
-    let ticket = app.ticket(&again.access_token).await;
-    app.post_with_cookie("/api/auth/logout", Some(&again.refresh))
-        .await;
+    let again = laptop.another_session().await;
+    let ticket = again.ticket().await;
+    app.logout_by_cookie(&again.session.refresh).await;
     let refused = app
         .open_ws(&format!("ticket={ticket}"), None, false)
         .await
@@ -287,15 +252,14 @@ async fn logging_out_closes_that_sessions_sockets() {
 #[tokio::test]
 async fn a_socket_that_stops_reading_is_dropped_while_the_others_keep_receiving() {
     let app = spawn_app_with(&[("WS_QUEUE", "4")]).await;
-    let (_, s) = app.with_user().await;
-    let ticket = app.ticket(&s.access_token).await;
+    let ada = app.signed_in().await;
+    let ticket = ada.ticket().await;
     let mut slow = app
         .open_ws(&format!("ticket={ticket}"), None, true)
         .await
         .expect("slow socket opens");
-    let mut fast = app.live(&s.access_token).await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let id = chat["id"].as_str().expect("id").to_owned();
+    let mut fast = ada.live().await;
+    let chat = ada.new_chat().await;
     fast.wait_for("chat.created", WAIT).await.expect("created");
 
     // Large events (a 15,000-character system prompt each) fill the socket buffers quickly.
@@ -314,15 +278,7 @@ async fn a_socket_that_stops_reading_is_dropped_while_the_others_keep_receiving(
     for i in 0..renames {
         let update =
             body!({ "title": format!("update {i}"), "parameters": { "system_prompt": prompt } });
-        let response = app
-            .send(
-                Method::PATCH,
-                &format!("/api/chats/{id}"),
-                &s.access_token,
-                Some(&update),
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
+        ada.update_chat(&chat, update).await;
     }
     assert_eq!(
         reader.await.expect("reader"),
@@ -337,8 +293,8 @@ async fn a_socket_that_stops_reading_is_dropped_while_the_others_keep_receiving(
 #[tokio::test]
 async fn malformed_client_frames_are_ignored_and_pings_keep_the_socket_alive() {
     let app = spawn_app_with(&[("WS_PING_INTERVAL_MS", "200")]).await;
-    let (_, s) = app.with_user().await;
-    let mut socket = app.live(&s.access_token).await;
+    let ada = app.signed_in().await;
+    let mut socket = ada.live().await;
     socket.send_text("{not json").await.expect("sent");
     socket.send_text(&"x".repeat(10_000)).await.expect("sent");
     socket
@@ -348,22 +304,21 @@ async fn malformed_client_frames_are_ignored_and_pings_keep_the_socket_alive() {
     // Longer than two ping intervals: a socket that answers pings (tungstenite does while we
     // read) is kept.
     assert!(socket.drain(Duration::from_millis(900)).await.is_empty());
-    app.create_chat(&s.access_token, &body!({ "title": "still here" }))
-        .await;
+    ada.create_chat(body!({ "title": "still here" })).await;
     let created = socket
         .wait_for("chat.created", WAIT)
         .await
         .expect("still receiving");
     assert_eq!(created["data"]["title"], "still here");
-    let health = json(app.get("/api/health", None).await).await;
+    let health = json(app.health().await).await;
     assert_eq!(health["status"], "ok");
 }
 
 #[tokio::test]
 async fn a_socket_that_never_answers_pings_is_reaped() {
     let app = spawn_app_with(&[("WS_PING_INTERVAL_MS", "200")]).await;
-    let (_, s) = app.with_user().await;
-    let mut socket = app.live(&s.access_token).await;
+    let ada = app.signed_in().await;
+    let mut socket = ada.live().await;
     // Not reading means not answering pings.
     tokio::time::sleep(Duration::from_millis(1800)).await;
     assert_ne!(socket.ended(Duration::from_secs(3)).await, Ended::StillOpen);
@@ -372,8 +327,8 @@ async fn a_socket_that_never_answers_pings_is_reaped() {
 #[tokio::test]
 async fn an_oversized_frame_closes_the_socket_with_1009() {
     let app = spawn_app_with(&[]).await;
-    let (_, s) = app.with_user().await;
-    let mut socket = app.live(&s.access_token).await;
+    let ada = app.signed_in().await;
+    let mut socket = ada.live().await;
     socket
         .send_text(&"x".repeat(100 * 1024))
         .await

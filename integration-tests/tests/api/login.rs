@@ -16,8 +16,8 @@ async fn login_works_with_email_or_username_in_any_case() {
         user.username.to_uppercase(),
     ] {
         let session = app.login(&login, &user.password).await;
-        assert_eq!(session.user["id"], registered.user["id"], "{login}");
-        let me = app.get("/api/users/me", Some(&session.access_token)).await;
+        assert_eq!(session.user_id(), registered.user_id(), "{login}");
+        let me = app.me(&session.access_token).await;
         assert_eq!(me.status(), StatusCode::OK);
     }
 }

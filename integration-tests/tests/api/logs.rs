@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use integration_tests::{json, refresh_cookie, spawn_app};
+use integration_tests::{json, paths, refresh_cookie, spawn_app};
 use tracing_subscriber::fmt::MakeWriter;
 
 #[derive(Clone, Default)]
@@ -40,20 +40,19 @@ async fn passwords_and_tokens_never_appear_in_logs() {
     let (user, session) = app.with_user().await;
     app.try_login(&user.email, "a wrong password to log").await;
     let login = app.login(&user.email, &user.password).await;
-    app.get("/api/users/me", Some(&login.access_token)).await;
+    app.me(&login.access_token).await;
     let refreshed = app.refresh(&login.refresh).await;
     let next_refresh = refresh_cookie(&refreshed).expect("rotated");
     let next_access = json(refreshed).await["access_token"]
         .as_str()
         .expect("token")
         .to_owned();
-    app.post_with_cookie("/api/auth/logout", Some(&next_refresh))
-        .await;
+    app.logout_by_cookie(&next_refresh).await;
     drop(app);
 
     let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
     assert!(
-        logs.contains("/api/auth/login"),
+        logs.contains(paths::LOGIN),
         "the capture works: requests are logged"
     );
     for secret in [

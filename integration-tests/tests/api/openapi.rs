@@ -1,10 +1,10 @@
-use integration_tests::{json, spawn_app};
+use integration_tests::{json, paths, spawn_app};
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
     let app = spawn_app().await;
-    let response = app.get("/api/openapi.json", None).await;
+    let response = app.get(paths::OPENAPI, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let doc = json(response).await;
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));

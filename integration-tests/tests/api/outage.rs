@@ -18,15 +18,15 @@ async fn an_unreachable_database_gives_503_and_the_app_recovers() {
     let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
     let app = spawn_app_with(&[("MONGODB_URI", &uri), ("MONGODB_TIMEOUT_MS", "500")]).await;
     let (user, session) = app.with_user().await;
-    assert_eq!(app.get("/api/ready", None).await.status(), StatusCode::OK);
+    assert_eq!(app.ready().await.status(), StatusCode::OK);
 
     proxy.cut();
     let started = Instant::now();
-    let ready = app.get("/api/ready", None).await;
+    let ready = app.ready().await;
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(ready.headers().contains_key("retry-after"));
     assert_eq!(json(ready).await["error"]["code"], "service_unavailable");
-    let me = app.get("/api/users/me", Some(&session.access_token)).await;
+    let me = app.me(&session.access_token).await;
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE);
     let login = app.try_login(&user.email, &user.password).await;
     assert_eq!(login.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -41,18 +41,18 @@ async fn an_unreachable_database_gives_503_and_the_app_recovers() {
         started.elapsed()
     );
     // Liveness does not depend on the database.
-    assert_eq!(app.get("/api/health", None).await.status(), StatusCode::OK);
+    assert_eq!(app.health().await.status(), StatusCode::OK);
 
     proxy.restore();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if app.get("/api/ready", None).await.status() == StatusCode::OK {
+        if app.ready().await.status() == StatusCode::OK {
             break;
         }
         assert!(Instant::now() < deadline, "the app did not recover");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let me = app.get("/api/users/me", Some(&session.access_token)).await;
+    let me = app.me(&session.access_token).await;
     assert_eq!(me.status(), StatusCode::OK);
 }
 
@@ -60,40 +60,27 @@ async fn an_unreachable_database_gives_503_and_the_app_recovers() {
 /// could not be saved (never `done`), and the answer is stored once the database is back.
 #[tokio::test]
 async fn an_answer_finished_during_a_database_outage_is_not_called_done_and_is_saved_later() {
-    use integration_tests::{SseReader, fake_upstream::Behaviour, say, spawn_app_with_upstream};
-    use mongodb::bson::{Document, doc, oid::ObjectId};
+    use integration_tests::{fake_upstream::Behaviour, spawn_chat};
+    use mongodb::bson::{Document, doc};
 
     let proxy = TcpProxy::start(mongodb_host_port()).await;
     let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
-    let (app, upstream) = spawn_app_with_upstream(
-        "vllm",
-        &[("MONGODB_URI", &uri), ("MONGODB_TIMEOUT_MS", "2000")],
-    )
-    .await;
+    let (app, upstream, ada, chat) =
+        spawn_chat(&[("MONGODB_URI", &uri), ("MONGODB_TIMEOUT_MS", "2000")]).await;
     upstream.set_behaviour(Behaviour {
         chunk_delay_ms: 40,
         reply_tokens: Some(80),
         ..Behaviour::default()
     });
-    let (_, session) = app.with_user().await;
-    let token = &session.access_token;
-    let chat = app.create_chat(token, &serde_json::json!({})).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let response = app
-        .post_stream(&format!("/api/chats/{chat}/messages"), token, &say("go"))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let mut reader = SseReader::new(response);
-    let (answer_id, mut shown) = reader.read_answer_until(10).await;
+    let mut answer = ada.send(&chat, "go").await;
+    let (answer_id, mut shown) = answer.read_words(10).await;
 
     proxy.cut();
     let cut_at = Instant::now();
     let mut last_delta = Instant::now();
     let mut longest_gap = Duration::ZERO;
     let ending = loop {
-        let event = reader.next().await.expect("the stream ends with an event");
+        let event = answer.next().await.expect("the stream ends with an event");
         match event.event.as_str() {
             "delta" => {
                 longest_gap = longest_gap.max(last_delta.elapsed());
@@ -124,7 +111,7 @@ async fn an_answer_finished_during_a_database_outage_is_not_called_done_and_is_s
 
     proxy.restore();
     let messages = app.db().await.collection::<Document>("messages");
-    let id = ObjectId::parse_str(&answer_id).expect("oid");
+    let id = answer_id.object_id();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let stored = messages
@@ -142,11 +129,7 @@ async fn an_answer_finished_during_a_database_outage_is_not_called_done_and_is_s
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let listed = app.messages(token, &chat).await;
-    let answer = listed
-        .iter()
-        .find(|m| m["id"] == answer_id.as_str())
-        .expect("listed");
-    assert_eq!(answer["content"], shown.as_str());
-    assert_eq!(answer["status"], "complete");
+    let listed = ada.message(&chat, &answer_id).await;
+    assert_eq!(listed["content"], shown.as_str());
+    assert_eq!(listed["status"], "complete");
 }

@@ -1,8 +1,10 @@
 //! Sampling parameters: validated, merged (request over chat), sent under the names each
 //! upstream kind understands, never sent when unset or unsupported, and saved on the answer.
 
-use integration_tests::{expect_field_error, find, json, say, spawn_app_with_upstream};
-use reqwest::{Method, StatusCode};
+use integration_tests::{
+    Message, expect_field_error, json, paths, spawn_app_with_upstream, spawn_chat,
+};
+use reqwest::StatusCode;
 use serde_json::{Map, Value, json as body};
 
 fn every_parameter() -> Value {
@@ -37,18 +39,18 @@ fn sent_fields(request: &Value) -> Map<String, Value> {
         .collect()
 }
 
-async fn send_with_every_parameter(kind: &str) -> (Value, Value) {
+async fn send_with_every_parameter(kind: &str) -> (Value, Message) {
     let (app, upstream) = spawn_app_with_upstream(kind, &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let events = app
-        .chat(
-            &s.access_token,
-            chat["id"].as_str().expect("id"),
-            &body!({ "content": "hi", "parameters": every_parameter() }),
+    let ada = app.signed_in().await;
+    let chat = ada.new_chat().await;
+    let done = ada
+        .send(
+            &chat,
+            body!({ "content": "hi", "parameters": every_parameter() }),
         )
+        .await
+        .done()
         .await;
-    let done = find(&events, "done").expect("done").clone();
     (upstream.last_request().expect("request"), done)
 }
 
@@ -127,24 +129,21 @@ async fn ollama_and_tgi_get_their_own_names() {
 #[tokio::test]
 async fn unset_parameters_are_not_sent_and_chat_defaults_are_overridden_per_request() {
     let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = app
-        .create_chat(
-            &s.access_token,
-            &body!({ "parameters": { "temperature": 0.2, "top_k": 5 } }),
-        )
+    let ada = app.signed_in().await;
+    let chat = ada
+        .create_chat(body!({ "parameters": { "temperature": 0.2, "top_k": 5 } }))
         .await;
-    let id = chat["id"].as_str().expect("id");
-    app.chat(&s.access_token, id, &say("plain")).await;
+    ada.send(&chat, "plain").await.until_done().await;
     assert_eq!(
         Value::Object(sent_fields(&upstream.last_request().expect("request"))),
         body!({ "temperature": 0.2, "top_k": 5 })
     );
-    app.chat(
-        &s.access_token,
-        id,
-        &body!({ "content": "hotter", "parameters": { "temperature": 1.5, "seed": 7 } }),
+    ada.send(
+        &chat,
+        body!({ "content": "hotter", "parameters": { "temperature": 1.5, "seed": 7 } }),
     )
+    .await
+    .until_done()
     .await;
     assert_eq!(
         Value::Object(sent_fields(&upstream.last_request().expect("request"))),
@@ -154,44 +153,27 @@ async fn unset_parameters_are_not_sent_and_chat_defaults_are_overridden_per_requ
 
 #[tokio::test]
 async fn max_tokens_stop_and_seed_shape_the_answer() {
-    let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let id = chat["id"].as_str().expect("id");
-    let events = app
-        .chat(
-            &s.access_token,
-            id,
-            &body!({ "content": "hi", "parameters": { "max_tokens": 3 } }),
+    let (_, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let done = ada
+        .send(
+            &chat,
+            body!({ "content": "hi", "parameters": { "max_tokens": 3 } }),
         )
+        .await
+        .done()
         .await;
-    let done = find(&events, "done").expect("done");
     assert_eq!(done["finish_reason"], "length");
     assert_eq!(done["usage"]["completion_tokens"], 3);
 
-    let a = app
-        .chat(
-            &s.access_token,
-            id,
-            &body!({ "content": "same", "parameters": { "seed": 1 } }),
-        )
-        .await;
-    let b = app
-        .chat(
-            &s.access_token,
-            id,
-            &body!({ "content": "same", "parameters": { "seed": 2 } }),
-        )
-        .await;
-    assert_ne!(integration_tests::deltas(&a), integration_tests::deltas(&b));
+    let same = |seed: u64| body!({ "content": "same", "parameters": { "seed": seed } });
+    let a = ada.send(&chat, same(1)).await.until_done().await;
+    let b = ada.send(&chat, same(2)).await.until_done().await;
+    assert_ne!(a.text(), b.text());
 }
 
 #[tokio::test]
 async fn each_bound_is_enforced_with_a_422_naming_the_parameter() {
-    let (app, upstream) = spawn_app_with_upstream("vllm", &[("MODEL_MAX_TOKENS", "1000")]).await;
-    let (_, s) = app.with_user().await;
-    let chat = app.create_chat(&s.access_token, &body!({})).await;
-    let path = format!("/api/chats/{}/messages", chat["id"].as_str().expect("id"));
+    let (_, upstream, ada, chat) = spawn_chat(&[("MODEL_MAX_TOKENS", "1000")]).await;
     let cases = [
         ("temperature", body!(-0.1)),
         ("temperature", body!(2.01)),
@@ -215,7 +197,7 @@ async fn each_bound_is_enforced_with_a_422_naming_the_parameter() {
     ];
     for (name, value) in cases {
         let payload = body!({ "content": "hi", "parameters": { name: value.clone() } });
-        let response = app.post_stream(&path, &s.access_token, &payload).await;
+        let response = ada.try_send(&chat, &payload).await;
         let field = format!("parameters.{name}");
         expect_field_error(response, &field, &format!("{name} = {value}")).await;
     }
@@ -224,24 +206,17 @@ async fn each_bound_is_enforced_with_a_422_naming_the_parameter() {
         "temperature": 2, "top_p": 1, "top_k": 1, "max_tokens": 1000, "repetition_penalty": 2,
         "frequency_penalty": -2, "presence_penalty": 2, "stop": ["a", "b", "c", "d"]
     } });
-    let events = app
-        .chat(&s.access_token, chat["id"].as_str().expect("id"), &edges)
-        .await;
-    assert!(find(&events, "done").is_some());
+    let events = ada.send(&chat, edges).await.until_done().await;
+    assert!(events.find("done").is_some());
     assert_eq!(upstream.request_count(), 1);
 }
 
 #[tokio::test]
 async fn chat_parameters_are_validated_against_the_models_too() {
     let (app, _upstream) = spawn_app_with_upstream("vllm", &[]).await;
-    let (_, s) = app.with_user().await;
-    let response = app
-        .send(
-            Method::POST,
-            "/api/chats",
-            &s.access_token,
-            Some(&body!({ "parameters": { "model": "gpt-17" } })),
-        )
+    let ada = app.signed_in().await;
+    let response = ada
+        .try_create_chat(&body!({ "parameters": { "model": "gpt-17" } }))
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(json(response).await["error"]["fields"]["parameters.model"].is_string());
@@ -251,12 +226,10 @@ async fn chat_parameters_are_validated_against_the_models_too() {
 async fn models_lists_defaults_accepted_parameters_and_ranges() {
     let (app, _upstream) =
         spawn_app_with_upstream("openai", &[("DEFAULT_TEMPERATURE", "0.6")]).await;
-    let (_, s) = app.with_user().await;
-    let unauthenticated = app.get("/api/models", None).await;
+    let ada = app.signed_in().await;
+    let unauthenticated = app.get(paths::MODELS, None).await;
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
-    let response = app.get("/api/models", Some(&s.access_token)).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let models = json(response).await;
+    let models = ada.models().await;
     assert_eq!(models["default_model"], "confab-demo");
     let model = &models["models"][0];
     assert_eq!(model["id"], "confab-demo");

@@ -1,6 +1,6 @@
 //! Refresh tokens: rotation, reuse detection (stolen-token revocation) and logout.
 
-use integration_tests::{json, refresh_cookie, set_cookie_header, spawn_app};
+use integration_tests::{json, paths, refresh_cookie, set_cookie_header, spawn_app};
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -14,12 +14,9 @@ async fn refreshing_rotates_the_cookie_and_issues_a_working_access_token() {
     let next = refresh_cookie(&response).expect("a new refresh cookie");
     assert_ne!(next, session.refresh, "the refresh token is rotated");
     let body = json(response).await;
-    assert_eq!(body["user"]["id"], session.user["id"]);
+    assert_eq!(body["user"]["id"], session.user_id());
     let token = body["access_token"].as_str().expect("token");
-    assert_eq!(
-        app.get("/api/users/me", Some(token)).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(token).await.status(), StatusCode::OK);
     // The same session goes on: the new token refreshes again.
     assert_eq!(app.refresh(&next).await.status(), StatusCode::OK);
 }
@@ -70,7 +67,7 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_session() {
         StatusCode::UNAUTHORIZED
     );
     for token in [&legit_access, &session.access_token] {
-        let me = app.get("/api/users/me", Some(token)).await;
+        let me = app.me(token).await;
         assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
     }
 }
@@ -82,7 +79,7 @@ async fn reuse_revokes_only_that_session_not_the_users_others() {
     let phone = app.login(&user.email, &user.password).await;
     app.refresh(&laptop.refresh).await;
     app.refresh(&laptop.refresh).await; // reuse: laptop session revoked
-    let me = app.get("/api/users/me", Some(&phone.access_token)).await;
+    let me = app.me(&phone.access_token).await;
     assert_eq!(me.status(), StatusCode::OK);
     assert_eq!(app.refresh(&phone.refresh).await.status(), StatusCode::OK);
 }
@@ -109,7 +106,7 @@ async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
 #[tokio::test]
 async fn refresh_without_a_valid_cookie_is_401() {
     let app = spawn_app().await;
-    let response = app.post_with_cookie("/api/auth/refresh", None).await;
+    let response = app.post_with_cookie(paths::REFRESH, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json(response).await["error"]["code"], "unauthorized");
     for bogus in ["", "garbage", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
@@ -122,14 +119,7 @@ async fn refresh_without_a_valid_cookie_is_401() {
 async fn logout_ends_the_session_its_refresh_token_and_its_access_tokens() {
     let app = spawn_app().await;
     let (_, session) = app.with_user().await;
-    let response = app
-        .http
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&session.access_token)
-        .header("cookie", format!("confab_refresh={}", session.refresh))
-        .send()
-        .await
-        .expect("sent");
+    let response = app.logout(&session).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let cleared = set_cookie_header(&response).expect("cookie cleared");
     assert!(
@@ -137,7 +127,7 @@ async fn logout_ends_the_session_its_refresh_token_and_its_access_tokens() {
         "{cleared}"
     );
 
-    let me = app.get("/api/users/me", Some(&session.access_token)).await;
+    let me = app.me(&session.access_token).await;
     assert_eq!(
         me.status(),
         StatusCode::UNAUTHORIZED,
@@ -156,42 +146,25 @@ async fn logout_with_only_the_cookie_or_only_the_token_works_and_spares_other_se
     let b = app.login(&user.email, &user.password).await;
     let c = app.login(&user.email, &user.password).await;
 
-    let by_cookie = app
-        .post_with_cookie("/api/auth/logout", Some(&a.refresh))
-        .await;
+    let by_cookie = app.logout_by_cookie(&a.refresh).await;
     assert_eq!(by_cookie.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        app.get("/api/users/me", Some(&a.access_token))
-            .await
-            .status(),
+        app.me(&a.access_token).await.status(),
         StatusCode::UNAUTHORIZED
     );
 
-    let by_token = app
-        .http
-        .post(app.url("/api/auth/logout"))
-        .bearer_auth(&b.access_token)
-        .send()
-        .await
-        .expect("sent");
+    let by_token = app.logout_by_token(&b.access_token).await;
     assert_eq!(by_token.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.refresh(&b.refresh).await.status(),
         StatusCode::UNAUTHORIZED
     );
 
-    assert_eq!(
-        app.get("/api/users/me", Some(&c.access_token))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.me(&c.access_token).await.status(), StatusCode::OK);
     assert_eq!(app.refresh(&c.refresh).await.status(), StatusCode::OK);
 
     // Logging out again is harmless.
-    let again = app
-        .post_with_cookie("/api/auth/logout", Some(&a.refresh))
-        .await;
+    let again = app.logout_by_cookie(&a.refresh).await;
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
 }
 
@@ -199,7 +172,7 @@ async fn logout_with_only_the_cookie_or_only_the_token_works_and_spares_other_se
 async fn answers_that_carry_tokens_are_never_cached() {
     let app = spawn_app().await;
     let user = integration_tests::TestUser::random();
-    let registered = app.post_json("/api/auth/register", &user.body()).await;
+    let registered = app.try_register(&user.body()).await;
     let refresh = refresh_cookie(&registered).expect("cookie");
     let login = app.try_login(&user.email, &user.password).await;
     let refreshed = app.refresh(&refresh).await;
@@ -220,7 +193,7 @@ async fn refresh_and_logout_refuse_a_foreign_origin_and_change_nothing() {
     let app = spawn_app().await;
     let (_, session) = app.with_user().await;
     let cookie = format!("confab_refresh={}", session.refresh);
-    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+    for path in [paths::REFRESH, paths::LOGOUT] {
         let response = app
             .http
             .post(app.url(path))
@@ -235,7 +208,7 @@ async fn refresh_and_logout_refuse_a_foreign_origin_and_change_nothing() {
     // The session is untouched: the same refresh token still works, from our own origin.
     let own = app
         .http
-        .post(app.url("/api/auth/refresh"))
+        .post(app.url(paths::REFRESH))
         .header("cookie", &cookie)
         .header("origin", app.address.as_str())
         .send()

@@ -2,7 +2,7 @@
 //! and audience, inside its validity window, for a live session, is accepted.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use integration_tests::{TestApp, json, jwt_claims, spawn_app};
+use integration_tests::{TestApp, json, jwt_claims, paths, spawn_app};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
@@ -23,7 +23,7 @@ fn sign(claims: &Value, algorithm: Algorithm, secret: &str) -> String {
 async fn status_with(app: &TestApp, authorization: &str) -> (StatusCode, bool) {
     let response = app
         .http
-        .get(app.url("/api/users/me"))
+        .get(app.url(paths::ME))
         .header("authorization", authorization)
         .send()
         .await
@@ -57,7 +57,7 @@ async fn a_token_forged_with_our_secret_and_valid_claims_is_accepted() {
 async fn missing_or_malformed_authorization_is_401() {
     let app = spawn_app().await;
     let (_, session) = app.with_user().await;
-    let response = app.get("/api/users/me", None).await;
+    let response = app.get(paths::ME, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(response.headers().contains_key("www-authenticate"));
     for header in [
@@ -179,19 +179,17 @@ async fn users_can_read_only_their_own_profile() {
     let app = spawn_app().await;
     let (_, alice) = app.with_user().await;
     let (_, bob) = app.with_user().await;
-    let alice_id = alice.user["id"].as_str().expect("id");
-    let bob_id = bob.user["id"].as_str().expect("id");
+    let alice_id = alice.user_id();
+    let bob_id = bob.user_id();
 
     let own = app
-        .get(&format!("/api/users/{alice_id}"), Some(&alice.access_token))
+        .get(&paths::user(alice_id), Some(&alice.access_token))
         .await;
     assert_eq!(own.status(), StatusCode::OK);
     assert_eq!(json(own).await["id"], alice_id);
 
     for id in [bob_id, "0123456789abcdef01234567", "not-an-id", "%24ne"] {
-        let response = app
-            .get(&format!("/api/users/{id}"), Some(&alice.access_token))
-            .await;
+        let response = app.get(&paths::user(id), Some(&alice.access_token)).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{id}");
         let body = json(response).await;
         assert_eq!(body["error"]["code"], "not_found");
@@ -201,6 +199,6 @@ async fn users_can_read_only_their_own_profile() {
                 .contains(bob.user["email"].as_str().expect("email"))
         );
     }
-    let anonymous = app.get(&format!("/api/users/{alice_id}"), None).await;
+    let anonymous = app.get(&paths::user(alice_id), None).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }

@@ -228,6 +228,19 @@ mod tests {
     }
 
     #[test]
+    fn no_upstream_is_no_models_and_the_limits() {
+        let empty = Catalog::from_settings(&LlmSettings::from_lookup(&|_| None).expect("settings"))
+            .expect("an empty catalog");
+        let view = serde_json::to_value(ModelsView::of(&empty)).expect("serializes");
+        assert_eq!(view["models"], json!([]));
+        assert_eq!(view["default_model"], Value::Null);
+        assert_eq!(
+            view["limits"],
+            json!({ "max_message_length": 8000, "max_conversation_history": 50 })
+        );
+    }
+
+    #[test]
     fn each_parameter_of_the_table_is_described_in_its_order() {
         let catalog = catalog(&[("DEFAULT_TEMPERATURE", "0.7")]);
         let view: Value = serde_json::to_value(ModelsView::of(&catalog)).expect("serializes");

@@ -57,6 +57,19 @@ impl Catalog {
         Self::from_settings_with(settings, &|name| std::env::var(name).ok())
     }
 
+    /// A catalog from these variables, later ones winning (tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(vars: &[(&str, &str)]) -> Catalog {
+        let lookup = |name: &str| {
+            vars.iter()
+                .rev()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let settings = LlmSettings::from_lookup(&lookup).expect("valid test settings");
+        Self::from_settings(&settings).expect("a valid test catalog")
+    }
+
     /// As [`Catalog::from_settings`], reading `api_key_env` variables through `get_env`.
     pub fn from_settings_with(
         settings: &LlmSettings,

@@ -79,26 +79,22 @@ impl Catalog {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use serde_json::json;
 
     use super::*;
-    use crate::llm::LlmSettings;
 
     fn params_of(value: serde_json::Value) -> SamplingParams {
         SamplingParams::from_json(value).expect("valid parameters")
     }
 
     fn env_catalog(extra: &[(&str, &str)]) -> Catalog {
-        let mut vars: HashMap<&str, &str> = HashMap::from([
+        let mut vars = vec![
             ("OPENAI_API_BASE_URL", "http://127.0.0.1:9/v1"),
             ("AVAILABLE_MODELS", "gpt-a,gpt-b"),
             ("MODEL_MAX_TOKENS", "1000"),
-        ]);
-        vars.extend(extra.iter().copied());
-        let settings = LlmSettings::from_lookup(&|k| vars.get(k).map(|v| (*v).to_owned()));
-        Catalog::from_settings(&settings.expect("settings load")).expect("catalog builds")
+        ];
+        vars.extend_from_slice(extra);
+        Catalog::for_tests(&vars)
     }
 
     #[test]

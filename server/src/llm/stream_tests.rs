@@ -19,13 +19,7 @@ pub(super) fn catalog(upstream: &TestUpstream, vars: &[(&str, &str)]) -> Catalog
         ("UPSTREAM_MAX_RETRY_WAIT_MS", "1000"),
     ];
     all.extend_from_slice(vars);
-    let lookup = |name: &str| {
-        all.iter()
-            .rev()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    };
-    Catalog::from_settings(&LlmSettings::from_lookup(&lookup).expect("settings")).expect("catalog")
+    Catalog::for_tests(&all)
 }
 
 pub(super) async fn open(catalog: &Catalog) -> Result<UpstreamStream, UpstreamError> {

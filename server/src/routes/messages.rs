@@ -75,6 +75,17 @@ fn chat_id(raw: &str) -> ApiResult<ObjectId> {
     ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("chat"))
 }
 
+/// Starts `request` in the caller's chat and answers with its event stream.
+async fn stream_answer(
+    state: &AppState,
+    user: &CurrentUser,
+    chat: &str,
+    request: Request,
+) -> ApiResult<Response> {
+    let started = generation::start(state, user.user_id, chat_id(chat)?, request).await?;
+    Ok(stream::respond(started))
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
@@ -100,8 +111,6 @@ pub struct SendMessage {
         (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
-        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn send_message(
     State(state): State<AppState>,
@@ -116,19 +125,13 @@ async fn send_message(
         ),
         None => None,
     };
-    let started = generation::start(
-        &state,
-        user.user_id,
-        chat_id(&id)?,
-        Request::New {
-            content: body.content,
-            parent_id,
-            parameters: body.parameters,
-            client_request_id: body.client_request_id,
-        },
-    )
-    .await?;
-    Ok(stream::respond(started))
+    let request = Request::New {
+        content: body.content,
+        parent_id,
+        parameters: body.parameters,
+        client_request_id: body.client_request_id,
+    };
+    stream_answer(&state, &user, &id, request).await
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -149,8 +152,6 @@ pub struct EditMessage {
         (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
-        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn edit_message(
     State(state): State<AppState>,
@@ -158,18 +159,12 @@ async fn edit_message(
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<EditMessage>,
 ) -> ApiResult<Response> {
-    let started = generation::start(
-        &state,
-        user.user_id,
-        chat_id(&id)?,
-        Request::Edit {
-            message_id: message_id(&message)?,
-            content: body.content,
-            parameters: body.parameters,
-        },
-    )
-    .await?;
-    Ok(stream::respond(started))
+    let request = Request::Edit {
+        message_id: message_id(&message)?,
+        content: body.content,
+        parameters: body.parameters,
+    };
+    stream_answer(&state, &user, &id, request).await
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -187,8 +182,6 @@ pub struct RegenerateMessage {
         (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
-        (status = 429, description = "Fair use: too many answers at once (`too_many_generations`) or per minute (`rate_limited`); see Retry-After", body = ErrorBody),
-        (status = 503, description = "No upstream model configured, or MongoDB unreachable", body = ErrorBody),
     ))]
 async fn regenerate_message(
     State(state): State<AppState>,
@@ -196,17 +189,11 @@ async fn regenerate_message(
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<RegenerateMessage>,
 ) -> ApiResult<Response> {
-    let started = generation::start(
-        &state,
-        user.user_id,
-        chat_id(&id)?,
-        Request::Regenerate {
-            message_id: message_id(&message)?,
-            parameters: body.parameters,
-        },
-    )
-    .await?;
-    Ok(stream::respond(started))
+    let request = Request::Regenerate {
+        message_id: message_id(&message)?,
+        parameters: body.parameters,
+    };
+    stream_answer(&state, &user, &id, request).await
 }
 
 /// Stops an answer being generated: the upstream request is cancelled and the partial text is

@@ -1,7 +1,8 @@
 //! `GET /api/openapi.json`: the OpenAPI document, generated from the handlers' annotations,
 //! then completed where annotations cannot say it all:
 //! - the error answers every operation can give, from the extractors it uses (a bearer token:
-//!   401; a JSON body: 400/413/415/422; a path id: 400/404; MongoDB: 503);
+//!   401; a JSON body: 400/413/415/422; a path id: 400/404; MongoDB: 503), and those of every
+//!   operation that streams an answer (fair use: 429; no model configured: 503);
 //! - each server-sent event of the answer streams, with the JSON inside its `data`;
 //! - this server's models (an `enum`), its `max_tokens` limit and its longest message.
 //!
@@ -142,6 +143,23 @@ fn add_error_answers(doc: &mut Value) {
                     "422",
                     "An invalid or repeated query parameter, named in `fields`",
                 ));
+            }
+            let streams_an_answer = operation
+                .get("responses")
+                .and_then(|r| r.pointer("/200/content/text~1event-stream"))
+                .is_some();
+            if streams_an_answer {
+                add.extend([
+                    (
+                        "429",
+                        "Fair use: too many answers at once (`too_many_generations`) or per \
+                         minute (`rate_limited`); see Retry-After",
+                    ),
+                    (
+                        "503",
+                        "No model is configured (`no_upstream`), or MongoDB is unreachable",
+                    ),
+                ]);
             }
             if path != "/api/health" {
                 add.push(("503", "MongoDB is unreachable; see Retry-After"));

@@ -208,7 +208,6 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::llm::LlmSettings;
 
     fn catalog(vars: &[(&str, &str)]) -> Catalog {
         let mut all = vec![
@@ -217,20 +216,12 @@ mod tests {
             ("MODEL_MAX_TOKENS", "1000"),
         ];
         all.extend_from_slice(vars);
-        let lookup = |name: &str| {
-            all.iter()
-                .rev()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        Catalog::from_settings(&LlmSettings::from_lookup(&lookup).expect("settings"))
-            .expect("catalog")
+        Catalog::for_tests(&all)
     }
 
     #[test]
     fn no_upstream_is_no_models_and_the_limits() {
-        let empty = Catalog::from_settings(&LlmSettings::from_lookup(&|_| None).expect("settings"))
-            .expect("an empty catalog");
+        let empty = Catalog::for_tests(&[]);
         let view = serde_json::to_value(ModelsView::of(&empty)).expect("serializes");
         assert_eq!(view["models"], json!([]));
         assert_eq!(view["default_model"], Value::Null);

@@ -3,10 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::{
-    domain::Param,
-    llm::{Catalog, LlmSettings},
-};
+use crate::{domain::Param, llm::Catalog};
 
 fn catalog(vars: &[(&str, &str)]) -> Catalog {
     let mut all = vec![
@@ -18,13 +15,7 @@ fn catalog(vars: &[(&str, &str)]) -> Catalog {
         ("MAX_CONVERSATION_HISTORY", "3"),
     ];
     all.extend_from_slice(vars);
-    let lookup = |name: &str| {
-        all.iter()
-            .rev()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    };
-    Catalog::from_settings(&LlmSettings::from_lookup(&lookup).expect("settings")).expect("catalog")
+    Catalog::for_tests(&all)
 }
 
 fn params(value: serde_json::Value) -> SamplingParams {
@@ -225,7 +216,6 @@ fn what_breaks_a_rule_is_refused_before_anything_exists() {
         parameters: None,
     };
     assert_eq!(f.plan(&c, gone).err(), Some(PlanError::MessageNotFound));
-    let none = Catalog::from_settings(&LlmSettings::from_lookup(&|_| None).expect("settings"))
-        .expect("an empty catalog");
+    let none = Catalog::for_tests(&[]);
     assert_eq!(f.plan(&none, new("q")).err(), Some(PlanError::NoUpstream));
 }

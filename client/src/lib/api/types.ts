@@ -30,21 +30,25 @@ export interface LoginRequest {
   password: string;
 }
 
-export interface SamplingParams {
-  model?: string;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  max_tokens?: number;
-  repetition_penalty?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
-  seed?: number;
-  stop?: string[];
-  system_prompt?: string;
-}
+/** A parameter's value: a number (float or integer), a text, or a list of texts. */
+export type ParamValue = number | string | string[];
 
-export interface ParamInfo {
+/**
+ * A chat's (or an answer's) parameters, keyed by name: the names and their types are the server's
+ * (`GET /api/models`, `models[].parameters`), not the client's. `model` is chosen from `models[]`.
+ */
+export type SamplingParams = {
+  [name: string]: ParamValue | null | undefined;
+  model?: string;
+  system_prompt?: string;
+};
+
+/** How a parameter is entered: a float (slider + number), an integer, a text, a list of texts. */
+export type ParamType = 'float' | 'integer' | 'text' | 'list';
+
+/** One parameter of a model, as the server describes it (bounds, default, whether it is accepted). */
+export interface ParamSpec {
+  type: ParamType;
   accepted: boolean;
   min?: number;
   min_exclusive?: boolean;
@@ -52,17 +56,17 @@ export interface ParamInfo {
   default?: number;
   max_items?: number;
   max_length?: number;
+  /** Why the model's upstream does not accept it. */
   reason?: string;
 }
-
-export type ParamName = Exclude<keyof SamplingParams, 'model'>;
 
 export interface ModelInfo {
   id: string;
   label: string;
   kind: string;
   max_tokens: number;
-  parameters: Record<ParamName, ParamInfo>;
+  /** Keyed by parameter name, in the server's table order. */
+  parameters: Record<string, ParamSpec>;
 }
 
 export interface ModelsResponse {
@@ -157,7 +161,11 @@ export type StreamEvent =
   | { type: 'done'; message: Message }
   | { type: 'error'; code: string; message: string; assistant_message: Message | null };
 
-export interface LiveEvent {
+/**
+ * One frame of the WebSocket (`/api/ws`) as it arrives; see the server's README, "Live events
+ * (WebSocket)". The client turns it into a typed `LiveEvent` at once (lib/live/events.ts).
+ */
+export interface SocketFrame {
   type: string;
   id?: string;
   at?: string;

@@ -1,0 +1,268 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, describeError } from '../api/errors';
+import type { Chat, Message, StreamEvent } from '../api/types';
+import { fromSocket } from '../live/events';
+import { ChatSession, type SessionOptions } from './session.svelte';
+
+let clock = 0;
+function msg(id: string, parent: string | null, over: Partial<Message> = {}): Message {
+  clock++;
+  return {
+    id,
+    chat_id: 'c1',
+    parent_id: parent,
+    role: 'assistant',
+    content: '',
+    status: 'complete',
+    created_at: `2026-01-01T00:00:${String(clock).padStart(2, '0')}Z`,
+    vote: null,
+    ...over,
+  };
+}
+const chat = (over: Partial<Chat> = {}): Chat => ({
+  id: 'c1',
+  title: 'Chat',
+  parameters: {},
+  current_message_id: null,
+  created_at: '2026-01-01T00:00:00Z',
+  updated_at: '2026-01-01T00:00:00Z',
+  ...over,
+});
+
+/** A generation stream the test feeds event by event. */
+function controlled() {
+  const queue: StreamEvent[] = [];
+  let wake: (() => void) | null = null;
+  let ended = false;
+  return {
+    push(...events: StreamEvent[]) {
+      queue.push(...events);
+      wake?.();
+    },
+    end() {
+      ended = true;
+      wake?.();
+    },
+    async *events(signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+      for (;;) {
+        if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+        const next = queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          signal?.addEventListener('abort', () => resolve(), { once: true });
+        });
+        wake = null;
+      }
+    },
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** A session over a fake API; frames run only when the test says (`frames.run()`). */
+function setup(over: Partial<SessionOptions['api']> = {}, options: Partial<SessionOptions> = {}) {
+  const stream = controlled();
+  const queued: (() => void)[] = [];
+  const frames = { run: () => queued.splice(0).forEach((fn) => fn()), pending: () => queued.length };
+  const api = {
+    getChat: vi.fn(async () => chat()),
+    listMessages: vi.fn(async () => [] as Message[]),
+    createChat: vi.fn(async () => chat({ title: 'Hi' })),
+    updateChat: vi.fn(async () => chat()),
+    streamMessage: vi.fn((_c: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
+    streamEdit: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
+    streamRegenerate: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
+    stopMessage: vi.fn(async () => msg('a1', 'u1')),
+    vote: vi.fn(async () => ({ message_id: 'a1', vote: 'up' as const, reason: null })),
+    ...over,
+  };
+  const session = new ChatSession({ api, frame: (fn) => queued.push(fn), ...options });
+  return { session, api, stream, frames };
+}
+
+describe('ChatSession', () => {
+  it('sends in a new chat: creates it, streams the answer into the branch, and ends it', async () => {
+    const onCreated = vi.fn();
+    const onChanged = vi.fn();
+    const { session, api, stream, frames } = setup({}, { onCreated, onChanged });
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    expect(api.createChat).toHaveBeenCalledWith({ title: 'Hi' });
+    expect(onCreated).toHaveBeenCalledOnce();
+    expect(session.id).toBe('c1');
+    expect(session.running).toBe(true);
+    stream.push(
+      { type: 'user_message', message: msg('u1', null, { role: 'user', content: 'Hi' }) },
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'Hel' },
+      { type: 'delta', content: 'lo' },
+    );
+    await settle();
+    expect(session.visible.map((m) => m.id)).toEqual(['u1', 'a1']);
+    expect(session.announcement).toBe('Generating an answer…');
+    // Deltas wait for the next frame, joined into one.
+    expect(session.visible[1]!.content).toBe('');
+    frames.run();
+    expect(session.visible[1]!.content).toBe('Hello');
+    stream.push({ type: 'done', message: msg('a1', 'u1', { content: 'Hello' }) });
+    stream.end();
+    expect(await sent).toBe(true);
+    expect(session.running).toBe(false);
+    expect(session.visible[1]).toMatchObject({ status: 'complete', content: 'Hello' });
+    expect(session.announcement).toBe('Answer complete.');
+    await settle();
+    expect(onChanged).toHaveBeenCalledOnce();
+  });
+
+  it('this tab’s stream and the socket report one answer: it is shown once, never repeated', async () => {
+    const { session, stream, frames } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    const socket = (frame: Parameters<typeof fromSocket>[0]) => session.receive(fromSocket({ chat_id: 'c1', ...frame })!);
+    // The socket announces both messages first (they go on the branch because this tab asked).
+    socket({ type: 'message.created', data: msg('u1', null, { role: 'user', content: 'Hi' }) });
+    stream.push({ type: 'user_message', message: msg('u1', null, { role: 'user', content: 'Hi' }) });
+    socket({ type: 'generation.started', data: msg('a1', 'u1', { status: 'streaming' }) });
+    stream.push({ type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) });
+    await settle();
+    socket({ type: 'generation.delta', message_id: 'a1', data: { content: 'Hello, w', offset: 0 } });
+    stream.push({ type: 'delta', content: 'Hello' }, { type: 'delta', content: ', world' });
+    await settle();
+    socket({ type: 'generation.delta', message_id: 'a1', data: { content: 'orld', offset: 8 } });
+    frames.run();
+    expect(session.visible.map((m) => m.content)).toEqual(['Hi', 'Hello, world']);
+    // The socket's end of this tab's answer is left to the stream's own.
+    socket({ type: 'generation.finished', data: msg('a1', 'u1', { content: 'Hello, world!' }) });
+    expect(session.visible[1]!.status).toBe('streaming');
+    stream.push({ type: 'done', message: msg('a1', 'u1', { content: 'Hello, world!' }) });
+    stream.end();
+    await sent;
+    expect(session.messages).toHaveLength(2);
+    expect(session.visible[1]).toMatchObject({ status: 'complete', content: 'Hello, world!' });
+  });
+
+  it('an answer the server could not save stays on screen, marked, until it is saved', async () => {
+    const { session, stream } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push(
+      { type: 'user_message', message: msg('u1', null, { role: 'user' }) },
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'All of it' },
+      { type: 'error', code: 'not_saved', message: 'not saved', assistant_message: msg('a1', 'u1', { content: 'All of it' }) },
+    );
+    stream.end();
+    await sent;
+    expect(session.unsaved.has('a1')).toBe(true);
+    expect(session.error).toBeNull();
+    expect(session.announcement).toBe('The answer is complete but could not be saved yet.');
+    expect(session.visible[1]).toMatchObject({ status: 'complete', content: 'All of it' });
+    session.receive(fromSocket({ type: 'generation.finished', chat_id: 'c1', data: msg('a1', 'u1', { content: 'All of it' }) })!);
+    expect(session.unsaved.has('a1')).toBe(false);
+    expect(session.visible[1]!.content).toBe('All of it');
+  });
+
+  it('too many answers at once: the send is refused with a clear message (the view puts the text back)', async () => {
+    const refused = new ApiError(429, 'too_many_generations', 'too many');
+    const { session } = setup({
+      streamMessage: vi.fn(() => {
+        throw refused;
+      }),
+    });
+    session.open(null);
+    expect(await session.send('A fourth question')).toBe(false);
+    expect(session.error).toBe(describeError(refused));
+    expect(session.error).toMatch(/too many answers are being generated/i);
+    expect(session.running).toBe(false);
+  });
+
+  it('a failed answer shows its error', async () => {
+    const { session, stream } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push(
+      { type: 'assistant_message', message: msg('a1', null, { status: 'streaming' }) },
+      { type: 'error', code: 'upstream_error', message: 'boom', assistant_message: msg('a1', null, { status: 'error' }) },
+    );
+    stream.end();
+    expect(await sent).toBe(true);
+    expect(session.error).toBe('boom');
+    expect(session.unsaved.size).toBe(0);
+    expect(session.visible[0]!.status).toBe('error');
+  });
+
+  it('events that arrive while the chat loads are applied on top of it', async () => {
+    let release: (list: Message[]) => void = () => undefined;
+    const { session } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(() => new Promise<Message[]>((resolve) => (release = resolve))),
+    });
+    session.open('c1');
+    session.receive(fromSocket({ type: 'message.voted', chat_id: 'c1', message_id: 'a1', data: { vote: 'down' } })!);
+    session.receive(fromSocket({ type: 'message.voted', chat_id: 'c2', message_id: 'a1', data: { vote: 'up' } })!);
+    release([msg('u1', null, { role: 'user' }), msg('a1', 'u1')]);
+    await settle();
+    expect(session.loading).toBe(false);
+    expect(session.visible.map((m) => [m.id, m.vote])).toEqual([
+      ['u1', null],
+      ['a1', 'down'],
+    ]);
+    expect(session.pins).toBe(1);
+  });
+
+  it('follows another tab’s answer on the branch on screen, and stops it', async () => {
+    const { session, api } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'u1' })),
+      listMessages: vi.fn(async () => [msg('u1', null, { role: 'user' })]),
+      stopMessage: vi.fn(async () => msg('a1', 'u1', { status: 'stopped', content: 'Hel' })),
+    });
+    session.open('c1');
+    await settle();
+    session.receive(fromSocket({ type: 'generation.started', chat_id: 'c1', data: msg('a1', 'u1', { status: 'streaming' }) })!);
+    expect(session.leafId).toBe('a1');
+    expect(session.remoteStreaming?.id).toBe('a1');
+    expect(session.busy).toBe(true);
+    await session.stop();
+    expect(api.stopMessage).toHaveBeenCalledWith('c1', 'a1');
+    expect(session.visible[1]).toMatchObject({ status: 'stopped', content: 'Hel' });
+    expect(session.busy).toBe(false);
+    expect(session.announcement).toBe('Answer stopped.');
+  });
+
+  it('a long chat opens with its latest messages and reveals older ones in steps', async () => {
+    const list: Message[] = [];
+    for (let i = 0; i < 100; i++) list.push(msg(`m${i}`, i ? `m${i - 1}` : null));
+    const { session } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'm99' })),
+      listMessages: vi.fn(async () => list),
+    });
+    session.open('c1');
+    await settle();
+    expect(session.shown).toHaveLength(40);
+    expect(session.firstShown).toBe(60);
+    session.revealOlder();
+    expect(session.shown).toHaveLength(80);
+    session.revealOlder();
+    expect(session.shown).toHaveLength(100);
+    expect(session.firstShown).toBe(0);
+  });
+
+  it('chat updates of the open chat are taken; other chats’ events are not applied', async () => {
+    const { session } = setup({ listMessages: vi.fn(async () => [msg('a1', null)]) });
+    session.open('c1');
+    await settle();
+    session.receive(fromSocket({ type: 'chat.updated', chat_id: 'c1', data: chat({ title: 'Renamed' }) })!);
+    expect(session.chat?.title).toBe('Renamed');
+    session.receive(fromSocket({ type: 'message.created', chat_id: 'c2', data: msg('x', null, { chat_id: 'c2' }) })!);
+    expect(session.messages.map((m) => m.id)).toEqual(['a1']);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import type { Message, StreamEvent } from '../api/types';
+import { fromSocket, fromStream } from './events';
+
+const message = (over: Partial<Message> = {}): Message => ({
+  id: 'a1',
+  chat_id: 'c1',
+  parent_id: null,
+  role: 'assistant',
+  content: '',
+  status: 'streaming',
+  created_at: '',
+  vote: null,
+  ...over,
+});
+
+describe('fromSocket', () => {
+  it('types the socket’s frames', () => {
+    expect(fromSocket({ type: 'generation.started', chat_id: 'c1', message_id: 'a1', data: message() })).toEqual({
+      type: 'generation.started',
+      via: 'socket',
+      chat_id: 'c1',
+      message: message(),
+    });
+    expect(fromSocket({ type: 'generation.delta', chat_id: 'c1', message_id: 'a1', data: { content: 'Hi', offset: 3 } })).toEqual({
+      type: 'generation.delta',
+      via: 'socket',
+      chat_id: 'c1',
+      message_id: 'a1',
+      content: 'Hi',
+      offset: 3,
+    });
+    expect(fromSocket({ type: 'message.voted', chat_id: 'c1', message_id: 'a1', data: { vote: 'up', reason: null } })).toMatchObject({ vote: 'up' });
+    expect(fromSocket({ type: 'chat.deleted', chat_id: 'c1' })).toEqual({ type: 'chat.deleted', via: 'socket', chat_id: 'c1' });
+  });
+
+  it('takes the chat id from the message when the envelope has none', () => {
+    expect(fromSocket({ type: 'generation.finished', data: message({ status: 'complete' }) })).toMatchObject({ chat_id: 'c1' });
+  });
+
+  it('an unreadable event of a chat says so; anything else unknown is dropped', () => {
+    expect(fromSocket({ type: 'generation.delta', chat_id: 'c1', message_id: 'a1', data: { content: 'x' } })).toEqual({
+      type: 'unreadable',
+      via: 'socket',
+      chat_id: 'c1',
+    });
+    expect(fromSocket({ type: 'generation.started', data: { id: 'a1' } })).toBeNull();
+    expect(fromSocket({ type: 'ready' })).toBeNull();
+    expect(fromSocket({ type: 'something.new', chat_id: 'c1' })).toBeNull();
+  });
+});
+
+describe('fromStream', () => {
+  it('types a generation stream and stops it when the consumer stops', async () => {
+    let cancelled = false;
+    async function* sse(): AsyncGenerator<StreamEvent> {
+      try {
+        yield { type: 'user_message', message: message({ id: 'u1', role: 'user', content: 'Hi', status: 'complete' }) };
+        yield { type: 'assistant_message', message: message() };
+        yield { type: 'delta', content: 'Hel' };
+        yield { type: 'delta', content: 'lo' };
+        yield { type: 'done', message: message({ content: 'Hello', status: 'complete' }) };
+      } finally {
+        cancelled = true;
+      }
+    }
+    const seen: string[] = [];
+    for await (const e of fromStream('c1', sse())) {
+      seen.push(e.type === 'generation.delta' ? `delta@${e.offset}:${e.content}` : `${e.type}/${e.via}`);
+      if (e.type === 'generation.delta' && e.offset === 3) break;
+    }
+    expect(seen).toEqual(['message.created/own', 'generation.started/own', 'delta@0:Hel', 'delta@3:lo']);
+    expect(cancelled).toBe(true);
+  });
+});

@@ -1,0 +1,149 @@
+// The one vocabulary of live events. Two transports report what happens in a chat: this tab's own
+// generation stream (the SSE answer to a send, edit or regenerate) and the WebSocket (every tab
+// and device of the user). Each is turned into `LiveEvent` here, at its edge — `fromStream` for
+// the SSE events, `fromSocket` for the socket's frames — so stores and reducers see one typed
+// union whatever the transport.
+import type { Chat, Message, SocketFrame, StreamEvent, Vote } from '../api/types';
+
+/**
+ * Who reported it: `own` — this tab's own request (its generation stream, or the answer to its
+ * stop or vote); `socket` — the WebSocket.
+ */
+export type Via = 'own' | 'socket';
+
+export type LiveEvent =
+  /** A message was stored (a user message, or an answer; SSE `user_message`). */
+  | { type: 'message.created'; via: Via; chat_id: string; message: Message }
+  /** An answer starts streaming (SSE `assistant_message`). */
+  | { type: 'generation.started'; via: Via; chat_id: string; message: Message }
+  /**
+   * More text of a streaming answer: `content` written at `offset` (UTF-16 units) of its text.
+   * The socket sends the offset; `fromStream` counts it for the SSE `delta` events.
+   */
+  | { type: 'generation.delta'; via: Via; chat_id: string; message_id: string; content: string; offset: number }
+  /** An answer ended (complete, stopped, or failed); `message` is its final state (SSE `done`). */
+  | { type: 'generation.finished'; via: Via; chat_id: string; message: Message }
+  /**
+   * This tab's generation failed (SSE `error`); `message` is the answer as far as it got. Code
+   * `not_saved`: the answer is complete but could not be stored yet — a `generation.finished`
+   * follows once it is.
+   */
+  | { type: 'generation.failed'; via: 'own'; chat_id: string; code: string; error: string; message: Message | null }
+  | { type: 'message.voted'; via: Via; chat_id: string; message_id: string; vote: Vote | null }
+  | { type: 'chat.created' | 'chat.updated'; via: 'socket'; chat_id: string; chat: Chat }
+  | { type: 'chat.deleted'; via: 'socket'; chat_id: string }
+  /** An event of this chat arrived that could not be read: whoever shows the chat reloads it. */
+  | { type: 'unreadable'; via: 'socket'; chat_id: string }
+  /** The socket reconnected after events may have been lost: reload what is on screen. */
+  | { type: 'resync'; via: 'socket' };
+
+export type LiveEventType = LiveEvent['type'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isMessage(value: unknown): value is Message {
+  if (!isRecord(value)) return false;
+  return (
+    typeof value.id === 'string' &&
+    typeof value.content === 'string' &&
+    (value.role === 'user' || value.role === 'assistant')
+  );
+}
+
+export function isChat(value: unknown): value is Chat {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.updated_at === 'string';
+}
+
+// ---- the WebSocket's edge ----------------------------------------------------------------------
+
+/**
+ * A socket frame as a `LiveEvent`; null for frames that are not events of a chat (`ready` is the
+ * connection's own) and for types this client does not know. A known event whose payload cannot
+ * be read becomes `unreadable` (when it names its chat), so the chat is reloaded rather than left
+ * wrong.
+ */
+export function fromSocket(frame: SocketFrame): LiveEvent | null {
+  const data = frame.data;
+  const unreadable = (): LiveEvent | null =>
+    frame.chat_id ? { type: 'unreadable', via: 'socket', chat_id: frame.chat_id } : null;
+  switch (frame.type) {
+    case 'message.created':
+    case 'generation.started':
+    case 'generation.finished': {
+      if (!isMessage(data)) return unreadable();
+      const chatId = frame.chat_id ?? data.chat_id;
+      if (typeof chatId !== 'string') return null;
+      return { type: frame.type, via: 'socket', chat_id: chatId, message: data };
+    }
+    case 'generation.delta': {
+      if (!frame.chat_id || !frame.message_id || !isRecord(data)) return unreadable();
+      const { content, offset } = data;
+      if (typeof content !== 'string' || typeof offset !== 'number') return unreadable();
+      return { type: 'generation.delta', via: 'socket', chat_id: frame.chat_id, message_id: frame.message_id, content, offset };
+    }
+    case 'message.voted': {
+      if (!frame.chat_id || !frame.message_id) return unreadable();
+      const raw = isRecord(data) ? data.vote : null;
+      const vote: Vote | null = raw === 'up' || raw === 'down' ? raw : null;
+      return { type: 'message.voted', via: 'socket', chat_id: frame.chat_id, message_id: frame.message_id, vote };
+    }
+    case 'chat.created':
+    case 'chat.updated':
+      if (!isChat(data)) return unreadable();
+      return { type: frame.type, via: 'socket', chat_id: data.id, chat: data };
+    case 'chat.deleted':
+      return frame.chat_id ? { type: 'chat.deleted', via: 'socket', chat_id: frame.chat_id } : null;
+    default:
+      return null;
+  }
+}
+
+// ---- the generation stream's edge ----------------------------------------------------------------
+
+/**
+ * Turns the SSE events of one generation of chat `chatId` into `LiveEvent`s, one at a time. It
+ * remembers the answer's id and counts the text so far, so each `delta` gets the message id and
+ * offset a socket delta would carry.
+ */
+export function streamReader(chatId: string): (event: StreamEvent) => LiveEvent | null {
+  let answer: string | null = null;
+  let offset = 0;
+  return (event) => {
+    switch (event.type) {
+      case 'user_message':
+        return { type: 'message.created', via: 'own', chat_id: chatId, message: event.message };
+      case 'assistant_message':
+        answer = event.message.id;
+        offset = event.message.content.length;
+        return { type: 'generation.started', via: 'own', chat_id: chatId, message: event.message };
+      case 'delta': {
+        if (answer === null) return null; // no answer to write to (the server always names it first)
+        const delta: LiveEvent = { type: 'generation.delta', via: 'own', chat_id: chatId, message_id: answer, content: event.content, offset };
+        offset += event.content.length;
+        return delta;
+      }
+      case 'done':
+        return { type: 'generation.finished', via: 'own', chat_id: chatId, message: event.message };
+      case 'error':
+        return {
+          type: 'generation.failed',
+          via: 'own',
+          chat_id: chatId,
+          code: event.code,
+          error: event.message,
+          message: event.assistant_message,
+        };
+    }
+  };
+}
+
+/** A generation stream of chat `chatId` as `LiveEvent`s (stopping early cancels the stream). */
+export async function* fromStream(chatId: string, events: AsyncIterable<StreamEvent>): AsyncGenerator<LiveEvent> {
+  const read = streamReader(chatId);
+  for await (const event of events) {
+    const live = read(event);
+    if (live) yield live;
+  }
+}

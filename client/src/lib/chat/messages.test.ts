@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Message, StreamEvent } from '../api/types';
 import { fromSocket, streamReader, type LiveEvent, type Via } from '../live/events';
+import { msg } from './fixtures';
 import { applyLiveEvent, extendText, joinDeltas, longer, mergeReloaded, upsertMessage } from './messages';
 
-let clock = 0;
-function msg(id: string, parent: string | null, over: Partial<Message> = {}): Message {
-  clock++;
-  return {
-    id,
-    chat_id: 'c1',
-    parent_id: parent,
-    role: 'assistant',
-    content: '',
-    status: 'complete',
-    created_at: `2026-01-01T00:00:${String(clock).padStart(2, '0')}Z`,
-    vote: null,
-    ...over,
-  };
-}
 
 const ctx = (leafId: string | null, streamedHere: string | null = null) => ({ leafId, streamedHere });
 

@@ -2,23 +2,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { ApiError, describeError } from '../api/errors';
 import type { Chat, Message, StreamEvent } from '../api/types';
 import { fromSocket } from '../live/events';
+import { msg } from './fixtures';
 import { ChatSession, type SessionOptions } from './session.svelte';
 
-let clock = 0;
-function msg(id: string, parent: string | null, over: Partial<Message> = {}): Message {
-  clock++;
-  return {
-    id,
-    chat_id: 'c1',
-    parent_id: parent,
-    role: 'assistant',
-    content: '',
-    status: 'complete',
-    created_at: `2026-01-01T00:00:${String(clock).padStart(2, '0')}Z`,
-    vote: null,
-    ...over,
-  };
-}
 const chat = (over: Partial<Chat> = {}): Chat => ({
   id: 'c1',
   title: 'Chat',

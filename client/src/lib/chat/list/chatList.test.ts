@@ -1,16 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Chat, ChatPage } from '../../api/types';
 import type { LiveEvent } from '../../live/events';
+import { chatAt } from '../fixtures';
 import { ChatList } from './chatList.svelte';
 
-const chat = (id: string, updated: string, title: string | null = id): Chat => ({
-  id,
-  title,
-  parameters: {},
-  current_message_id: null,
-  created_at: updated,
-  updated_at: updated,
-});
+const chat = chatAt;
 const page = (chats: Chat[], next_cursor: string | null = null): ChatPage => ({ chats, next_cursor });
 
 function setup(pages: ChatPage[]) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Chat, Message } from '../../api/types';
 import { fromSocket, type LiveEvent } from '../../live/events';
+import { chatAt } from '../fixtures';
 import { applyChatEvent, dedupeChats } from './chatOrder';
 
 const created = (chat: Chat): LiveEvent => ({ type: 'chat.created', via: 'socket', chat_id: chat.id, chat });
@@ -18,14 +19,7 @@ const msg = (id: string): Message => ({
 });
 
 describe('applyChatEvent', () => {
-  const chat = (id: string, updated: string, title: string | null = id): Chat => ({
-    id,
-    title,
-    parameters: {},
-    current_message_id: null,
-    created_at: updated,
-    updated_at: updated,
-  });
+  const chat = chatAt;
   const list = [chat('c', '2026-01-03T00:00:00Z'), chat('b', '2026-01-02T00:00:00Z'), chat('a', '2026-01-01T00:00:00Z')];
 
   it('adds a created chat at the top, without duplicates', () => {

@@ -7,17 +7,25 @@ SECANTUS_VENV="$CONFAB_DIR/venv-mongo"
 
 log() { printf '\033[1;34m[confab]\033[0m %s\n' "$*" >&2; }
 
-# Installs SecantusDB into .confab/venv-mongo once (about 20 s).
-ensure_secantus() {
-  local marker="$SECANTUS_VENV/.secantus-$SECANTUS_VERSION"
-  if [ -f "$marker" ] && [ -x "$SECANTUS_VENV/bin/secantusd-py" ]; then
+# ensure_pip_package VENV PACKAGE VERSION COMMAND WHAT: installs PACKAGE==VERSION from PyPI
+# into the virtualenv VENV once (a marker file remembers the version), unless COMMAND is there.
+ensure_pip_package() {
+  local venv="$1" package="$2" version="$3" command="$4" what="$5"
+  local marker="$venv/.$package-$version"
+  if [ -f "$marker" ] && [ -x "$venv/bin/$command" ]; then
     return 0
   fi
-  log "installing the local MongoDB-protocol server (SecantusDB $SECANTUS_VERSION)…"
+  log "installing $what ($package $version)…"
   mkdir -p "$CONFAB_DIR"
-  python3 -m venv "$SECANTUS_VENV"
-  "$SECANTUS_VENV/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version"
   touch "$marker"
+}
+
+# Installs SecantusDB into .confab/venv-mongo once (about 20 s).
+ensure_secantus() {
+  ensure_pip_package "$SECANTUS_VENV" SecantusDB "$SECANTUS_VERSION" secantusd-py \
+    "the local MongoDB-protocol server"
 }
 
 free_port() {

@@ -9,16 +9,8 @@ SCHEMATHESIS_VENV="$CONFAB_DIR/venv-schemathesis"
 
 # Installs schemathesis into .confab/venv-schemathesis once.
 ensure_schemathesis() {
-  local marker="$SCHEMATHESIS_VENV/.schemathesis-$SCHEMATHESIS_VERSION"
-  if [ -f "$marker" ] && [ -x "$SCHEMATHESIS_VENV/bin/schemathesis" ]; then
-    return 0
-  fi
-  log "installing schemathesis $SCHEMATHESIS_VERSION…"
-  mkdir -p "$CONFAB_DIR"
-  python3 -m venv "$SCHEMATHESIS_VENV"
-  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "schemathesis==$SCHEMATHESIS_VERSION"
-  touch "$marker"
+  ensure_pip_package "$SCHEMATHESIS_VENV" schemathesis "$SCHEMATHESIS_VERSION" schemathesis \
+    "the API contract checker"
 }
 
 # run_schemathesis BASE_URL: registers a throw-away user, then runs every phase (examples,

@@ -81,15 +81,11 @@ impl Generation {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The text after byte `from`, its new end, and the final message once ended.
-    pub fn tail(&self, from: usize) -> (String, usize, Option<MessageDoc>) {
+    /// The text after byte `from`, and its new end.
+    pub fn tail(&self, from: usize) -> (String, usize) {
         let state = self.lock();
         let from = from.min(state.content.len());
-        (
-            state.content[from..].to_owned(),
-            state.content.len(),
-            state.finished.clone(),
-        )
+        (state.content[from..].to_owned(), state.content.len())
     }
 
     /// How the answer ended, once it has.

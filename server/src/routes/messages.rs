@@ -54,10 +54,9 @@ async fn list_messages(
         .map(|doc| {
             let mut view = MessageView::from(doc);
             if let Some(live) = state.generations.get(doc.id) {
-                let (content, _, finished) = live.tail(0);
-                match finished {
-                    Some(done) => view = MessageView::from(&done),
-                    None => view.content = content,
+                match live.ending() {
+                    Some(ended) => view = MessageView::from(&ended.message),
+                    None => view.content = live.tail(0).0,
                 }
             }
             view.vote = votes.get(&doc.id).map(|v| v.as_str().to_owned());
@@ -218,8 +217,8 @@ async fn stop_message(
         live.stop();
         let wait = async {
             loop {
-                if let (_, _, Some(done)) = live.tail(usize::MAX) {
-                    return done;
+                if let Some(ended) = live.ending() {
+                    return ended.message;
                 }
                 if version.changed().await.is_err() {
                     tokio::time::sleep(Duration::from_millis(20)).await;

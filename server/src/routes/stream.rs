@@ -149,7 +149,7 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
     };
     loop {
         version.borrow_and_update();
-        let (text, end, _) = generation.tail(sent);
+        let (text, end) = generation.tail(sent);
         sent = end;
         let mut events = Vec::new();
         if !text.is_empty() {
@@ -158,7 +158,7 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
         let ending = generation.ending();
         if let Some(ending) = &ending {
             // Text appended before the end was read above (the runner appends, then finishes).
-            let (rest, _, _) = generation.tail(sent);
+            let (rest, _) = generation.tail(sent);
             if !rest.is_empty() {
                 events.push(delta(rest, &mut offset));
             }

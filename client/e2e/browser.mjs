@@ -105,8 +105,8 @@ export async function until(check, { timeout = 5_000, interval = 50, message = '
 
 /**
  * Records what a page exchanges with the server, for failure reports: API requests (method,
- * path, status) and the WebSocket's frames (event type, message id, status), with times in ms
- * since the call. `lines()` returns them, oldest first.
+ * path, status) and the WebSocket (the `since` it opened with; each frame's type, seq, message
+ * id, status), with times in ms since the call. `lines()` returns them, oldest first.
  */
 export function recordTraffic(page) {
   const start = Date.now();
@@ -117,13 +117,15 @@ export function recordTraffic(page) {
     if (u.pathname.startsWith('/api/')) log.push(`${at()} ${r.request().method()} ${u.pathname}${u.search} → ${r.status()}`);
   });
   page.on('websocket', (ws) => {
-    log.push(`${at()} ws open`);
+    const since = new URL(ws.url()).searchParams.get('since');
+    log.push(`${at()} ws open${since === null ? '' : ` since=${since}`}`);
     ws.on('framereceived', ({ payload }) => {
       try {
         const e = JSON.parse(String(payload));
         const status = e.data && typeof e.data === 'object' && 'status' in e.data ? ` status=${e.data.status}` : '';
         const offset = e.data && typeof e.data === 'object' && 'offset' in e.data ? ` offset=${e.data.offset}` : '';
-        log.push(`${at()} ws ${e.type}${e.message_id ? ` ${e.message_id}` : ''}${status}${offset}`);
+        const seq = typeof e.seq === 'number' ? ` #${e.seq}` : '';
+        log.push(`${at()} ws ${e.type}${seq}${e.message_id ? ` ${e.message_id}` : ''}${status}${offset}`);
       } catch {
         log.push(`${at()} ws frame ${String(payload).slice(0, 60)}`);
       }

@@ -34,6 +34,11 @@ pub struct TestApp {
 pub(crate) struct Running(Mutex<Option<oneshot::Sender<()>>>);
 
 impl Running {
+    /// For a server this handle does not control.
+    pub(crate) fn none() -> Self {
+        Self(Mutex::new(None))
+    }
+
     fn shut_down(&self) {
         if let Some(shutdown) = self.0.lock().ok().and_then(|mut s| s.take()) {
             let _ = shutdown.send(());
@@ -73,6 +78,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     for (key, value) in overrides {
         vars.insert((*key).to_owned(), (*value).to_owned());
     }
+    let database = vars["MONGODB_DATABASE"].clone();
+    let jwt_secret = vars["JWT_SECRET"].clone();
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     let app = Application::build(settings.clone())
         .await
@@ -97,6 +104,24 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         running: Arc::new(Running(Mutex::new(Some(shutdown)))),
         server: Some(server),
     }
+}
+
+/// Two processes of one deployment: the same database, the same `JWT_SECRET`, the same
+/// settings (`overrides`), each its own `INSTANCE_ID` (`a`, `b`).
+pub async fn spawn_pair_with(overrides: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let database = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+    let vars = |instance: &'static str| {
+        let mut vars: Vec<(&str, &str)> = overrides.to_vec();
+        vars.extend([
+            ("MONGODB_DATABASE", database.as_str()),
+            ("JWT_SECRET", secret.as_str()),
+            ("INSTANCE_ID", instance),
+        ]);
+        vars
+    };
+    let (for_a, for_b) = (vars("a"), vars("b"));
+    tokio::join!(spawn_app_with(&for_a), spawn_app_with(&for_b))
 }
 
 impl TestApp {

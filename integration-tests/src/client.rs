@@ -54,6 +54,25 @@ impl TestApp {
 }
 
 impl SignedIn {
+    /// The same session, talking to another process of the deployment.
+    pub fn on(&self, app: &TestApp) -> SignedIn {
+        app.client_for(self.credentials.clone(), self.session.clone())
+    }
+
+    /// The same session, talking to a `confab` process on this port (of the same deployment).
+    pub fn at_port(&self, port: u16) -> SignedIn {
+        SignedIn {
+            credentials: self.credentials.clone(),
+            session: self.session.clone(),
+            server: Server {
+                http: self.server.http.clone(),
+                address: format!("http://127.0.0.1:{port}"),
+                port,
+                _running: Arc::new(Running::none()),
+            },
+        }
+    }
+
     /// The access token.
     pub fn token(&self) -> &str {
         &self.session.access_token
@@ -114,6 +133,26 @@ impl SignedIn {
             .as_str()
             .expect("ticket")
             .to_owned()
+    }
+
+    /// A live-event socket opened with `since` (raw, as a client may send it) and its `ready`
+    /// frame.
+    pub async fn live_since(&self, since: &str) -> (LiveSocket, Value) {
+        let ticket = self.ticket().await;
+        let mut socket = connect(
+            self.server.port,
+            &format!("ticket={ticket}&since={since}"),
+            None,
+            false,
+        )
+        .await
+        .expect("the socket opens");
+        let ready = socket
+            .next_event(std::time::Duration::from_secs(5))
+            .await
+            .expect("ready");
+        assert_eq!(ready["type"], "ready", "{ready}");
+        (socket, ready)
     }
 
     /// A live-event socket for this session, past its `ready` frame.

@@ -25,6 +25,23 @@ pub async fn spawn_app_with_upstream(
     (spawn_app_with(&vars).await, upstream)
 }
 
+/// Two processes of one deployment (`spawn_pair_with`) answering from one fresh fake upstream.
+pub async fn spawn_pair_with_upstream(extra: &[(&str, &str)]) -> (TestApp, TestApp, FakeUpstream) {
+    let upstream = FakeUpstream::start().await;
+    let base_url = upstream.base_url();
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("OPENAI_API_BASE_URL", base_url.as_str()),
+        ("UPSTREAM_KIND", "vllm"),
+        ("AVAILABLE_MODELS", "confab-demo"),
+        ("DEFAULT_MODEL", "confab-demo"),
+        ("UPSTREAM_FIRST_TOKEN_TIMEOUT_MS", "5000"),
+        ("UPSTREAM_IDLE_TIMEOUT_MS", "5000"),
+    ];
+    vars.extend_from_slice(extra);
+    let (a, b) = crate::spawn_pair_with(&vars).await;
+    (a, b, upstream)
+}
+
 /// An app answering from a fresh fake upstream (vLLM-style, with these extra settings), a
 /// signed-in user and a new, empty chat of theirs:
 /// `let (app, upstream, ada, chat) = spawn_chat(&[]).await;`.

@@ -79,6 +79,20 @@ pub struct Settings {
     pub llm: LlmSettings,
     /// How many answers one user may have generated.
     pub fair_use: FairUse,
+    /// `INSTANCE_ID`: names this process (logs, `/api/health`, the answers it owns). Unique
+    /// per start by default: the host name and a random suffix.
+    pub instance: String,
+    /// `DRAIN_TIMEOUT_SECS`: on SIGTERM, how long running answers may take to finish.
+    pub drain_timeout: std::time::Duration,
+}
+
+/// This host's name (containers: the container id), for the default `INSTANCE_ID`.
+fn host_name(get: &dyn Fn(&str) -> Option<String>) -> String {
+    get("HOSTNAME")
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "confab".to_owned())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +147,11 @@ impl Settings {
             live: LiveSettings::from_env(&env)?,
             llm: LlmSettings::from_env(&env)?,
             fair_use: FairUse::from_env(&env)?,
+            instance: env.raw("INSTANCE_ID").unwrap_or_else(|| {
+                let suffix: u32 = rand::random();
+                format!("{}-{:08x}", host_name(&get), suffix)
+            }),
+            drain_timeout: env.secs("DRAIN_TIMEOUT_SECS", 30)?,
         })
     }
 

@@ -51,6 +51,8 @@ pub enum ApiError {
     NoUpstream,
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
+    #[error("this server process is shutting down; retry (another one will answer)")]
+    Draining,
     #[error("an unexpected error occurred")]
     Internal(#[source] anyhow::Error),
 }
@@ -115,7 +117,9 @@ impl ApiError {
             Self::TooManyRequests { .. } | Self::TooManyGenerations => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            Self::NoUpstream | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NoUpstream | Self::Unavailable(_) | Self::Draining => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -135,6 +139,7 @@ impl ApiError {
             Self::TooManyGenerations => "too_many_generations",
             Self::NoUpstream => "no_upstream",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Draining => "draining",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -185,6 +190,9 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) | Self::TooManyGenerations => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
+            Self::Draining => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             _ => {}
         }
         response
@@ -211,6 +219,7 @@ impl From<crate::generation::StartError> for ApiError {
             StartError::NoUpstream => Self::NoUpstream,
             StartError::TooManyGenerations => Self::TooManyGenerations,
             StartError::RateLimited(retry_after) => Self::TooManyRequests { retry_after },
+            StartError::Draining => Self::Draining,
             StartError::Store(err) => err.into(),
         }
     }

@@ -12,8 +12,8 @@ use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     chat_log::ChatLog,
     config::{Environment, Settings},
-    events::LocalBus,
-    generation::Generations,
+    events::{EventSettings, Events},
+    generation::{Generations, lease, tail},
     http::{
         layers,
         serve::{ConnectionLimits, serve},
@@ -39,13 +39,6 @@ impl Application {
         // TLS for upstream HTTPS (reqwest) uses rustls with the ring provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let store = Store::connect(&settings.mongodb).await?;
-        let interrupted = crate::store::messages::mark_interrupted(&store.messages).await?;
-        if interrupted > 0 {
-            tracing::warn!(
-                interrupted,
-                "answers left streaming by an earlier run were marked as errors"
-            );
-        }
         let catalog = Catalog::from_settings(&settings.llm)?;
         if catalog.is_empty() {
             tracing::warn!(
@@ -73,6 +66,16 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("binding {address}"))?;
+        let events = Events::start(
+            store.events.clone(),
+            EventSettings {
+                queue: live.queue,
+                retention: live.retention,
+            },
+        )
+        .await
+        .context("following the event log")?;
+        let tickets = Tickets::new(live.ticket_ttl, store.tickets.clone());
         let state = AppState(Arc::new(App {
             settings,
             store,
@@ -81,11 +84,31 @@ impl Application {
             catalog,
             generations: Generations::new(fair_use),
             chat_log,
-            events: Arc::new(LocalBus::new(live.queue)),
-            tickets: Tickets::new(live.ticket_ttl),
+            events,
+            tickets,
             session_cache: Default::default(),
             sockets: Default::default(),
+            draining: Default::default(),
         }));
+        // Sessions ended on any process are forgotten by this one's cache at once.
+        let mut ended = state.events.ended_sessions();
+        let forgetting = state.clone();
+        tokio::spawn(async move {
+            loop {
+                match ended.recv().await {
+                    Ok(session_id) => forgetting.session_cache.forget(session_id),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        forgetting.session_cache.clear();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        tail::start(&state).await.context("following answers")?;
+        lease::start(&state)
+            .await
+            .context("taking this process's lease")?;
+        tracing::info!(instance = %state.settings.instance, "this process's name");
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {
             listener,
@@ -116,15 +139,28 @@ impl Application {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, public_url = %self.state.settings.public_url, "Confab is listening");
         let state = self.state.clone();
-        // On shutdown, answers being generated stop and save their text first, so their event
-        // streams end and the connections can drain; every socket is told why it closes (1001).
+        // The drain: `/api/ready` turns 503 and no answer starts here (the balancer and clients
+        // go elsewhere), every socket closes with 1001 (clients reconnect to another process
+        // and catch up), answers in progress get `DRAIN_TIMEOUT_SECS` to finish and are then
+        // stopped and saved; meanwhile other requests are still served. Then the listener
+        // closes and connections drain.
         let signal = async move {
             signal.await;
+            state
+                .draining
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            state.events.close_all();
+            let running = state.generations.running().len();
+            tracing::info!(running, "draining: answers in progress may finish");
+            let deadline = tokio::time::Instant::now() + state.settings.drain_timeout;
+            while !state.generations.running().is_empty() && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             let stopping = state.generations.stop_all();
             if stopping > 0 {
-                tracing::info!(stopping, "stopping generations in progress");
+                tracing::info!(stopping, "drain timeout: stopping answers in progress");
             }
-            state.events.close_all();
         };
         let http = &self.state.settings.http;
         let limits = ConnectionLimits {
@@ -141,9 +177,19 @@ impl Application {
         {
             tracing::warn!("some sockets did not close in time");
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         while !self.state.generations.is_empty() && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Gone cleanly: no other process needs to wait for this one's lease to run out.
+        if self.state.generations.is_empty()
+            && let Err(err) = crate::store::instances::remove(
+                &self.state.store.instances,
+                &self.state.settings.instance,
+            )
+            .await
+        {
+            tracing::warn!(error = %err, "forgetting this process's lease failed");
         }
         tracing::info!("Confab stopped");
         Ok(())

@@ -2,8 +2,6 @@
 
 use std::{ops::Deref, sync::Arc};
 
-use crate::events::EventBus;
-
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasher},
     chat_log::ChatLog,
@@ -32,8 +30,8 @@ pub struct App {
     pub generations: Generations,
     /// `CHAT_LOG` writer (a no-op when unset).
     pub chat_log: ChatLog,
-    /// Live events to every open socket of a user.
-    pub events: Arc<dyn EventBus>,
+    /// Live events to every open socket of a user, on every process (the per-user log).
+    pub events: Arc<crate::events::Events>,
     /// Single-use WebSocket tickets.
     pub tickets: crate::live::Tickets,
     /// Sessions recently found live (saves a look-up per request).
@@ -41,14 +39,24 @@ pub struct App {
     /// The tasks serving WebSockets, which shutdown waits for (bounded) so that each sends its
     /// close frame.
     pub sockets: tokio_util::task::TaskTracker,
+    /// Set when SIGTERM starts the drain: `/api/ready` answers 503 and no answer starts here.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl App {
     /// A session was revoked (logout, refresh-token reuse): its access tokens stop working at
-    /// once and its sockets close.
-    pub fn session_ended(&self, session_id: mongodb::bson::oid::ObjectId) {
+    /// once here and, through the event log, on every other process; its sockets close.
+    pub fn session_ended(
+        &self,
+        user_id: mongodb::bson::oid::ObjectId,
+        session_id: mongodb::bson::oid::ObjectId,
+    ) {
         self.session_cache.forget(session_id);
-        self.events.end_session(session_id);
+        self.events.end_session(user_id, session_id);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -137,8 +137,8 @@ async fn deleting_a_chat_mid_generation_stops_it_and_removes_everything() {
 }
 
 #[tokio::test]
-async fn shutting_down_stops_generations_and_saves_their_text() {
-    let (app, upstream, ada, chat) = spawn_chat(&[]).await;
+async fn shutting_down_stops_generations_after_the_drain_timeout_and_saves_their_text() {
+    let (app, upstream, ada, chat) = spawn_chat(&[("DRAIN_TIMEOUT_SECS", "1")]).await;
     upstream.set_behaviour(Behaviour {
         chunk_delay_ms: 40,
         reply_tokens: Some(500),

@@ -1,7 +1,7 @@
 //! Remembers for a few seconds that a session was found live, so that a burst of requests
 //! (a page load, a streamed message) costs one session look-up instead of one each. Revoking
-//! a session in this process forgets it at once; another instance sharing the database sees
-//! a revocation within `TTL`.
+//! a session forgets it at once in this process, and in every other process as soon as the
+//! event log's `session.ended` reaches it (milliseconds; at worst `TTL` if it never does).
 
 use std::{
     collections::HashMap,
@@ -39,6 +39,11 @@ impl SessionCache {
             live.retain(|_, (_, at)| at.elapsed() < TTL);
         }
         live.insert(session_id, (user_id, Instant::now()));
+    }
+
+    /// Forgets every session (some revocations may have been missed).
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 
     pub fn forget(&self, session_id: ObjectId) {

@@ -62,6 +62,9 @@ pub enum LiveEvent {
         message_id: String,
         data: MessageView,
     },
+    /// A session was signed out or revoked: its tokens stop working and its sockets close.
+    #[serde(rename = "session.ended")]
+    SessionEnded { session_id: String },
 }
 
 impl LiveEvent {
@@ -135,6 +138,69 @@ impl LiveEvent {
         }
     }
 
+    pub fn session_ended(session_id: ObjectId) -> Self {
+        Self::SessionEnded {
+            session_id: session_id.to_hex(),
+        }
+    }
+
+    /// The `type` tag.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ChatCreated { .. } => "chat.created",
+            Self::ChatUpdated { .. } => "chat.updated",
+            Self::ChatDeleted { .. } => "chat.deleted",
+            Self::MessageCreated { .. } => "message.created",
+            Self::MessageVoted { .. } => "message.voted",
+            Self::GenerationStarted { .. } => "generation.started",
+            Self::GenerationDelta { .. } => "generation.delta",
+            Self::GenerationFinished { .. } => "generation.finished",
+            Self::GenerationUnsaved { .. } => "generation.unsaved",
+            Self::SessionEnded { .. } => "session.ended",
+        }
+    }
+
+    /// The chat, message and session the event is about.
+    pub fn about(&self) -> (Option<ObjectId>, Option<ObjectId>, Option<ObjectId>) {
+        let id = |hex: &str| ObjectId::parse_str(hex).ok();
+        match self {
+            Self::ChatCreated { chat_id, .. }
+            | Self::ChatUpdated { chat_id, .. }
+            | Self::ChatDeleted { chat_id } => (id(chat_id), None, None),
+            Self::MessageCreated {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::MessageVoted {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::GenerationStarted {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::GenerationDelta {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::GenerationFinished {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::GenerationUnsaved {
+                chat_id,
+                message_id,
+                ..
+            } => (id(chat_id), id(message_id), None),
+            Self::SessionEnded { session_id } => (None, None, id(session_id)),
+        }
+    }
+
     /// The socket frame: the event with a unique id and the time it was sent.
     pub fn frame(&self) -> serde_json::Result<String> {
         serde_json::to_string(&Frame {
@@ -142,6 +208,15 @@ impl LiveEvent {
             at: Utc::now(),
             event: self,
         })
+    }
+}
+
+/// A logged frame with its `seq` (the frame is a JSON object: `seq` goes first).
+pub fn with_seq(frame: &str, seq: i64) -> String {
+    match frame.strip_prefix('{') {
+        Some(rest) if rest.trim_start().starts_with('}') => format!("{{\"seq\":{seq}}}"),
+        Some(rest) => format!("{{\"seq\":{seq},{rest}"),
+        None => frame.to_owned(),
     }
 }
 
@@ -187,5 +262,9 @@ mod tests {
         .expect("JSON");
         assert_eq!(deleted["type"], "chat.deleted");
         assert!(deleted.get("message_id").is_none() && deleted.get("data").is_none());
+        let numbered: serde_json::Value =
+            serde_json::from_str(&with_seq(&event.frame().expect("serialises"), 42)).expect("JSON");
+        assert_eq!(numbered["seq"], 42);
+        assert_eq!(numbered["type"], "generation.delta");
     }
 }

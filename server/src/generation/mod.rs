@@ -1,10 +1,13 @@
 //! Generations belong to the server, not to an HTTP connection: each runs in its own task,
 //! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
 
+mod fair_use;
+pub mod lease;
 mod plan;
 mod registry;
 mod runner;
 mod start;
+pub mod tail;
 mod title;
 
 use std::sync::Mutex;

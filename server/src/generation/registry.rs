@@ -1,13 +1,9 @@
-//! The generations in progress, by answer id and by idempotency key, and the fair-use limits
-//! on starting them (answers at once per user, answers per minute per user).
-//!
-//! The limits are counted in this process: two processes each allow them in full (the
-//! many-processes work moves them to MongoDB).
+//! The generations this process runs, by answer id and by idempotency key. The fair-use
+//! limits on starting them are counted in MongoDB (`fair_use.rs`), over every process.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::HashMap,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
 };
 
 use mongodb::bson::oid::ObjectId;
@@ -32,23 +28,14 @@ impl FairUse {
     }
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
-
-/// Why a generation was not registered.
+/// Why a generation was not registered: one with the same idempotency key runs already here.
 #[derive(Debug)]
-pub(super) enum Refused {
-    /// A generation with the same idempotency key runs already: follow it.
-    Existing(Arc<Generation>),
-    /// The user has `max_concurrent_per_user` answers being generated.
-    TooMany,
-    /// The user started `per_minute` answers in the last minute; one more fits after this.
-    RateLimited(Duration),
-}
+pub(super) struct Existing(pub Arc<Generation>);
 
 #[derive(Debug, Default)]
 pub struct Generations {
     inner: Mutex<Inner>,
-    limits: FairUse,
+    pub(super) limits: FairUse,
     /// Partial-text writes in flight, all generations together: they give way to the writes an
     /// answer cannot do without (its insert, its final state), which a busy database would
     /// otherwise queue behind them.
@@ -80,8 +67,6 @@ impl PartialSaves {
 struct Inner {
     by_message: HashMap<ObjectId, Arc<Generation>>,
     by_request: HashMap<(ObjectId, String), ObjectId>,
-    /// When each user's recent generations started (at most `per_minute` kept).
-    started: HashMap<ObjectId, VecDeque<Instant>>,
 }
 
 impl Generations {
@@ -99,14 +84,14 @@ impl Generations {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Registers a generation unless one with the same idempotency key runs already, or the
-    /// user is over a fair-use limit. The checks and the insert are one step, so two identical
-    /// submissions start one generation and parallel ones cannot pass a limit together.
+    /// Registers a generation unless one with the same idempotency key runs already here (two
+    /// identical submissions to one process start one generation; across processes the
+    /// unique index on the key decides).
     pub(super) fn insert(
         &self,
         generation: Arc<Generation>,
         request_id: Option<String>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), Existing> {
         let mut inner = self.lock();
         let key = request_id.map(|id| (generation.chat_id, id));
         if let Some(existing) = key
@@ -114,33 +99,7 @@ impl Generations {
             .and_then(|key| inner.by_request.get(key))
             .and_then(|id| inner.by_message.get(id))
         {
-            return Err(Refused::Existing(Arc::clone(existing)));
-        }
-        let user = generation.user_id;
-        let limits = self.limits;
-        if limits.max_concurrent_per_user > 0 {
-            let running = inner
-                .by_message
-                .values()
-                .filter(|g| g.user_id == user && g.is_running())
-                .count();
-            if running >= limits.max_concurrent_per_user {
-                return Err(Refused::TooMany);
-            }
-        }
-        let now = Instant::now();
-        if limits.per_minute > 0 {
-            inner.started.retain(|_, times| {
-                times.retain(|at| now.duration_since(*at) < MINUTE);
-                !times.is_empty()
-            });
-            let times = inner.started.entry(user).or_default();
-            if times.len() >= limits.per_minute
-                && let Some(oldest) = times.front()
-            {
-                return Err(Refused::RateLimited(MINUTE - now.duration_since(*oldest)));
-            }
-            times.push_back(now);
+            return Err(Existing(Arc::clone(existing)));
         }
         if let Some(key) = key {
             inner.by_request.insert(key, generation.message_id());
@@ -163,6 +122,16 @@ impl Generations {
         let inner = self.lock();
         let id = inner.by_request.get(&(chat_id, request_id.to_owned()))?;
         inner.by_message.get(id).cloned()
+    }
+
+    /// The generations of this process that have not ended.
+    pub fn running(&self) -> Vec<Arc<Generation>> {
+        self.lock()
+            .by_message
+            .values()
+            .filter(|g| g.is_running())
+            .cloned()
+            .collect()
     }
 
     /// Stops every generation of a chat (it is being deleted).
@@ -210,52 +179,8 @@ mod tests {
     }
 
     #[test]
-    fn a_user_runs_at_most_the_limit_at_once_and_others_are_unaffected() {
-        let registry = Generations::new(FairUse {
-            max_concurrent_per_user: 2,
-            per_minute: 0,
-        });
-        let (alice, bob) = (ObjectId::new(), ObjectId::new());
-        let first = generation(alice);
-        assert!(registry.insert(Arc::clone(&first), None).is_ok());
-        assert!(registry.insert(generation(alice), None).is_ok());
-        assert!(matches!(
-            registry.insert(generation(alice), None),
-            Err(Refused::TooMany)
-        ));
-        assert!(registry.insert(generation(bob), None).is_ok());
-        // An ended generation (even one still waiting to be stored) no longer counts.
-        first.finish(first.placeholder.clone(), false);
-        assert!(registry.insert(generation(alice), None).is_ok());
-    }
-
-    #[test]
-    fn a_user_starts_at_most_the_limit_per_minute_and_is_told_when_to_retry() {
-        let registry = Generations::new(FairUse {
-            max_concurrent_per_user: 0,
-            per_minute: 3,
-        });
-        let alice = ObjectId::new();
-        for _ in 0..3 {
-            let started = generation(alice);
-            assert!(registry.insert(Arc::clone(&started), None).is_ok());
-            registry.remove(started.message_id());
-        }
-        match registry.insert(generation(alice), None) {
-            Err(Refused::RateLimited(wait)) => {
-                assert!(wait <= MINUTE && wait > Duration::from_secs(50), "{wait:?}");
-            }
-            other => panic!("expected a rate limit, got {other:?}"),
-        }
-        assert!(registry.insert(generation(ObjectId::new()), None).is_ok());
-    }
-
-    #[test]
-    fn the_same_idempotency_key_follows_the_running_generation_before_any_limit() {
-        let registry = Generations::new(FairUse {
-            max_concurrent_per_user: 1,
-            per_minute: 1,
-        });
+    fn the_same_idempotency_key_follows_the_running_generation() {
+        let registry = Generations::new(FairUse::default());
         let user = ObjectId::new();
         let first = generation(user);
         assert!(
@@ -274,7 +199,7 @@ mod tests {
         let again = Arc::new(Generation::new(again, None));
         assert!(matches!(
             registry.insert(again, Some("k".into())),
-            Err(Refused::Existing(g)) if g.message_id() == first.message_id()
+            Err(Existing(g)) if g.message_id() == first.message_id()
         ));
     }
 }

@@ -8,8 +8,9 @@ use mongodb::bson::oid::ObjectId;
 
 use super::{
     Generation,
+    fair_use::{self, OverLimit},
     plan::{Plan, PlanError, Request, plan},
-    registry::Refused,
+    registry::Existing,
     runner,
 };
 use crate::{
@@ -20,9 +21,14 @@ use crate::{
     views::{ChatView, MessageView},
 };
 
-/// A generation to stream: running now, or (for a repeated submission) already finished.
+/// A generation to stream: running here, running on another process (a repeated submission
+/// that another process took first), or (for a repeated submission) already finished.
 pub enum Started {
     Live(Arc<Generation>),
+    Elsewhere {
+        user_message: Option<Box<MessageDoc>>,
+        answer: Box<MessageDoc>,
+    },
     Finished {
         user_message: Option<Box<MessageDoc>>,
         answer: Box<MessageDoc>,
@@ -44,6 +50,8 @@ pub enum StartError {
     TooManyGenerations,
     #[error("too many answers per minute")]
     RateLimited(Duration),
+    #[error("this process is shutting down")]
+    Draining,
     #[error("database: {0}")]
     Store(#[from] mongodb::error::Error),
 }
@@ -66,10 +74,16 @@ pub async fn start(
     chat_id: ObjectId,
     request: Request,
 ) -> Result<Started, StartError> {
-    // The chat and its messages in one round trip (both scoped to the caller).
-    let (chat, all) = tokio::try_join!(
+    if state.is_draining() {
+        return Err(StartError::Draining);
+    }
+    // The chat, its messages and the user's fair-use counts in one round trip (all scoped to
+    // the caller).
+    let limits = state.generations.limits;
+    let (chat, all, over) = tokio::try_join!(
         chats::find_owned(&state.store.chats, user_id, chat_id),
         messages::for_chat_of(&state.store.messages, chat_id, user_id),
+        fair_use::check(&state.store.messages, limits, user_id, None),
     )?;
     let chat = chat.ok_or(StartError::ChatNotFound)?;
     // Everything the request says is checked first, also when it repeats an earlier
@@ -80,7 +94,19 @@ pub async fn start(
     {
         return Ok(existing);
     }
+    if let Some(over) = over {
+        return Err(over.into());
+    }
     launch(state, plan).await
+}
+
+impl From<OverLimit> for StartError {
+    fn from(over: OverLimit) -> Self {
+        match over {
+            OverLimit::TooMany => StartError::TooManyGenerations,
+            OverLimit::RateLimited(wait) => StartError::RateLimited(wait),
+        }
+    }
 }
 
 async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
@@ -93,15 +119,14 @@ async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
         chat_update,
     } = plan;
     let (chat_id, user_id) = (answer.chat_id, answer.user_id);
+    let mut answer = answer;
+    answer.owner = Some(state.settings.instance.clone());
     let generation = Arc::new(Generation::new(answer.clone(), user_message.clone()));
-    match state
+    if let Err(Existing(existing)) = state
         .generations
         .insert(Arc::clone(&generation), request_id.clone())
     {
-        Ok(()) => {}
-        Err(Refused::Existing(existing)) => return Ok(Started::Live(existing)),
-        Err(Refused::TooMany) => return Err(StartError::TooManyGenerations),
-        Err(Refused::RateLimited(wait)) => return Err(StartError::RateLimited(wait)),
+        return Ok(Started::Live(existing));
     }
 
     // The upstream request starts while the messages are being saved; the runner waits for
@@ -125,22 +150,41 @@ async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
         }
         return Err(err.into());
     }
-    for message in &docs {
-        state.events.publish(
-            user_id,
-            LiveEvent::message_created(MessageView::from(message)),
-        );
+    // Counted again now that the answer exists: of two processes starting answers for one user
+    // at once, the one ranked past a limit withdraws before anyone heard of its messages.
+    let limits = state.generations.limits;
+    let over = fair_use::check(&state.store.messages, limits, user_id, Some(answer.id))
+        .await
+        .unwrap_or_else(|err| {
+            // The first count passed: a failed recount lets the answer run rather than lose it.
+            tracing::warn!(error = %err, "recounting fair use failed");
+            None
+        });
+    if let Some(over) = over {
+        generation.abandon();
+        state.generations.remove(answer.id);
+        let ids: Vec<ObjectId> = docs.iter().map(|d| d.id).collect();
+        if let Err(err) = messages::delete_ids(&state.store.messages, &ids).await {
+            tracing::warn!(error = %err, "withdrawing an answer over the limits failed");
+        }
+        return Err(over.into());
     }
-    state.events.publish(
-        user_id,
-        LiveEvent::generation_started(MessageView::from(&answer)),
-    );
 
     // The branch on screen and the title are not needed for the first token: they are written
-    // alongside, and the answer is reported done only once they are.
+    // alongside, and the answer is reported done only once they are. The new messages, the
+    // answer and the chat's change are announced together (one write to the event log).
     let for_update = state.clone();
+    let started = LiveEvent::generation_started(MessageView::from(&answer));
     generation.set_chat_update(tokio::spawn(async move {
-        match chats::update(&for_update.store.chats, user_id, chat_id, &chat_update).await {
+        let updated = chats::update(&for_update.store.chats, user_id, chat_id, &chat_update).await;
+        for message in &docs {
+            for_update.events.publish(
+                user_id,
+                LiveEvent::message_created(MessageView::from(message)),
+            );
+        }
+        for_update.events.publish(user_id, started);
+        match updated {
             Ok(Some(updated)) => for_update
                 .events
                 .publish(user_id, LiveEvent::chat_updated(ChatView::from(&updated))),
@@ -148,9 +192,10 @@ async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
             Err(err) => tracing::warn!(error = %err, "recording the branch on screen failed"),
         }
     }));
-    // Only now may the runner publish text, save, or finish: every socket has heard of the
-    // answer, and the branch update it waits for before reporting `done` is registered (the
-    // runner runs on another thread: an instant model could otherwise finish before it).
+    // Only now may the runner save or finish: the answer exists, and the branch update it waits
+    // for before reporting `done` is registered (the runner runs on another thread: an instant
+    // model could otherwise finish before it). Its text reaches sockets only after the answer's
+    // announcement (`events` holds it back until then).
     generation.mark_saved();
     Ok(Started::Live(generation))
 }
@@ -174,6 +219,12 @@ async fn find_submission(
     };
     if let Some(live) = state.generations.get(answer.id) {
         return Ok(Some(Started::Live(live)));
+    }
+    if answer.status == messages::Status::Streaming {
+        return Ok(Some(Started::Elsewhere {
+            user_message: Some(Box::new(user)),
+            answer: Box::new(answer),
+        }));
     }
     Ok(Some(Started::Finished {
         user_message: Some(Box::new(user)),

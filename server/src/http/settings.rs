@@ -34,7 +34,7 @@ impl HttpSettings {
                     .max(1),
             ),
             max_connections: env.parse("HTTP_MAX_CONNECTIONS", 10_000)?,
-            shutdown_timeout: env.secs("SHUTDOWN_TIMEOUT_SECS", 10)?,
+            shutdown_timeout: env.secs("SHUTDOWN_TIMEOUT_SECS", 3)?,
             client_dir: client_dir(env.raw("CLIENT_DIR"), BUILT_CLIENT_DIR),
         })
     }

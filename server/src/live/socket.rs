@@ -1,5 +1,8 @@
 //! One socket: forwards the user's events, pings, reaps dead peers, and closes with a code the
-//! client acts on (4008 lagged → reconnect and reload; 4001 session ended → sign in again).
+//! client acts on (4008 lagged → reconnect and catch up; 4001 session ended → sign in again;
+//! 1001 shutting down and 1012 feed interrupted → reconnect at once). It first sends `ready`
+//! with the latest `seq`, then `resync` if the client's `since` could not be served, then the
+//! events the client missed, then live ones — each logged event once, in `seq` order.
 //! Client frames are read only to notice liveness; malformed ones are ignored.
 
 use std::{
@@ -9,9 +12,8 @@ use std::{
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt as _, StreamExt as _};
-use mongodb::bson::oid::ObjectId;
 
-use crate::events::{CloseReason, EventBus};
+use crate::events::{CloseReason, Events, Opened};
 
 /// A write that takes longer than this means the peer stopped reading.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,24 +28,43 @@ fn is_too_big(error: &axum::Error) -> bool {
 
 pub async fn serve(
     socket: WebSocket,
-    bus: Arc<dyn EventBus>,
-    user_id: ObjectId,
-    session_id: ObjectId,
+    events: Arc<Events>,
+    opened: Opened,
     ping_interval: Duration,
 ) {
-    let mut subscription = bus.subscribe(user_id, session_id);
+    let Opened {
+        mut subscription,
+        head,
+        resync,
+        backlog,
+    } = opened;
+    let user_id = subscription.user_id;
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(ping_interval);
     ping.tick().await;
     let mut last_heard = Instant::now();
 
-    let hello = serde_json::json!({ "type": "ready", "at": chrono::Utc::now() }).to_string();
-    let mut closing: Option<CloseReason> = None;
-    if sink.send(Message::Text(hello.into())).await.is_err() {
-        bus.unsubscribe(user_id, subscription.id);
-        return;
+    let now = chrono::Utc::now();
+    let mut opening =
+        vec![serde_json::json!({ "type": "ready", "at": now, "seq": head }).to_string()];
+    if resync {
+        opening.push(serde_json::json!({ "type": "resync", "at": now, "seq": head }).to_string());
     }
-    loop {
+    let opening = opening
+        .into_iter()
+        .map(Utf8Bytes::from)
+        .chain(backlog.iter().map(|d| Utf8Bytes::from(d.frame.as_ref())));
+    let mut closing: Option<CloseReason> = None;
+    for frame in opening {
+        let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(frame))).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            events.unsubscribe(user_id, subscription.id);
+            return;
+        }
+    }
+    // The latest logged event sent: a copy that arrives through the feed as well is skipped.
+    let mut last_seq = head;
+    'serve: loop {
         tokio::select! {
             biased;
             changed = subscription.close.changed() => {
@@ -53,22 +74,30 @@ pub async fn serve(
                 }
             }
             event = subscription.events.recv() => {
-                let Some(json) = event else {
+                let Some(frames) = event else {
                     closing = Some(CloseReason::Lagged);
                     break;
                 };
-                let send = sink.send(Message::Text(Utf8Bytes::from(json.as_ref())));
-                // A peer that stopped reading blocks this write: give up when the bus closes
-                // the socket (its queue filled) or after WRITE_TIMEOUT.
-                tokio::select! {
-                    sent = tokio::time::timeout(WRITE_TIMEOUT, send) => {
-                        if !matches!(sent, Ok(Ok(()))) {
-                            break;
+                for delivery in frames.iter() {
+                    if let Some(seq) = delivery.seq {
+                        if seq <= last_seq {
+                            continue;
                         }
+                        last_seq = seq;
                     }
-                    _ = subscription.close.changed() => {
-                        closing = *subscription.close.borrow();
-                        break;
+                    let send = sink.send(Message::Text(Utf8Bytes::from(delivery.frame.as_ref())));
+                    // A peer that stopped reading blocks this write: give up when the bus closes
+                    // the socket (its queue filled) or after WRITE_TIMEOUT.
+                    tokio::select! {
+                        sent = tokio::time::timeout(WRITE_TIMEOUT, send) => {
+                            if !matches!(sent, Ok(Ok(()))) {
+                                break 'serve;
+                            }
+                        }
+                        _ = subscription.close.changed() => {
+                            closing = *subscription.close.borrow();
+                            break 'serve;
+                        }
                     }
                 }
             }
@@ -92,7 +121,7 @@ pub async fn serve(
             }
         }
     }
-    bus.unsubscribe(user_id, subscription.id);
+    events.unsubscribe(user_id, subscription.id);
     if let Some(reason) = closing {
         let frame = CloseFrame {
             code: reason.code(),

@@ -1,91 +1,72 @@
 //! Single-use WebSocket tickets: a browser cannot set headers on a WebSocket request, and a
 //! long-lived token must never go into a URL, so a client trades its bearer token for a
-//! random ticket valid for a few seconds and good for one connection.
+//! random ticket valid for a few seconds and good for one connection — on any process: the
+//! tickets live in MongoDB (`store::tickets`), stored by their SHA-256, used up atomically.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use mongodb::bson::oid::ObjectId;
+use mongodb::{
+    Collection,
+    bson::{DateTime, oid::ObjectId},
+};
+use sha2::{Digest, Sha256};
 
-/// Above this many outstanding tickets, expired ones are swept on the next issue.
-const SWEEP_ABOVE: usize = 10_000;
+use crate::store::tickets::{self, TicketDoc};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Tickets {
     ttl: Duration,
-    issued: Mutex<HashMap<String, Ticket>>,
+    issued: Collection<TicketDoc>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Ticket {
-    user_id: ObjectId,
-    session_id: ObjectId,
-    expires: Instant,
+fn hash(ticket: &str) -> String {
+    hex::encode(Sha256::digest(ticket.as_bytes()))
 }
 
 impl Tickets {
-    pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            issued: Mutex::new(HashMap::new()),
-        }
+    pub fn new(ttl: Duration, issued: Collection<TicketDoc>) -> Self {
+        Self { ttl, issued }
     }
 
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Ticket>> {
-        self.issued
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn issue(&self, user_id: ObjectId, session_id: ObjectId) -> String {
+    pub async fn issue(
+        &self,
+        user_id: ObjectId,
+        session_id: ObjectId,
+    ) -> mongodb::error::Result<String> {
         let bytes: [u8; 32] = rand::random();
         let ticket = URL_SAFE_NO_PAD.encode(bytes);
-        let now = Instant::now();
-        let mut issued = self.lock();
-        if issued.len() > SWEEP_ABOVE {
-            issued.retain(|_, t| t.expires > now);
-        }
-        issued.insert(
-            ticket.clone(),
-            Ticket {
+        let ttl = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        let expires_at =
+            DateTime::from_millis(DateTime::now().timestamp_millis().saturating_add(ttl));
+        tickets::insert(
+            &self.issued,
+            &TicketDoc {
+                hash: hash(&ticket),
                 user_id,
                 session_id,
-                expires: now + self.ttl,
+                expires_at,
             },
-        );
-        ticket
+        )
+        .await?;
+        Ok(ticket)
     }
 
     /// `(user_id, session_id)` for a valid ticket, which is used up; `None` if unknown,
-    /// already used or expired.
-    pub fn redeem(&self, ticket: &str) -> Option<(ObjectId, ObjectId)> {
-        let found = self.lock().remove(ticket)?;
-        (found.expires > Instant::now()).then_some((found.user_id, found.session_id))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_ticket_works_once_and_only_before_it_expires() {
-        let tickets = Tickets::new(Duration::from_millis(30));
-        let (user, session) = (ObjectId::new(), ObjectId::new());
-        let ticket = tickets.issue(user, session);
-        assert_eq!(tickets.redeem(&ticket), Some((user, session)));
-        assert_eq!(tickets.redeem(&ticket), None, "single use");
-        let late = tickets.issue(user, session);
-        std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(tickets.redeem(&late), None, "expired");
-        assert_eq!(tickets.redeem("made-up"), None);
+    /// already used (here or on another process) or expired.
+    pub async fn redeem(
+        &self,
+        ticket: &str,
+    ) -> mongodb::error::Result<Option<(ObjectId, ObjectId)>> {
+        if ticket.is_empty() || ticket.len() > 128 {
+            return Ok(None);
+        }
+        Ok(tickets::redeem(&self.issued, &hash(ticket))
+            .await?
+            .map(|found| (found.user_id, found.session_id)))
     }
 }

@@ -278,9 +278,12 @@ async fn refresh(
     .await?;
     let session = match rotation {
         Rotation::Rotated(session) => session,
-        Rotation::ReuseDetected { session_id } => {
+        Rotation::ReuseDetected {
+            session_id,
+            user_id,
+        } => {
             tracing::warn!(%session_id, "refresh token reused: session revoked");
-            state.session_ended(session_id);
+            state.session_ended(user_id, session_id);
             return Ok((jar.add(cookie::removal(secure)), refused()).into_response());
         }
         Rotation::Invalid => {
@@ -289,7 +292,7 @@ async fn refresh(
     };
     let Some(user) = users::find_by_id(&state.store.users, session.user_id).await? else {
         sessions::revoke(&state.store.sessions, session.id).await?;
-        state.session_ended(session.id);
+        state.session_ended(session.user_id, session.id);
         return Ok((jar.add(cookie::removal(secure)), refused()).into_response());
     };
     Ok(respond(&state, &user, session.id, next.value, jar)?.into_response())
@@ -327,7 +330,7 @@ async fn logout(
     same_origin(&state, &headers)?;
     let from_token = bearer_token(&headers)
         .and_then(|token| state.jwt.verify(token))
-        .map(|subject| subject.session_id);
+        .map(|subject| (subject.session_id, subject.user_id));
     let from_cookie = match jar.get(cookie::NAME) {
         Some(c) => {
             sessions::find_by_any_token(&state.store.sessions, &refresh_token::hash(c.value()))
@@ -335,9 +338,9 @@ async fn logout(
         }
         None => None,
     };
-    for session_id in [from_token, from_cookie].into_iter().flatten() {
+    for (session_id, user_id) in [from_token, from_cookie].into_iter().flatten() {
         sessions::revoke(&state.store.sessions, session_id).await?;
-        state.session_ended(session_id);
+        state.session_ended(user_id, session_id);
         tracing::info!(%session_id, "signed out");
     }
     let jar = jar.add(cookie::removal(state.settings.cookie_secure()));

@@ -41,22 +41,31 @@ pub struct TicketView {
 /// A single-use ticket for opening the live-event WebSocket.
 #[utoipa::path(post, path = "/api/ws/ticket", tag = "live", security(("bearer" = [])),
     responses((status = 200, body = TicketView), (status = 401, body = ErrorBody)))]
-async fn issue_ticket(State(state): State<AppState>, user: CurrentUser) -> Json<TicketView> {
-    Json(TicketView {
-        ticket: state.tickets.issue(user.user_id, user.session_id),
+async fn issue_ticket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<Json<TicketView>> {
+    Ok(Json(TicketView {
+        ticket: state.tickets.issue(user.user_id, user.session_id).await?,
         expires_in: state.tickets.ttl().as_secs(),
-    })
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SocketQuery {
     /// From `POST /api/ws/ticket`.
     ticket: Option<String>,
+    /// The last `seq` the client applied: the events after it are sent first, exactly once and
+    /// in order. Unknown, malformed or older than the log keeps → a `resync` frame (reload).
+    since: Option<String>,
 }
 
 /// Upgrades to the live-event WebSocket. Server → client frames are JSON events
-/// `{type, id, at, chat_id?, message_id?, data?}` (first `{"type":"ready"}`); close codes:
-/// 4001 session ended (sign in again), 4008 fell behind (reconnect and reload), 1001 shutdown.
+/// `{type, seq?, id, at, chat_id?, message_id?, data?}`: first `{"type":"ready","seq":latest}`,
+/// then `{"type":"resync"}` if `since` could not be served, then missed events, then live ones
+/// (every event but `generation.delta` carries its `seq`). Close codes: 4001 session ended
+/// (sign in again), 4008 fell behind, 1001 shutdown, 1012 feed interrupted (reconnect with
+/// `since`).
 #[utoipa::path(get, path = "/api/ws", tag = "live", params(SocketQuery),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
@@ -80,11 +89,14 @@ async fn open_socket(
     let (user_id, session_id) = state
         .tickets
         .redeem(&ticket)
+        .await?
         .ok_or_else(|| ApiError::unauthorized("the ticket is missing, used or expired"))?;
     if !sessions::is_active(&state.store.sessions, session_id, user_id).await? {
         return Err(ApiError::unauthorized("the session has ended"));
     }
-    let bus = state.events.clone();
+    let since = query.since.map(|raw| raw.trim().parse::<i64>().ok());
+    let opened = state.events.open(user_id, session_id, since).await?;
+    let events = state.events.clone();
     let ping = state.settings.live.ping_interval;
     let sockets = state.sockets.clone();
     Ok(upgrade
@@ -93,7 +105,5 @@ async fn open_socket(
         // (tungstenite's defaults are 128 KiB each). Events are small JSON frames.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| {
-            sockets.track_future(live::serve(socket, bus, user_id, session_id, ping))
-        }))
+        .on_upgrade(move |socket| sockets.track_future(live::serve(socket, events, opened, ping))))
 }

@@ -19,7 +19,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::{
     events::LiveEvent,
     generation::{Generation, Started},
+    state::AppState,
     store::messages::Status,
+    store::messages::{self as stored, MessageDoc},
     views::{MessageView, StreamError, TextDelta},
 };
 
@@ -75,11 +77,17 @@ async fn send_all(
     true
 }
 
-pub fn respond(started: Started) -> Response {
+pub fn respond(state: &AppState, started: Started) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     match started {
         Started::Live(generation) => {
             tokio::spawn(follow(generation, tx));
+        }
+        Started::Elsewhere {
+            user_message,
+            answer,
+        } => {
+            tokio::spawn(follow_elsewhere(state.clone(), user_message, answer, tx));
         }
         Started::Finished {
             user_message,
@@ -180,4 +188,174 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
             () = tx.closed() => return,
         }
     }
+}
+
+/// The text of `content` after `from` UTF-16 units (the unit of delta offsets).
+fn after_units(content: &str, from: usize) -> &str {
+    let mut units = 0;
+    for (index, ch) in content.char_indices() {
+        if units >= from {
+            return &content[index..];
+        }
+        units += ch.len_utf16();
+    }
+    ""
+}
+
+/// Follows an answer that another process generates (a repeated submission that process took
+/// first): its text so far from the database, then the deltas and the end that reach this
+/// process through the event log and the owner's saves.
+async fn follow_elsewhere(
+    state: AppState,
+    user_message: Option<Box<MessageDoc>>,
+    answer: Box<MessageDoc>,
+    tx: mpsc::Sender<Result<Event, Infallible>>,
+) {
+    let mut feed = state.events.subscribe(answer.user_id);
+    followed_elsewhere(&state, &mut feed, user_message, &answer, &tx).await;
+    state.events.unsubscribe(answer.user_id, feed.id);
+}
+
+async fn followed_elsewhere(
+    state: &AppState,
+    feed: &mut crate::events::Subscription,
+    user_message: Option<Box<MessageDoc>>,
+    answer: &MessageDoc,
+    tx: &mpsc::Sender<Result<Event, Infallible>>,
+) {
+    let (chat_id, message_id) = (answer.chat_id, answer.id);
+    let mut placeholder = answer.clone();
+    placeholder.content.clear();
+    let opening = user_message
+        .map(|user| LiveEvent::message_created(MessageView::from(user.as_ref())))
+        .into_iter()
+        .chain([LiveEvent::generation_started(MessageView::from(
+            &placeholder,
+        ))]);
+    if !send_all(tx, opening).await {
+        return;
+    }
+    // Text sent so far, in UTF-16 units; `catch_up` sends what `content` (starting at `from`)
+    // has beyond it.
+    let mut sent = 0;
+    let catch_up = |content: &str, from: usize, sent: &mut usize| {
+        if from > *sent {
+            return None;
+        }
+        let rest = after_units(content, *sent - from).to_owned();
+        if rest.is_empty() {
+            return None;
+        }
+        let offset = *sent;
+        *sent += rest.encode_utf16().count();
+        Some(LiveEvent::generation_delta(
+            chat_id,
+            message_id,
+            TextDelta {
+                offset,
+                content: rest,
+            },
+        ))
+    };
+    // The answer as stored now (the feed, opened first, brings whatever happens after).
+    let current = match stored::find_by_id(&state.store.messages, message_id).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return end_deleted(tx, answer).await,
+        Err(_) => answer.clone(),
+    };
+    let finished = current.status != stored::Status::Streaming;
+    let mut events: Vec<LiveEvent> = catch_up(&current.content, 0, &mut sent)
+        .into_iter()
+        .collect();
+    if finished {
+        events.push(LiveEvent::generation_ended(
+            MessageView::from(&current),
+            true,
+        ));
+    }
+    if !send_all(tx, events).await || finished {
+        return;
+    }
+    let hex = message_id.to_hex();
+    let mut pending = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            let frames = tokio::select! {
+                frames = feed.events.recv() => frames,
+                () = tx.closed() => return,
+            };
+            let Some(frames) = frames else {
+                // This process closed the feed (shutdown, or it fell behind): say so.
+                let _ = send_all(
+                    tx,
+                    [LiveEvent::generation_ended(
+                        MessageView::from(answer),
+                        false,
+                    )],
+                )
+                .await;
+                return;
+            };
+            pending.extend(frames.iter().cloned());
+            continue;
+        }
+        let Some(delivery) = pending.pop_front() else {
+            continue;
+        };
+        let Ok(frame) = serde_json::from_str::<serde_json::Value>(&delivery.frame) else {
+            continue;
+        };
+        let kind = frame["type"].as_str().unwrap_or_default();
+        if kind == "chat.deleted" && frame["chat_id"] == chat_id.to_hex().as_str() {
+            return end_deleted(tx, answer).await;
+        }
+        if frame["message_id"] != hex.as_str() {
+            continue;
+        }
+        match kind {
+            "generation.delta" => {
+                let offset = frame["data"]["offset"].as_u64().unwrap_or(u64::MAX);
+                let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+                let content = frame["data"]["content"].as_str().unwrap_or_default();
+                if let Some(event) = catch_up(content, offset, &mut sent)
+                    && !send_all(tx, [event]).await
+                {
+                    return;
+                }
+            }
+            "generation.finished" | "generation.unsaved" => {
+                let stored_now = kind == "generation.finished";
+                let last = match stored::find_by_id(&state.store.messages, message_id).await {
+                    Ok(Some(doc)) => doc,
+                    Ok(None) => return end_deleted(tx, answer).await,
+                    Err(_) => answer.clone(),
+                };
+                let mut events: Vec<LiveEvent> =
+                    catch_up(&last.content, 0, &mut sent).into_iter().collect();
+                events.push(LiveEvent::generation_ended(
+                    MessageView::from(&last),
+                    stored_now || last.status != stored::Status::Streaming,
+                ));
+                let _ = send_all(tx, events).await;
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The chat of a followed answer was deleted: the stream ends with an error, not a cut.
+async fn end_deleted(tx: &mpsc::Sender<Result<Event, Infallible>>, answer: &MessageDoc) {
+    let mut view = MessageView::from(answer);
+    view.status = Status::Stopped;
+    let _ = tx
+        .send(Ok(named(
+            "error",
+            &StreamError {
+                code: "chat_deleted",
+                message: "the chat was deleted",
+                assistant_message: &view,
+            },
+        )))
+        .await;
 }

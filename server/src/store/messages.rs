@@ -70,6 +70,12 @@ pub struct MessageDoc {
     pub finish_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<MessageError>,
+    /// For an answer being generated: the process generating it (`INSTANCE_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Set by a process asked to stop an answer that another process generates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_requested: Option<bool>,
 }
 
 impl MessageDoc {
@@ -101,6 +107,8 @@ impl MessageDoc {
             tokens_per_second: None,
             finish_reason: None,
             error: None,
+            owner: None,
+            stop_requested: None,
         }
     }
 
@@ -212,6 +220,13 @@ pub async fn find_in_chat(
         .await
 }
 
+pub async fn find_by_id(
+    messages: &Collection<MessageDoc>,
+    message_id: ObjectId,
+) -> mongodb::error::Result<Option<MessageDoc>> {
+    messages.find_one(doc! { "_id": message_id }).await
+}
+
 /// The user message a chat already holds for this idempotency key, if any.
 pub async fn find_by_request_id(
     messages: &Collection<MessageDoc>,
@@ -286,6 +301,17 @@ pub async fn chats_matching(
     Ok(ids)
 }
 
+/// Removes messages no one has heard of yet (a start withdrawn over a limit).
+pub async fn delete_ids(
+    messages: &Collection<MessageDoc>,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<()> {
+    messages
+        .delete_many(doc! { "_id": { "$in": ids } })
+        .await
+        .map(drop)
+}
+
 pub async fn delete_for_chat(
     messages: &Collection<MessageDoc>,
     chat_id: ObjectId,
@@ -296,17 +322,147 @@ pub async fn delete_for_chat(
         .map(drop)
 }
 
-/// Answers left `streaming` by a crash or restart are marked as errors, keeping their text.
-pub async fn mark_interrupted(messages: &Collection<MessageDoc>) -> mongodb::error::Result<u64> {
+/// The error an answer gets when the process generating it stopped or died.
+fn interrupted() -> Document {
+    doc! {
+        "status": "error",
+        "error": { "code": "interrupted", "message": "the server stopped during generation" },
+        "updated_at": DateTime::now(),
+    }
+}
+
+/// Answers left `streaming` by a process that is no longer alive (not one of `alive`) are
+/// marked as errors, keeping the text saved so far. Each is claimed by one conditional update,
+/// so two processes sweeping at once mark (and announce) each answer once. Only answers
+/// created before `older_than` are looked at. Returns them.
+pub async fn interrupt_orphans(
+    messages: &Collection<MessageDoc>,
+    alive: &[String],
+    older_than: ObjectId,
+) -> mongodb::error::Result<Vec<MessageDoc>> {
+    let orphaned = doc! {
+        "status": "streaming",
+        "owner": { "$nin": alive },
+        "_id": { "$lt": older_than },
+    };
+    let found: Vec<Document> = messages
+        .clone_with_type::<Document>()
+        .find(orphaned.clone())
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let mut marked = Vec::new();
+    for id in found.iter().filter_map(|d| d.get_object_id("_id").ok()) {
+        let mut claim = orphaned.clone();
+        claim.insert("_id", id);
+        claim.insert("status", "streaming");
+        if let Some(message) = messages
+            .find_one_and_update(
+                claim,
+                doc! { "$set": interrupted(), "$unset": { "owner": "" } },
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?
+        {
+            marked.push(message);
+        }
+    }
+    Ok(marked)
+}
+
+/// Asks the process generating an answer of `user_id` to stop it; false if it is not running.
+pub async fn request_stop(
+    messages: &Collection<MessageDoc>,
+    message_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<bool> {
     let result = messages
-        .update_many(
-            doc! { "status": "streaming" },
-            doc! { "$set": {
-                "status": "error",
-                "error": { "code": "interrupted", "message": "the server stopped during generation" },
-                "updated_at": DateTime::now(),
-            } },
+        .update_one(
+            doc! { "_id": message_id, "user_id": user_id, "status": "streaming" },
+            doc! { "$set": { "stop_requested": true } },
         )
         .await?;
-    Ok(result.modified_count)
+    Ok(result.matched_count > 0)
+}
+
+/// Answers of `user_id` being generated now, by any process; with `up_to`, only those up to
+/// and including it (answers started later do not count against an earlier one).
+pub async fn running_up_to(
+    messages: &Collection<MessageDoc>,
+    user_id: ObjectId,
+    up_to: Option<ObjectId>,
+) -> mongodb::error::Result<u64> {
+    let mut filter = doc! { "status": "streaming", "user_id": user_id, "role": "assistant" };
+    if let Some(up_to) = up_to {
+        filter.insert("_id", doc! { "$lte": up_to });
+    }
+    messages.count_documents(filter).await
+}
+
+/// When each of the user's answers created at or after `since` was created, oldest first.
+pub async fn answers_since(
+    messages: &Collection<MessageDoc>,
+    user_id: ObjectId,
+    since: std::time::SystemTime,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let secs = since
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let from = ObjectId::from_bytes({
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        bytes
+    });
+    let found: Vec<Document> = messages
+        .clone_with_type::<Document>()
+        .find(doc! { "user_id": user_id, "_id": { "$gte": from }, "role": "assistant" })
+        .sort(doc! { "_id": 1 })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
+/// A change to a message that another process may have to act on.
+#[derive(Debug)]
+pub enum MessageChange {
+    /// An answer's text grew or it was asked to stop (the document as it is now).
+    Updated(Box<MessageDoc>),
+    Deleted(ObjectId),
+}
+
+/// Partial-text saves, stop requests and deletions of messages, from now on.
+pub async fn watch_changes(
+    messages: &Collection<MessageDoc>,
+) -> mongodb::error::Result<
+    impl futures::Stream<Item = mongodb::error::Result<Option<MessageChange>>> + Unpin + Send + use<>,
+> {
+    use mongodb::change_stream::event::OperationType;
+    let stream = messages
+        .watch()
+        .pipeline([doc! { "$match": { "$or": [
+            { "operationType": "delete" },
+            { "updateDescription.updatedFields.content": { "$exists": true } },
+            { "updateDescription.updatedFields.stop_requested": { "$exists": true } },
+        ] } }])
+        .full_document(mongodb::options::FullDocumentType::UpdateLookup)
+        .await?;
+    Ok(stream.map_ok(|event| {
+        let id = event
+            .document_key
+            .as_ref()
+            .and_then(|key| key.get_object_id("_id").ok());
+        match event.operation_type {
+            OperationType::Delete => id.map(MessageChange::Deleted),
+            OperationType::Update => event
+                .full_document
+                .map(|doc| MessageChange::Updated(Box::new(doc))),
+            _ => None,
+        }
+    }))
 }

@@ -2,9 +2,12 @@
 
 pub mod chats;
 mod errors;
+pub mod events;
+pub mod instances;
 pub mod messages;
 pub mod sessions;
 pub mod throttles;
+pub mod tickets;
 pub mod users;
 pub mod votes;
 
@@ -60,6 +63,12 @@ pub struct Store {
     pub votes: Collection<VoteDoc>,
     /// Shared counters: failed logins, sign-ups per address.
     pub throttles: Collection<throttles::ThrottleDoc>,
+    /// The per-user event log.
+    pub events: Collection<events::EventBatchDoc>,
+    /// Single-use WebSocket tickets.
+    pub tickets: Collection<tickets::TicketDoc>,
+    /// The processes sharing this database and their leases.
+    pub instances: Collection<instances::InstanceDoc>,
 }
 
 impl Store {
@@ -91,6 +100,9 @@ impl Store {
             messages: db.collection_with_options("messages", durable.clone()),
             votes: db.collection_with_options("votes", durable),
             throttles: db.collection("throttles"),
+            events: db.collection("events"),
+            tickets: db.collection("tickets"),
+            instances: db.collection("instances"),
             db,
         };
 
@@ -174,6 +186,16 @@ impl Store {
                     .keys(doc! { "user_id": 1 })
                     .options(named("messages_by_user"))
                     .build(),
+                // A user's recent answers (fair use per minute).
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "_id": 1 })
+                    .options(named("messages_by_user_recent"))
+                    .build(),
+                // Answers being generated (fair use at once, the sweep of dead processes).
+                IndexModel::builder()
+                    .keys(doc! { "status": 1 })
+                    .options(named("messages_by_status"))
+                    .build(),
                 // One submission (client_request_id) creates one message: sparse, so messages
                 // without a key are not indexed.
                 IndexModel::builder()
@@ -213,6 +235,34 @@ impl Store {
                 .options(
                     IndexOptions::builder()
                         .name("throttles_expiry_ttl".to_owned())
+                        .expire_after(Duration::ZERO)
+                        .build(),
+                )
+                .build()])
+            .await?;
+        self.events
+            .create_indexes([
+                // One batch after each batch: the order of a user's log (see `events`).
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "prev": 1 })
+                    .options(unique(events::CHAIN_INDEX))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "last": 1 })
+                    .options(named("events_by_user"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "at": 1 })
+                    .options(named("events_by_age"))
+                    .build(),
+            ])
+            .await?;
+        self.tickets
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "expires_at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name("tickets_expiry_ttl".to_owned())
                         .expire_after(Duration::ZERO)
                         .build(),
                 )

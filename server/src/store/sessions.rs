@@ -68,7 +68,10 @@ pub enum Rotation {
     /// The token was current: it has been replaced by the new one.
     Rotated(SessionDoc),
     /// The token had already been replaced: the session is now revoked.
-    ReuseDetected { session_id: ObjectId },
+    ReuseDetected {
+        session_id: ObjectId,
+        user_id: ObjectId,
+    },
     /// Unknown, expired or revoked.
     Invalid,
 }
@@ -99,30 +102,43 @@ pub async fn rotate(
     let reused = sessions
         .clone_with_type::<Document>()
         .find_one(doc! { "previous_hashes": old_hash })
-        .projection(doc! { "_id": 1 })
+        .projection(doc! { "_id": 1, "user_id": 1 })
         .await?;
-    match reused.and_then(|d| d.get_object_id("_id").ok()) {
-        Some(session_id) => {
+    match reused.and_then(|d| {
+        Some((
+            d.get_object_id("_id").ok()?,
+            d.get_object_id("user_id").ok()?,
+        ))
+    }) {
+        Some((session_id, user_id)) => {
             revoke(sessions, session_id).await?;
-            Ok(Rotation::ReuseDetected { session_id })
+            Ok(Rotation::ReuseDetected {
+                session_id,
+                user_id,
+            })
         }
         None => Ok(Rotation::Invalid),
     }
 }
 
-/// The session whose current or past refresh token has this hash.
+/// The session (and its user) whose current or past refresh token has this hash.
 pub async fn find_by_any_token(
     sessions: &Collection<SessionDoc>,
     token_hash: &str,
-) -> mongodb::error::Result<Option<ObjectId>> {
+) -> mongodb::error::Result<Option<(ObjectId, ObjectId)>> {
     let found = sessions
         .clone_with_type::<Document>()
         .find_one(
             doc! { "$or": [ { "token_hash": token_hash }, { "previous_hashes": token_hash } ] },
         )
-        .projection(doc! { "_id": 1 })
+        .projection(doc! { "_id": 1, "user_id": 1 })
         .await?;
-    Ok(found.and_then(|d| d.get_object_id("_id").ok()))
+    Ok(found.and_then(|d| {
+        Some((
+            d.get_object_id("_id").ok()?,
+            d.get_object_id("user_id").ok()?,
+        ))
+    }))
 }
 
 pub async fn revoke(

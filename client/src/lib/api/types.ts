@@ -172,4 +172,11 @@ export interface SocketFrame {
   chat_id?: string;
   message_id?: string;
   data?: unknown;
+  /**
+   * The event's place in the user's event log (`ready` and `resync`: the latest one). Absent
+   * from `generation.delta`, which is not logged.
+   */
+  seq?: number;
+  /** `session.ended`: the session that ended. */
+  session_id?: string;
 }

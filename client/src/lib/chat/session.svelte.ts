@@ -117,7 +117,7 @@ export class ChatSession {
       if (this.id) this.#scheduleReload();
       return;
     }
-    if (event.chat_id !== this.id) return;
+    if (!('chat_id' in event) || event.chat_id !== this.id) return;
     if (event.type === 'chat.updated') this.chat = event.chat;
     else this.#apply(event);
   }

@@ -249,6 +249,9 @@ describe('ChatSession', () => {
     session.receive(fromSocket({ type: 'chat.updated', chat_id: 'c1', data: chat({ title: 'Renamed' }) })!);
     expect(session.chat?.title).toBe('Renamed');
     session.receive(fromSocket({ type: 'message.created', chat_id: 'c2', data: msg('x', null, { chat_id: 'c2' }) })!);
+    // An event of no chat at all (a session ended elsewhere) changes nothing either.
+    session.receive(fromSocket({ type: 'session.ended', seq: 9, session_id: 's2' })!);
     expect(session.messages.map((m) => m.id)).toEqual(['a1']);
+    expect(session.chat?.title).toBe('Renamed');
   });
 });

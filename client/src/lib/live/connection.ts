@@ -1,7 +1,10 @@
 // The WebSocket connection (see the server's README, "Live events (WebSocket)"): single-use
 // tickets, reconnects with backoff, the close codes (4001 session ended, 4008 fell behind, 1001
-// server going away) and the browser's online/offline events. It hands on the frames it reads;
-// what they mean is decided elsewhere (lib/live/events.ts, lib/live/live.svelte.ts).
+// server going away, 1012 event feed cut), the browser's online/offline events, and the place in
+// the user's event log: it keeps the `seq` of the last event this tab applied, reconnects with
+// `since=<seq>` so the server replays what was missed, and drops an event applied already. It
+// hands on the frames it reads; what they mean is decided elsewhere (lib/live/events.ts,
+// lib/live/live.svelte.ts).
 import type { SocketFrame } from '../api/types';
 
 /** The subset of the browser WebSocket this client uses (a fake one can stand in for tests). */
@@ -20,9 +23,15 @@ export type LiveStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'clos
 export interface LiveOptions {
   /** Fetches a single-use ticket (`POST /api/ws/ticket`). */
   getTicket: () => Promise<string>;
-  /** Every frame but `ready`, parsed (an object with a string `type`). */
+  /**
+   * Every event frame, parsed (an object with a string `type`), once: not `ready` and `resync`
+   * (the connection's own), nor a logged event whose `seq` is not past the last one applied.
+   */
   onEvent: (frame: SocketFrame) => void;
-  /** The socket fell behind (4008) and was reopened: reload the chat list and the open chat. */
+  /**
+   * Events were lost beyond what the server can replay (its `resync` frame, or a reconnect that
+   * had no `seq` to resume from): reload the chat list and the open chat.
+   */
   onResync?: () => void;
   /** The session ended (4001): sign out. */
   onSignedOut?: () => void;
@@ -39,6 +48,8 @@ export interface LiveOptions {
 export const CLOSE_SESSION_ENDED = 4001;
 export const CLOSE_LAGGED = 4008;
 export const CLOSE_GOING_AWAY = 1001;
+/** The server's feed of the event log was cut: reconnect at once and catch up with `since`. */
+export const CLOSE_SERVICE_RESTART = 1012;
 
 export const DEFAULT_BACKOFF: readonly number[] = [500, 1000, 2000, 4000, 8000, 10000];
 
@@ -60,6 +71,8 @@ export function parseFrame(data: unknown): SocketFrame | null {
   if (typeof v.chat_id === 'string') event.chat_id = v.chat_id;
   if (typeof v.message_id === 'string') event.message_id = v.message_id;
   if ('data' in v) event.data = v.data;
+  if (typeof v.seq === 'number' && Number.isSafeInteger(v.seq) && v.seq >= 0) event.seq = v.seq;
+  if (typeof v.session_id === 'string') event.session_id = v.session_id;
   return event;
 }
 
@@ -67,17 +80,35 @@ export function defaultLiveUrl(): string {
   return `${location.origin.replace(/^http/, 'ws')}/api/ws`;
 }
 
+/** What one socket has seen so far. */
+interface SocketState {
+  /** The `since` it was opened with (null: none). */
+  since: number | null;
+  /** Another socket was opened before it since `start()`. */
+  reconnect: boolean;
+  /** The server said `ready` (with the end of its log, `readySeq`). */
+  ready: boolean;
+  readySeq: number | null;
+  /** Its `ready` already caused a reload: the `resync` that may follow it needs none. */
+  reloaded: boolean;
+}
+
 /**
  * One live connection with reconnects. `start()` connects; `stop()` closes it for good
- * (sign-out). After an unexpected drop it reconnects with growing delays (reset once a
- * `ready` frame arrives); on 4008 it reconnects at once and calls `onResync` when ready.
+ * (sign-out). After an unexpected drop it reconnects with growing delays (reset once a `ready`
+ * frame arrives); on 4008, and on 1001 or 1012 from a socket that was ready, at once. A
+ * reconnect asks for the events after the last one applied (`since`); the server replays them
+ * or, when it cannot, says `resync`, and `onResync` reloads.
  */
 export class LiveConnection {
   private socket: SocketLike | null = null;
   private timer: unknown = null;
   private attempt = 0;
   private stopped = true;
-  private resyncPending = false;
+  /** A socket was opened since `start()`: the next one is a reconnect. */
+  private opened = false;
+  /** The `seq` of the last logged event applied (or of the log's end at `ready`/`resync`). */
+  private applied: number | null = null;
   private generation = 0;
   private readonly opts: LiveOptions;
   private readonly backoff: readonly number[];
@@ -92,10 +123,18 @@ export class LiveConnection {
     this.clearTimer = options.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
   }
 
+  /** The `seq` this tab has applied up to: a reconnect asks for the events after it. */
+  get seq(): number | null {
+    return this.applied;
+  }
+
+  /** Connects, as a page load does: without `since` (the caller has just loaded everything). */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     this.attempt = 0;
+    this.opened = false;
+    this.applied = null;
     void this.connect();
   }
 
@@ -113,7 +152,7 @@ export class LiveConnection {
 
   /**
    * The browser went offline (`offline` event): the socket may linger half-dead, so drop it now
-   * and show "reconnecting"; events missed meanwhile are caught up by a resync.
+   * and show "reconnecting"; events missed meanwhile are replayed after reconnecting.
    */
   networkLost(): void {
     if (this.stopped) return;
@@ -123,7 +162,6 @@ export class LiveConnection {
       this.clearTimer(this.timer);
       this.timer = null;
     }
-    this.resyncPending = true;
     this.scheduleReconnect();
   }
 
@@ -135,7 +173,6 @@ export class LiveConnection {
       this.timer = null;
     }
     this.attempt = 0;
-    this.resyncPending = true;
     void this.connect();
   }
 
@@ -166,7 +203,7 @@ export class LiveConnection {
 
   private async connect(): Promise<void> {
     const gen = ++this.generation;
-    this.setStatus(this.attempt === 0 && !this.resyncPending ? 'connecting' : 'reconnecting');
+    this.setStatus(this.opened || this.attempt > 0 ? 'reconnecting' : 'connecting');
     let ticket: string;
     try {
       ticket = await this.opts.getTicket();
@@ -176,7 +213,9 @@ export class LiveConnection {
     }
     if (gen !== this.generation || this.stopped) return;
     const base = this.opts.url ?? defaultLiveUrl();
-    const url = `${base}${base.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`;
+    const since = this.applied;
+    let url = `${base}${base.includes('?') ? '&' : '?'}ticket=${encodeURIComponent(ticket)}`;
+    if (since !== null) url += `&since=${since}`;
     let socket: SocketLike;
     try {
       socket = (this.opts.socketFactory ?? ((u: string) => new WebSocket(u) as unknown as SocketLike))(url);
@@ -185,32 +224,62 @@ export class LiveConnection {
       return;
     }
     this.socket = socket;
+    const state: SocketState = { since, reconnect: this.opened, ready: false, readySeq: null, reloaded: false };
+    this.opened = true;
     socket.onmessage = (ev) => {
       if (this.socket !== socket) return;
-      const event = parseFrame(ev.data);
-      if (!event) return;
-      if (event.type === 'ready') {
-        this.attempt = 0;
-        this.setStatus('open');
-        if (this.resyncPending) {
-          this.resyncPending = false;
-          this.opts.onResync?.();
-        }
-        return;
-      }
-      this.opts.onEvent(event);
+      const frame = parseFrame(ev.data);
+      if (frame) this.receive(frame, state);
     };
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.closed(ev.code);
+      this.closed(ev.code, state.ready);
     };
     socket.onerror = () => {
       // onclose follows
     };
   }
 
-  private closed(code: number): void {
+  /** One frame of the socket whose state is `state`. */
+  private receive(frame: SocketFrame, state: SocketState): void {
+    const reloaded = state.reloaded;
+    state.reloaded = false;
+    switch (frame.type) {
+      case 'ready':
+        this.ready(frame.seq ?? null, state);
+        return;
+      case 'resync':
+        // Events were lost beyond what the server keeps: reload, and go on from its log's end.
+        this.applied = frame.seq ?? state.readySeq ?? this.applied;
+        if (!reloaded) this.opts.onResync?.();
+        return;
+    }
+    if (frame.seq !== undefined) {
+      if (this.applied !== null && frame.seq <= this.applied) return; // applied already
+      this.applied = frame.seq;
+    }
+    this.opts.onEvent(frame);
+  }
+
+  /** The server's `ready`; `seq` is the end of its log (null: it keeps none). */
+  private ready(seq: number | null, state: SocketState): void {
+    this.attempt = 0;
+    state.ready = true;
+    state.readySeq = seq;
+    this.setStatus('open');
+    // Opened with `since` and the log reaches it: the events after it follow, replayed.
+    if (state.since !== null && seq !== null && seq >= state.since) return;
+    // Otherwise start from the log's end. The first socket of a page needs no reload (the page
+    // has just loaded what it shows); a later one does: opened without `since` (no `ready` had
+    // come yet), or the server kept no log, or its log went backwards (it was replaced).
+    this.applied = seq;
+    if (!state.reconnect) return;
+    state.reloaded = true;
+    this.opts.onResync?.();
+  }
+
+  private closed(code: number, wasReady: boolean): void {
     if (this.stopped) return;
     if (code === CLOSE_SESSION_ENDED) {
       this.stopped = true;
@@ -218,17 +287,18 @@ export class LiveConnection {
       this.opts.onSignedOut?.();
       return;
     }
-    if (code === CLOSE_LAGGED) {
-      // Events were lost: reconnect at once, then reload.
-      this.resyncPending = true;
+    // Fell behind (4008), the server is shutting down and another process takes over (1001), or
+    // its feed of the log was cut (1012): reconnect at once; the events missed are replayed. A
+    // socket that closes with 1001 or 1012 before it was ready is retried with the backoff, so a
+    // server refusing sockets is not hammered.
+    const atOnce = code === CLOSE_GOING_AWAY || code === CLOSE_SERVICE_RESTART;
+    if (code === CLOSE_LAGGED || (atOnce && wasReady)) {
       this.attempt = 0;
       this.setStatus('reconnecting');
       void this.connect();
       return;
     }
-    // Anything else (network drop, 1001 shutdown, 1006…): events may have been missed
-    // while disconnected, so reload once the new socket is ready.
-    this.resyncPending = true;
+    // Anything else (network drop, 1006…): retry with the backoff.
     this.scheduleReconnect();
   }
 

@@ -34,6 +34,21 @@ describe('fromSocket', () => {
     expect(fromSocket({ type: 'chat.deleted', chat_id: 'c1' })).toEqual({ type: 'chat.deleted', via: 'socket', chat_id: 'c1' });
   });
 
+  it('carries the seq of a logged event; a delta has none', () => {
+    expect(fromSocket({ type: 'chat.deleted', chat_id: 'c1', seq: 12 })).toEqual({ type: 'chat.deleted', via: 'socket', chat_id: 'c1', seq: 12 });
+    expect(fromSocket({ type: 'generation.delta', chat_id: 'c1', message_id: 'a1', data: { content: 'x', offset: 0 } })).not.toHaveProperty('seq');
+  });
+
+  it('types session.ended (nothing to show, but an event like the others)', () => {
+    expect(fromSocket({ type: 'session.ended', seq: 3, session_id: 's1' })).toEqual({
+      type: 'session.ended',
+      via: 'socket',
+      session_id: 's1',
+      seq: 3,
+    });
+    expect(fromSocket({ type: 'session.ended', seq: 3 })).toBeNull();
+  });
+
   it('takes the chat id from the message when the envelope has none', () => {
     expect(fromSocket({ type: 'generation.finished', data: message({ status: 'complete' }) })).toMatchObject({ chat_id: 'c1' });
   });
@@ -46,6 +61,7 @@ describe('fromSocket', () => {
     });
     expect(fromSocket({ type: 'generation.started', data: { id: 'a1' } })).toBeNull();
     expect(fromSocket({ type: 'ready' })).toBeNull();
+    expect(fromSocket({ type: 'resync', seq: 4 })).toBeNull();
     expect(fromSocket({ type: 'something.new', chat_id: 'c1' })).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ import type { Chat, Message, SocketFrame, StreamEvent, Vote } from '../api/types
  */
 export type Via = 'own' | 'socket';
 
-export type LiveEvent =
+export type LiveEvent = (
   /** A message was stored (a user message, or an answer; SSE `user_message`). */
   | { type: 'message.created'; via: Via; chat_id: string; message: Message }
   /** An answer starts streaming (SSE `assistant_message`). */
@@ -32,10 +32,25 @@ export type LiveEvent =
   | { type: 'message.voted'; via: Via; chat_id: string; message_id: string; vote: Vote | null }
   | { type: 'chat.created' | 'chat.updated'; via: 'socket'; chat_id: string; chat: Chat }
   | { type: 'chat.deleted'; via: 'socket'; chat_id: string }
+  /**
+   * A session of this user ended (sign-out, revocation). Nothing to show: the server closes that
+   * session's sockets itself (4001), which lib/live/connection.ts handles.
+   */
+  | { type: 'session.ended'; via: 'socket'; session_id: string }
   /** An event of this chat arrived that could not be read: whoever shows the chat reloads it. */
   | { type: 'unreadable'; via: 'socket'; chat_id: string }
-  /** The socket reconnected after events may have been lost: reload what is on screen. */
-  | { type: 'resync'; via: 'socket' };
+  /**
+   * Events were lost beyond what the server can replay (its `resync` frame): reload what is on
+   * screen.
+   */
+  | { type: 'resync'; via: 'socket' }
+) & {
+  /**
+   * Where a socket event sits in the user's event log; absent for deltas (not logged) and this
+   * tab's own stream. lib/live/connection.ts has already dropped what this tab applied before.
+   */
+  seq?: number;
+};
 
 export type LiveEventType = LiveEvent['type'];
 
@@ -59,12 +74,18 @@ export function isChat(value: unknown): value is Chat {
 // ---- the WebSocket's edge ----------------------------------------------------------------------
 
 /**
- * A socket frame as a `LiveEvent`; null for frames that are not events of a chat (`ready` is the
- * connection's own) and for types this client does not know. A known event whose payload cannot
- * be read becomes `unreadable` (when it names its chat), so the chat is reloaded rather than left
- * wrong.
+ * A socket frame as a `LiveEvent`, with its `seq`; null for frames that are not events (`ready`
+ * and `resync` are the connection's own) and for types this client does not know. A known event
+ * whose payload cannot be read becomes `unreadable` (when it names its chat), so the chat is
+ * reloaded rather than left wrong.
  */
 export function fromSocket(frame: SocketFrame): LiveEvent | null {
+  const event = readFrame(frame);
+  if (event && frame.seq !== undefined) event.seq = frame.seq;
+  return event;
+}
+
+function readFrame(frame: SocketFrame): LiveEvent | null {
   const data = frame.data;
   const unreadable = (): LiveEvent | null =>
     frame.chat_id ? { type: 'unreadable', via: 'socket', chat_id: frame.chat_id } : null;
@@ -95,6 +116,8 @@ export function fromSocket(frame: SocketFrame): LiveEvent | null {
       return { type: frame.type, via: 'socket', chat_id: data.id, chat: data };
     case 'chat.deleted':
       return frame.chat_id ? { type: 'chat.deleted', via: 'socket', chat_id: frame.chat_id } : null;
+    case 'session.ended':
+      return frame.session_id ? { type: 'session.ended', via: 'socket', session_id: frame.session_id } : null;
     default:
       return null;
   }

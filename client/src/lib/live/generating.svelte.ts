@@ -26,7 +26,7 @@ export class GenerationTracker {
       case 'generation.started':
         return this.#start(event.message.id, event.chat_id);
       // A delta for an answer we do not know: it started before this tab listened (page load)
-      // or before a reset (reconnect). Either way it is running now.
+      // or before a reset (`resync`). Either way it is running now.
       case 'generation.delta':
         return this.#start(event.message_id, event.chat_id);
       case 'message.created':

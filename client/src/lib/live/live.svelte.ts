@@ -1,8 +1,9 @@
 // The live store: the one dispatcher of the socket's events. It owns the connection while signed
 // in (lib/live/connection.ts), turns each frame into a typed `LiveEvent` (lib/live/events.ts) and
 // hands it to every subscriber — the chat list, the open chat, the "generating" indicator — each
-// of which applies what concerns it. A reconnect that may have lost events is dispatched too, as
-// `resync`.
+// of which applies what concerns it. After a reconnect the server replays what was missed (the
+// connection asks for it and drops what was applied already); when it cannot, `resync` is
+// dispatched too, and each subscriber reloads what it shows.
 import type { SocketFrame } from '../api/types';
 import { LiveConnection, watchNetwork, type LiveOptions, type LiveStatus } from './connection';
 import { fromSocket, type LiveEvent } from './events';

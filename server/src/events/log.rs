@@ -1,0 +1,268 @@
+//! The log's three parts in this process: the writer (appends what handlers publish, in
+//! order, a batch per user per round), the tail (a change stream on the log, delivering every
+//! batch to this process's sockets), and `open` (a new socket catching up from `since`).
+
+use std::{collections::HashMap, sync::Weak, time::Duration};
+
+use futures::{StreamExt as _, future::join_all};
+use mongodb::{Collection, bson::oid::ObjectId, change_stream::event::ResumeToken};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{AnswerStage, Delivery, Events, LiveEvent, Subscription, with_seq};
+use crate::store::{
+    self,
+    events::{Appended, EventBatchDoc, LoggedEvent, Since},
+};
+
+/// Events taken from the queue in one round (grouped into one batch per user).
+const ROUND: usize = 512;
+/// Heads remembered by the writer (users it appended for); forgotten all at once above this.
+const HEADS: usize = 50_000;
+/// Batches a reconnecting socket may have missed; more than this and it reloads instead.
+const CATCH_UP_BATCHES: i64 = 1_000;
+
+fn logged(event: &LiveEvent) -> Option<LoggedEvent> {
+    let (chat_id, message_id, session_id) = event.about();
+    Some(LoggedEvent {
+        kind: event.kind().to_owned(),
+        chat_id,
+        message_id,
+        session_id,
+        body: event.frame().ok()?,
+    })
+}
+
+/// Appends what is published, in publication order per user, retrying while MongoDB is
+/// unreachable (events wait in memory; none is dropped while the process lives).
+pub(super) async fn write(
+    log: Collection<EventBatchDoc>,
+    mut queue: mpsc::UnboundedReceiver<(ObjectId, LiveEvent)>,
+    stop: CancellationToken,
+) {
+    let mut heads: HashMap<ObjectId, i64> = HashMap::new();
+    loop {
+        let first = tokio::select! {
+            () = stop.cancelled() => return,
+            first = queue.recv() => first,
+        };
+        let Some(first) = first else { return };
+        let mut round = vec![first];
+        while round.len() < ROUND {
+            match queue.try_recv() {
+                Ok(next) => round.push(next),
+                Err(_) => break,
+            }
+        }
+        let mut batches: Vec<(ObjectId, Vec<LoggedEvent>)> = Vec::new();
+        for (user_id, event) in round {
+            let Some(entry) = logged(&event) else {
+                continue;
+            };
+            match batches.iter_mut().find(|(user, _)| *user == user_id) {
+                Some((_, batch)) => batch.push(entry),
+                None => batches.push((user_id, vec![entry])),
+            }
+        }
+        if heads.len() > HEADS {
+            heads.clear();
+        }
+        let appended = join_all(batches.into_iter().map(|(user_id, batch)| {
+            let head = heads.get(&user_id).copied();
+            append(&log, user_id, head, batch, &stop)
+        }))
+        .await;
+        for (user_id, last) in appended.into_iter().flatten() {
+            heads.insert(user_id, last);
+        }
+    }
+}
+
+/// Appends one user's batch, re-reading the head after a conflict; `(user, last seq)`.
+async fn append(
+    log: &Collection<EventBatchDoc>,
+    user_id: ObjectId,
+    mut head: Option<i64>,
+    batch: Vec<LoggedEvent>,
+    stop: &CancellationToken,
+) -> Option<(ObjectId, i64)> {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let prev = match head {
+            Some(prev) => Ok(prev),
+            None => store::events::head(log, user_id).await,
+        };
+        let result = match prev {
+            Ok(prev) => store::events::append(log, user_id, prev, batch.clone()).await,
+            Err(err) => Err(err),
+        };
+        match result {
+            Ok(Appended::Written(doc)) => return Some((user_id, doc.last)),
+            Ok(Appended::Conflict) => head = None,
+            Err(err) => {
+                tracing::warn!(error = %err, "appending to the event log failed; retrying");
+                head = None;
+                tokio::select! {
+                    () = stop.cancelled() => return None,
+                    () = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Opens the change stream on the log, then keeps delivering what it brings in a task of its
+/// own. The stream resumes after an interruption from its resume token; if it cannot, this
+/// process's sockets are told to reconnect (they catch up from the log), so no gap is silent.
+pub(super) async fn tail(
+    events: Weak<Events>,
+    log: Collection<EventBatchDoc>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let stream = store::events::watch(&log, None).await?;
+    tokio::spawn(async move {
+        let mut stream = Some(stream);
+        let mut resume: Option<ResumeToken> = None;
+        let mut wait = Duration::from_millis(200);
+        loop {
+            if let Some(mut open) = stream.take() {
+                loop {
+                    let next = tokio::select! {
+                        () = stop.cancelled() => return,
+                        next = open.next() => next,
+                    };
+                    match next {
+                        Some(Ok(change)) => {
+                            resume = open.resume_token();
+                            let Some(events) = events.upgrade() else {
+                                return;
+                            };
+                            if let Some(batch) = change.full_document {
+                                deliver(&events, &batch);
+                            }
+                            wait = Duration::from_millis(200);
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!(error = %err, "the event log's change stream failed; resuming");
+                            resume = open.resume_token().or(resume);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(5));
+            match store::events::watch(&log, resume.clone()).await {
+                Ok(open) => stream = Some(open),
+                Err(err) if store::is_unavailable(&err) => {
+                    tracing::warn!(error = %err, "the event log is unreachable; retrying");
+                }
+                Err(err) => {
+                    // The resume point is gone: start afresh, and have every socket catch up.
+                    tracing::warn!(error = %err, "the event log's change stream cannot resume; sockets will reconnect");
+                    resume = None;
+                    if let Ok(open) = store::events::watch(&log, None).await {
+                        stream = Some(open);
+                        if let Some(events) = events.upgrade() {
+                            events.local.reconnect_all();
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+fn deliver(events: &Events, batch: &EventBatchDoc) {
+    let mut frames = Vec::with_capacity(batch.events.len());
+    for (seq, event) in batch.numbered() {
+        let stage = match event.kind.as_str() {
+            "generation.started" => Some(AnswerStage::Started),
+            "generation.finished" => Some(AnswerStage::Ended),
+            _ => None,
+        };
+        if event.kind == "session.ended"
+            && let Some(session_id) = event.session_id
+        {
+            events.local.end_session(session_id);
+            let _ = events.ended_sessions.send(session_id);
+        }
+        frames.push((
+            seq,
+            with_seq(&event.body, seq).into(),
+            event.message_id.zip(stage),
+        ));
+    }
+    events.local.deliver_batch(batch.user_id, frames);
+}
+
+/// A socket just opened: its feed, and what it must send before the feed.
+#[derive(Debug)]
+pub struct Opened {
+    pub subscription: Subscription,
+    /// The latest `seq` the socket is up to once `backlog` is sent (for the `ready` frame).
+    pub head: i64,
+    /// `since` could not be served: the client must reload (`resync`).
+    pub resync: bool,
+    /// Missed events, in order, to send before the feed.
+    pub backlog: Vec<Delivery>,
+}
+
+/// Subscribes first, then reads the log: an event committed meanwhile is in both, and the
+/// socket skips the copy whose `seq` it has already sent.
+pub(super) async fn open(
+    events: &Events,
+    user_id: ObjectId,
+    session_id: ObjectId,
+    since: Option<Option<i64>>,
+) -> mongodb::error::Result<Opened> {
+    let subscription = events.local.subscribe(user_id, session_id);
+    let missed = match since {
+        None => None,
+        Some(Some(since)) if since >= 0 => Some(
+            store::events::since(&events.log, user_id, since, CATCH_UP_BATCHES)
+                .await
+                .map(|found| (since, found)),
+        ),
+        Some(_) => Some(Ok((0, Since::Resync))),
+    };
+    let (head, resync, backlog) = match missed {
+        Some(Ok((since, Since::Events(found)))) => {
+            let head = found.last().map_or(since, |(seq, _)| *seq);
+            let backlog = found
+                .into_iter()
+                .map(|(seq, event)| Delivery {
+                    seq: Some(seq),
+                    frame: with_seq(&event.body, seq).into(),
+                })
+                .collect();
+            (head, false, backlog)
+        }
+        Some(Err(err)) => {
+            events.local.unsubscribe(user_id, subscription.id);
+            return Err(err);
+        }
+        Some(Ok((_, Since::Resync))) | None => {
+            let head = match store::events::head(&events.log, user_id).await {
+                Ok(head) => head,
+                Err(err) => {
+                    events.local.unsubscribe(user_id, subscription.id);
+                    return Err(err);
+                }
+            };
+            (head, since.is_some(), Vec::new())
+        }
+    };
+    Ok(Opened {
+        subscription,
+        head,
+        resync,
+        backlog,
+    })
+}

@@ -1,0 +1,127 @@
+//! What other processes do to answers, seen through a change stream on `messages`: a stop
+//! requested or a chat deleted elsewhere stops the answer here (its owner); the periodic saves of
+//! an answer generated elsewhere become `generation.delta` events for this process's sockets
+//! (coalesced by the owner's save interval, so database writes do not grow with the token rate).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use mongodb::bson::oid::ObjectId;
+
+use crate::{
+    events::LiveEvent,
+    state::AppState,
+    store::messages::{self, MessageChange, MessageDoc, Status},
+    views::TextDelta,
+};
+
+/// Answers generated elsewhere whose text this process has relayed: bytes and UTF-16 units.
+#[derive(Default)]
+struct Relayed(HashMap<ObjectId, (usize, usize)>);
+
+const RELAYED_MAX: usize = 10_000;
+
+/// Opens the change stream (returns once it listens), then follows it in a task of its own,
+/// reopening it after a failure (and then checking the answers it owns for what it missed).
+pub async fn start(state: &AppState) -> mongodb::error::Result<()> {
+    let stream = messages::watch_changes(&state.store.messages).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut stream = Some(stream);
+        let mut relayed = Relayed::default();
+        loop {
+            if let Some(mut open) = stream.take() {
+                while let Some(change) = open.next().await {
+                    match change {
+                        Ok(Some(change)) => handle(&state, change, &mut relayed),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(error = %err, "the messages change stream failed; reopening");
+                            break;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match messages::watch_changes(&state.store.messages).await {
+                Ok(open) => {
+                    stream = Some(open);
+                    catch_up(&state).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "reopening the messages change stream failed")
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+fn handle(state: &AppState, change: MessageChange, relayed: &mut Relayed) {
+    match change {
+        MessageChange::Deleted(id) => {
+            relayed.0.remove(&id);
+            if let Some(generation) = state.generations.get(id) {
+                tracing::info!(message_id = %id, "the answer was deleted elsewhere: stopping it");
+                generation.stop();
+            }
+        }
+        MessageChange::Updated(doc) => {
+            if let Some(generation) = state.generations.get(doc.id) {
+                if doc.stop_requested == Some(true) {
+                    tracing::info!(message_id = %doc.id, "stop requested elsewhere");
+                    generation.stop();
+                }
+                return;
+            }
+            if doc.owner.as_deref() == Some(state.settings.instance.as_str()) {
+                return;
+            }
+            relay(state, &doc, relayed);
+        }
+    }
+}
+
+/// The text an answer generated elsewhere gained since the last save this process saw.
+fn relay(state: &AppState, doc: &MessageDoc, relayed: &mut Relayed) {
+    if doc.status != Status::Streaming {
+        relayed.0.remove(&doc.id);
+        return;
+    }
+    if relayed.0.len() > RELAYED_MAX {
+        relayed.0.clear();
+    }
+    let (bytes, units) = relayed.0.get(&doc.id).copied().unwrap_or((0, 0));
+    let content = &doc.content;
+    if content.len() <= bytes || !content.is_char_boundary(bytes) {
+        return;
+    }
+    let added = &content[bytes..];
+    let event = LiveEvent::generation_delta(
+        doc.chat_id,
+        doc.id,
+        TextDelta {
+            content: added.to_owned(),
+            offset: units,
+        },
+    );
+    relayed.0.insert(
+        doc.id,
+        (content.len(), units + added.encode_utf16().count()),
+    );
+    state.events.deliver_delta(doc.user_id, &event);
+}
+
+/// After a gap in the change stream: stop the answers this process owns that were stopped or
+/// deleted meanwhile.
+async fn catch_up(state: &AppState) {
+    for generation in state.generations.running() {
+        match messages::find_by_id(&state.store.messages, generation.message_id()).await {
+            Ok(None) => generation.stop(),
+            Ok(Some(doc)) if doc.stop_requested == Some(true) => generation.stop(),
+            Ok(Some(_)) => {}
+            Err(err) => tracing::warn!(error = %err, "checking an answer after a gap failed"),
+        }
+    }
+}

@@ -6,9 +6,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
+use futures::StreamExt as _;
+use serde_json::{Value, json};
 
-use crate::{fake_upstream::FakeUpstream, mongodb_uri};
+use crate::{SseReader, fake_upstream::FakeUpstream, mongodb_uri};
 
 /// A release `confab` process (`CONFAB_BIN`, default `target/release/confab`) with its own
 /// database, answering from `upstream`. Killed when dropped.
@@ -22,11 +23,27 @@ pub struct ServerProcess {
 }
 
 pub async fn start_server(upstream: &FakeUpstream) -> anyhow::Result<ServerProcess> {
+    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    start_server_with(upstream, &database, &[]).await
+}
+
+/// `start_server` on a given database (several processes of one deployment share one), with
+/// extra settings (`CONFAB_BIN` in them picks the binary).
+pub async fn start_server_with(
+    upstream: &FakeUpstream,
+    database: &str,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<ServerProcess> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
-    let binary = std::env::var("CONFAB_BIN").unwrap_or_else(|_| "target/release/confab".to_owned());
+    let database = database.to_owned();
+    let binary = extra
+        .iter()
+        .find(|(k, _)| *k == "CONFAB_BIN")
+        .map(|(_, v)| (*v).to_owned())
+        .or_else(|| std::env::var("CONFAB_BIN").ok())
+        .unwrap_or_else(|| "target/release/confab".to_owned());
     let child = tokio::process::Command::new(&binary)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -43,6 +60,7 @@ pub async fn start_server(upstream: &FakeUpstream) -> anyhow::Result<ServerProce
         .env("MAX_CONCURRENT_GENERATIONS_PER_USER", "0")
         .env("RATE_LIMIT_MESSAGES_PER_MINUTE", "0")
         .env("REGISTRATIONS_PER_IP_PER_HOUR", "0")
+        .envs(extra.iter().copied().filter(|(k, _)| *k != "CONFAB_BIN"))
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -119,4 +137,94 @@ pub fn memory_kib(pid: u32, field: &str) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .unwrap_or(f64::NAN)
+}
+
+/// How one streamed answer went, timed from the request.
+pub struct Timing {
+    pub ttft: Duration,
+    /// To the last piece of text.
+    pub last_text: Duration,
+    pub total: Duration,
+    pub chunks: usize,
+}
+
+/// Streams straight from the fake upstream, as Confab itself would.
+pub async fn direct(
+    client: &reqwest::Client,
+    upstream: &FakeUpstream,
+    prompt: &str,
+) -> anyhow::Result<Timing> {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/chat/completions", upstream.base_url()))
+        .json(&json!({
+            "model": "confab-demo", "stream": true, "stream_options": { "include_usage": true },
+            "messages": [{ "role": "user", "content": prompt }]
+        }))
+        .send()
+        .await?;
+    let mut body = response.bytes_stream();
+    let mut ttft = None;
+    let mut last_text = Duration::ZERO;
+    let mut chunks = 0;
+    let mut buffer = String::new();
+    while let Some(bytes) = body.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&bytes?));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            if frame.contains("\"content\":\"") && !frame.contains("\"content\":\"\"") {
+                ttft.get_or_insert_with(|| started.elapsed());
+                last_text = started.elapsed();
+                chunks += 1;
+            }
+        }
+    }
+    Ok(Timing {
+        ttft: ttft.unwrap_or_default(),
+        last_text,
+        total: started.elapsed(),
+        chunks,
+    })
+}
+
+/// Streams through Confab; `Ok(None)` when the stream did not end with a complete answer.
+pub async fn via_confab(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    chat: &str,
+    prompt: &str,
+) -> anyhow::Result<Option<Timing>> {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{base}/api/chats/{chat}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "content": prompt }))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        return Ok(None);
+    }
+    let mut reader = SseReader::new(response);
+    let mut ttft = None;
+    let mut last_text = Duration::ZERO;
+    let mut chunks = 0;
+    let mut complete = false;
+    while let Some(event) = reader.next().await {
+        match event.event.as_str() {
+            "delta" => {
+                ttft.get_or_insert_with(|| started.elapsed());
+                last_text = started.elapsed();
+                chunks += 1;
+            }
+            "done" => complete = event.data["status"] == "complete",
+            _ => {}
+        }
+    }
+    Ok(complete.then(|| Timing {
+        ttft: ttft.unwrap_or_default(),
+        last_text,
+        total: started.elapsed(),
+        chunks,
+    }))
 }

@@ -9,10 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
 use integration_tests::{
-    SseReader,
-    bench::{memory_kib, ms, percentile, post_json, sorted, start_server},
+    bench::{direct, memory_kib, ms, percentile, post_json, sorted, start_server, via_confab},
     fake_upstream::{Behaviour, FakeUpstream},
     mongodb_uri,
 };
@@ -20,95 +18,6 @@ use serde_json::json;
 
 fn peak_rss_mib(pid: u32) -> f64 {
     memory_kib(pid, "VmHWM:") / 1024.0
-}
-
-struct Timing {
-    ttft: Duration,
-    /// To the last piece of text.
-    last_text: Duration,
-    total: Duration,
-    chunks: usize,
-}
-
-/// Streams straight from the fake upstream, as Confab itself would.
-async fn direct(
-    client: &reqwest::Client,
-    upstream: &FakeUpstream,
-    prompt: &str,
-) -> anyhow::Result<Timing> {
-    let started = Instant::now();
-    let response = client
-        .post(format!("{}/chat/completions", upstream.base_url()))
-        .json(&json!({
-            "model": "confab-demo", "stream": true, "stream_options": { "include_usage": true },
-            "messages": [{ "role": "user", "content": prompt }]
-        }))
-        .send()
-        .await?;
-    let mut body = response.bytes_stream();
-    let mut ttft = None;
-    let mut last_text = Duration::ZERO;
-    let mut chunks = 0;
-    let mut buffer = String::new();
-    while let Some(bytes) = body.next().await {
-        buffer.push_str(&String::from_utf8_lossy(&bytes?));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            if frame.contains("\"content\":\"") && !frame.contains("\"content\":\"\"") {
-                ttft.get_or_insert_with(|| started.elapsed());
-                last_text = started.elapsed();
-                chunks += 1;
-            }
-        }
-    }
-    Ok(Timing {
-        ttft: ttft.unwrap_or_default(),
-        last_text,
-        total: started.elapsed(),
-        chunks,
-    })
-}
-
-/// Streams through Confab; `Ok(None)` when the stream did not end with a complete answer.
-async fn via_confab(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    chat: &str,
-    prompt: &str,
-) -> anyhow::Result<Option<Timing>> {
-    let started = Instant::now();
-    let response = client
-        .post(format!("{base}/api/chats/{chat}/messages"))
-        .bearer_auth(token)
-        .json(&json!({ "content": prompt }))
-        .send()
-        .await?;
-    if !response.status().is_success() {
-        return Ok(None);
-    }
-    let mut reader = SseReader::new(response);
-    let mut ttft = None;
-    let mut last_text = Duration::ZERO;
-    let mut chunks = 0;
-    let mut complete = false;
-    while let Some(event) = reader.next().await {
-        match event.event.as_str() {
-            "delta" => {
-                ttft.get_or_insert_with(|| started.elapsed());
-                last_text = started.elapsed();
-                chunks += 1;
-            }
-            "done" => complete = event.data["status"] == "complete",
-            _ => {}
-        }
-    }
-    Ok(complete.then(|| Timing {
-        ttft: ttft.unwrap_or_default(),
-        last_text,
-        total: started.elapsed(),
-        chunks,
-    }))
 }
 
 #[tokio::main]

@@ -1,0 +1,267 @@
+//! Many processes, one deployment: two `confab` processes on one database.
+//! Prints (1) cross-process delivery of one vote to 200 sockets spread over both processes,
+//! p50/p99 per process; (2) database writes per answer of 100 tokens over ~2 s, by collection
+//! (every write seen by a change stream on the database); (3) time-to-first-token overhead of
+//! this build beside the build before the event log (`CONFAB_BIN_BEFORE`), in one run.
+//!
+//!     ./scripts/bench bench_many
+//!
+//! The servers run as their own processes (`target/release/confab`, or `CONFAB_BIN`).
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt as _;
+use integration_tests::{
+    bench::{
+        ServerProcess, direct, ms, percentile, post_json, sorted, start_server_with, via_confab,
+    },
+    fake_upstream::{Behaviour, FakeUpstream},
+    mongodb_uri,
+};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn sign_up(client: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
+    let auth = post_json(
+        client,
+        &format!("{base}/api/auth/register"),
+        None,
+        &json!({ "username": name, "email": format!("{name}@example.org"), "password": "benchmark password" }),
+    )
+    .await?;
+    Ok(auth["access_token"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn new_chat(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<String> {
+    let chat = post_json(
+        client,
+        &format!("{base}/api/chats"),
+        Some(token),
+        &json!({}),
+    )
+    .await?;
+    Ok(chat["id"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Sends a message and reads the stream to its end; the answer's id.
+async fn answer(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    chat: &str,
+) -> anyhow::Result<String> {
+    let text = client
+        .post(format!("{base}/api/chats/{chat}/messages"))
+        .bearer_auth(token)
+        .json(&json!({ "content": "something to vote on" }))
+        .send()
+        .await?
+        .text()
+        .await?;
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .find(|v| v["role"] == "assistant" && v["status"] == "complete")
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("no answer"))
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open_socket(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+) -> anyhow::Result<Socket> {
+    let ticket = post_json(
+        client,
+        &format!("{}/api/ws/ticket", server.base),
+        Some(token),
+        &json!({}),
+    )
+    .await?;
+    let url = format!(
+        "ws://127.0.0.1:{}/api/ws?ticket={}",
+        server.port,
+        ticket["ticket"].as_str().unwrap_or_default()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    let _ready = ws.next().await;
+    Ok(ws)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sockets: usize = std::env::var("SOCKETS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let upstream = FakeUpstream::start().await;
+    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    let a = start_server_with(&upstream, &database, &[("INSTANCE_ID", "a")]).await?;
+    let b = start_server_with(&upstream, &database, &[("INSTANCE_ID", "b")]).await?;
+    let client = reqwest::Client::new();
+    let token = sign_up(&client, &a.base, "many").await?;
+    let chat = new_chat(&client, &a.base, &token).await?;
+    let voted = answer(&client, &a.base, &token, &chat).await?;
+
+    // 1. One vote through A, to sockets spread over A and B.
+    let mut streams: Vec<(char, Socket)> = Vec::with_capacity(sockets);
+    for i in 0..sockets {
+        let (name, server) = if i % 2 == 0 { ('a', &a) } else { ('b', &b) };
+        streams.push((name, open_socket(&client, server, &token).await?));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut latencies: BTreeMap<char, Vec<f64>> = BTreeMap::new();
+    let mut missing = 0;
+    for round in 0..10 {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(char, Instant)>();
+        let mut readers = Vec::new();
+        for (name, mut ws) in streams.drain(..) {
+            let tx = tx.clone();
+            readers.push(tokio::spawn(async move {
+                let got = tokio::time::timeout(Duration::from_secs(10), async {
+                    while let Some(Ok(frame)) = ws.next().await {
+                        if let Message::Text(text) = frame
+                            && text.contains("message.voted")
+                        {
+                            return true;
+                        }
+                    }
+                    false
+                })
+                .await;
+                if matches!(got, Ok(true)) {
+                    let _ = tx.send((name, Instant::now()));
+                }
+                (name, ws)
+            }));
+        }
+        drop(tx);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        let vote = if round % 2 == 0 { "up" } else { "down" };
+        let response = client
+            .put(format!("{}/api/chats/{chat}/messages/{voted}/vote", a.base))
+            .bearer_auth(&token)
+            .json(&json!({ "vote": vote }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "vote: {}",
+            response.status()
+        );
+        let mut received = 0;
+        while let Some((name, at)) = rx.recv().await {
+            latencies.entry(name).or_default().push(ms(at - started));
+            received += 1;
+        }
+        missing += sockets - received;
+        for reader in readers {
+            streams.push(reader.await?);
+        }
+    }
+    println!("\n== one vote (through A) to {sockets} sockets, half on A and half on B, ×10 ==");
+    for (name, values) in &latencies {
+        let values = sorted(values.clone());
+        println!(
+            "sockets on {name}: delivery p50 {:6.1} ms  p99 {:6.1} ms  (n={})",
+            percentile(&values, 0.5),
+            percentile(&values, 0.99),
+            values.len()
+        );
+    }
+    let all = sorted(latencies.values().flatten().copied().collect());
+    println!(
+        "all:          delivery p50 {:6.1} ms  p99 {:6.1} ms, {missing} missed   (target p99 <= 100 ms)",
+        percentile(&all, 0.5),
+        percentile(&all, 0.99)
+    );
+    drop(streams);
+
+    // 2. Database writes per answer of 100 tokens over ~2 s, seen by a change stream.
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(100),
+        chunk_delay_ms: 20,
+        ..Behaviour::default()
+    });
+    let mongo = mongodb::Client::with_uri_str(mongodb_uri()).await?;
+    let mut watch = mongo.database(&database).watch().await?;
+    let chat = new_chat(&client, &a.base, &token).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let counting = tokio::spawn(async move {
+        let mut by_collection: BTreeMap<String, usize> = BTreeMap::new();
+        let until = Instant::now() + Duration::from_secs(5);
+        while let Ok(Some(Ok(change))) = tokio::time::timeout_at(until.into(), watch.next()).await {
+            let collection = change.ns.and_then(|ns| ns.coll).unwrap_or_default();
+            *by_collection.entry(collection).or_default() += 1;
+        }
+        by_collection
+    });
+    let started = Instant::now();
+    answer(&client, &a.base, &token, &chat).await?;
+    let took = started.elapsed();
+    let by_collection = counting.await?;
+    let per_answer: usize = by_collection
+        .iter()
+        .filter(|(c, _)| c.as_str() != "instances")
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "\n== database writes for one answer of 100 tokens ({:.1} s) ==",
+        took.as_secs_f64()
+    );
+    println!("{by_collection:?}");
+    println!(
+        "per answer: {per_answer} writes (target <= 8; `instances` are the processes' lease renewals, every 2 s per process, not per answer)"
+    );
+
+    // 3. Time to first token: this build and the one before, beside the upstream direct.
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(8),
+        ..Behaviour::default()
+    });
+    let mut builds = vec![("this build", a.base.clone(), token.clone())];
+    let mut before_server = None;
+    if let Ok(before) = std::env::var("CONFAB_BIN_BEFORE") {
+        let other = format!("bench_{}", uuid::Uuid::new_v4().simple());
+        let server =
+            start_server_with(&upstream, &other, &[("CONFAB_BIN", before.as_str())]).await?;
+        let token = sign_up(&client, &server.base, "before").await?;
+        builds.push(("before (CONFAB_BIN_BEFORE)", server.base.clone(), token));
+        before_server = Some(server);
+    } else {
+        println!("\n(set CONFAB_BIN_BEFORE to a build before the event log to compare TTFT)");
+    }
+    println!("\n== time to first token (n=150 each, sequential, interleaved) ==");
+    let mut results: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); builds.len()];
+    for i in 0..150 {
+        for (index, (_, base, token)) in builds.iter().enumerate() {
+            let chat = new_chat(&client, base, token).await?;
+            let prompt = format!("ttft probe {i}");
+            results[index]
+                .0
+                .push(ms(direct(&client, &upstream, &prompt).await?.ttft));
+            if let Some(t) = via_confab(&client, base, token, &chat, &prompt).await? {
+                results[index].1.push(ms(t.ttft));
+            }
+        }
+    }
+    for ((name, _, _), (direct_ttft, confab_ttft)) in builds.iter().zip(results) {
+        let (direct_ttft, confab_ttft) = (sorted(direct_ttft), sorted(confab_ttft));
+        println!(
+            "{name:28} overhead p50 {:6.2} ms  p99 {:6.2} ms   (confab p50 {:.2}, direct p50 {:.2})",
+            percentile(&confab_ttft, 0.5) - percentile(&direct_ttft, 0.5),
+            percentile(&confab_ttft, 0.99) - percentile(&direct_ttft, 0.99),
+            percentile(&confab_ttft, 0.5),
+            percentile(&direct_ttft, 0.5),
+        );
+    }
+    drop(before_server);
+    Ok(())
+}

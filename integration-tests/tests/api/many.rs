@@ -308,3 +308,53 @@ async fn an_unknown_or_malformed_since_gets_resync() {
 async fn ready_of(user: &integration_tests::SignedIn) -> Value {
     user.live_since("").await.1
 }
+
+#[tokio::test]
+async fn a_process_starting_up_leaves_a_live_owner_s_answers_alone() {
+    let (a, upstream) =
+        integration_tests::spawn_app_with_upstream("vllm", &[("INSTANCE_ID", "a")]).await;
+    upstream.set_behaviour(Behaviour {
+        chunk_delay_ms: 40,
+        reply_tokens: Some(2000),
+        ..Behaviour::default()
+    });
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    let mut answer = ada.send(&chat, "a long one").await;
+    let (answer_id, _) = answer.read_words(2).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Another process starts (its start-up sweep runs), then sweeps for a while.
+    let base_url = upstream.base_url();
+    let _b = integration_tests::spawn_app_with(&[
+        ("MONGODB_DATABASE", a.database.as_str()),
+        ("JWT_SECRET", a.jwt_secret.as_str()),
+        ("INSTANCE_ID", "b"),
+        ("OPENAI_API_BASE_URL", base_url.as_str()),
+        ("UPSTREAM_KIND", "vllm"),
+        ("AVAILABLE_MODELS", "confab-demo"),
+    ])
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let now = ada.message(&chat, &answer_id).await;
+    assert_eq!(
+        now["status"], "streaming",
+        "a live owner's answer is not swept: {now}"
+    );
+    let stopped = ada.stop(&chat, &answer_id).await;
+    assert_eq!(stopped["status"], "stopped");
+    assert_eq!(answer.until_done().await.done()["status"], "stopped");
+}
+
+#[tokio::test]
+async fn a_socket_that_saw_an_empty_log_catches_up_from_zero() {
+    let (a, _b) = spawn_pair_with(&[]).await;
+    let ada = a.signed_in().await;
+    let (first, ready) = ada.live_since("").await;
+    assert_eq!(ready["seq"], 0, "a new user's log is empty");
+    drop(first);
+    let chat = ada.new_chat().await;
+    let (mut back, _) = ada.live_since("0").await;
+    let created = back.next_event(WAIT).await.expect("the missed event");
+    assert_eq!(created["type"], "chat.created", "{created}");
+    assert_eq!(created["chat_id"], chat.id.as_str());
+}

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use integration_tests::{TcpProxy, json, mongodb_uri, spawn_app_with};
+use integration_tests::{Ended, TcpProxy, json, mongodb_uri, spawn_app_with};
 use reqwest::StatusCode;
 
 fn mongodb_host_port() -> String {
@@ -132,4 +132,68 @@ async fn an_answer_finished_during_a_database_outage_is_not_called_done_and_is_s
     let listed = ada.message(&chat, &answer_id).await;
     assert_eq!(listed["content"], shown.as_str());
     assert_eq!(listed["status"], "complete");
+}
+
+/// One process loses the database while another goes on: when it comes back, its change
+/// stream resumes where it stopped, so its sockets get what happened meanwhile — or, if it
+/// cannot resume, they are closed to reconnect with `since`. Never a silent gap.
+#[tokio::test]
+async fn after_an_outage_a_process_s_sockets_get_what_happened_meanwhile() {
+    let proxy = TcpProxy::start(mongodb_host_port()).await;
+    let uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
+    let a = spawn_app_with(&[
+        ("MONGODB_URI", &uri),
+        ("MONGODB_TIMEOUT_MS", "500"),
+        ("INSTANCE_ID", "a"),
+    ])
+    .await;
+    let b = spawn_app_with(&[
+        ("MONGODB_DATABASE", &a.database),
+        ("JWT_SECRET", &a.jwt_secret),
+        ("INSTANCE_ID", "b"),
+    ])
+    .await;
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    let (mut socket, ready) = ada.live_since("").await;
+    let mut last = ready["seq"].as_i64().expect("seq");
+
+    proxy.cut();
+    let on_b = ada.on(&b);
+    for title in ["during one", "during two"] {
+        on_b.update_chat(&chat, serde_json::json!({ "title": title }))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy.restore();
+
+    let mut titles = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while titles.len() < 2 && Instant::now() < deadline {
+        match socket.next_event(Duration::from_secs(1)).await {
+            Some(event) if event["type"] == "chat.updated" => {
+                last = event["seq"].as_i64().expect("seq");
+                titles.push(
+                    event["data"]["title"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
+            }
+            Some(_) => {}
+            None if a.ready().await.status() == StatusCode::OK => {
+                // Closed (1012) to reconnect, or quiet: catch up from the log.
+                if let Ended::Closed(code) = socket.ended(Duration::from_millis(10)).await {
+                    assert_eq!(code, 1012, "only a reconnect request may close it");
+                    socket = ada.live_since(&last.to_string()).await.0;
+                }
+            }
+            None => {}
+        }
+    }
+    assert_eq!(
+        titles,
+        ["during one", "during two"],
+        "every event, once, in order"
+    );
 }

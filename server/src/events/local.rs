@@ -159,6 +159,11 @@ impl LocalBus {
     /// is (or after `EARLY_WAIT`).
     pub fn deliver_delta(&self, user_id: ObjectId, message_id: ObjectId, frame: Arc<str>) {
         let mut inner = self.lock();
+        if !inner.sockets.contains_key(&user_id) {
+            // No socket of that user here: nothing to deliver now, nothing to keep for later (a
+            // socket opened later loads the answer's text with the chat).
+            return;
+        }
         if !inner.announced.contains(&message_id) {
             let early = inner.early.entry(message_id).or_insert_with(|| Early {
                 since: Instant::now(),

@@ -37,7 +37,7 @@ fn logged(event: &LiveEvent) -> Option<LoggedEvent> {
 /// unreachable (events wait in memory; none is dropped while the process lives).
 pub(super) async fn write(
     log: Collection<EventBatchDoc>,
-    mut queue: mpsc::UnboundedReceiver<(ObjectId, LiveEvent)>,
+    mut queue: mpsc::UnboundedReceiver<(ObjectId, Vec<LiveEvent>)>,
     stop: CancellationToken,
 ) {
     let mut heads: HashMap<ObjectId, i64> = HashMap::new();
@@ -55,15 +55,14 @@ pub(super) async fn write(
             }
         }
         let mut batches: Vec<(ObjectId, Vec<LoggedEvent>)> = Vec::new();
-        for (user_id, event) in round {
-            let Some(entry) = logged(&event) else {
-                continue;
-            };
+        for (user_id, events) in round {
+            let entries = events.iter().filter_map(logged);
             match batches.iter_mut().find(|(user, _)| *user == user_id) {
-                Some((_, batch)) => batch.push(entry),
-                None => batches.push((user_id, vec![entry])),
+                Some((_, batch)) => batch.extend(entries),
+                None => batches.push((user_id, entries.collect())),
             }
         }
+        batches.retain(|(_, batch)| !batch.is_empty());
         if heads.len() > HEADS {
             heads.clear();
         }

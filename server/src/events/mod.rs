@@ -92,7 +92,7 @@ pub struct EventSettings {
 #[derive(Debug)]
 pub struct Events {
     local: LocalBus,
-    writer: mpsc::UnboundedSender<(ObjectId, LiveEvent)>,
+    writer: mpsc::UnboundedSender<(ObjectId, Vec<LiveEvent>)>,
     ended_sessions: broadcast::Sender<ObjectId>,
     log: mongodb::Collection<EventBatchDoc>,
     settings: EventSettings,
@@ -130,7 +130,13 @@ impl Events {
             }
             return;
         }
-        if self.writer.send((user_id, event)).is_err() {
+        self.publish_all(user_id, vec![event]);
+    }
+
+    /// Publishes `events` together: one write to the log, delivered as one batch. Deltas are
+    /// not logged: use `publish` for them.
+    pub fn publish_all(&self, user_id: ObjectId, events: Vec<LiveEvent>) {
+        if self.writer.send((user_id, events)).is_err() {
             tracing::error!("the event log writer has stopped; an event was not published");
         }
     }

@@ -177,20 +177,17 @@ async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
     let started = LiveEvent::generation_started(MessageView::from(&answer));
     generation.set_chat_update(tokio::spawn(async move {
         let updated = chats::update(&for_update.store.chats, user_id, chat_id, &chat_update).await;
-        for message in &docs {
-            for_update.events.publish(
-                user_id,
-                LiveEvent::message_created(MessageView::from(message)),
-            );
-        }
-        for_update.events.publish(user_id, started);
+        let mut announce: Vec<LiveEvent> = docs
+            .iter()
+            .map(|message| LiveEvent::message_created(MessageView::from(message)))
+            .collect();
+        announce.push(started);
         match updated {
-            Ok(Some(updated)) => for_update
-                .events
-                .publish(user_id, LiveEvent::chat_updated(ChatView::from(&updated))),
+            Ok(Some(updated)) => announce.push(LiveEvent::chat_updated(ChatView::from(&updated))),
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "recording the branch on screen failed"),
         }
+        for_update.events.publish_all(user_id, announce);
     }));
     // Only now may the runner save or finish: the answer exists, and the branch update it waits
     // for before reporting `done` is registered (the runner runs on another thread: an instant

@@ -14,7 +14,8 @@ use crate::env::{BadSetting, Env};
 pub struct LiveSettings {
     /// How long the event log keeps events for reconnecting sockets (`since`).
     pub retention: Duration,
-    /// Events a socket may have waiting; a socket that falls further behind is closed (4008).
+    /// Batches of events a socket may have waiting; one that falls further behind is closed
+    /// (4008) and catches up from the log when it reconnects.
     pub queue: usize,
     /// How often the server pings each socket; one silent for two intervals is dropped.
     pub ping_interval: Duration,

@@ -147,10 +147,11 @@ pub async fn since(
             Since::Resync
         });
     };
-    // The first batch after `since` must hold `since + 1` (else events in between expired),
-    // and each batch must follow the one before.
-    let contiguous =
-        first.seq <= since + 1 && batches.windows(2).all(|pair| pair[1].prev == pair[0].last);
+    // The first batch after `since` must follow it: hold `since + 1`, or start a log that was
+    // empty when the reader last saw it (`prev` 0, `since` 0). Otherwise events in between
+    // expired, or `since` was never one of ours. Each batch must follow the one before.
+    let contiguous = (first.seq <= since + 1 || first.prev == since)
+        && batches.windows(2).all(|pair| pair[1].prev == pair[0].last);
     if !contiguous {
         return Ok(Since::Resync);
     }

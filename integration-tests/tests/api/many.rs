@@ -358,3 +358,44 @@ async fn a_socket_that_saw_an_empty_log_catches_up_from_zero() {
     assert_eq!(created["type"], "chat.created", "{created}");
     assert_eq!(created["chat_id"], chat.id.as_str());
 }
+
+#[tokio::test]
+async fn the_per_minute_limit_counts_both_processes() {
+    let (a, b, _upstream) =
+        spawn_pair_with_upstream(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "2")]).await;
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    ada.send(&chat, "one, on A").await.done().await;
+    ada.on(&b).send(&chat, "two, on B").await.done().await;
+    for (app, third) in [(&a, "three, on A"), (&b, "three, on B")] {
+        let refused = ada.on(app).try_send(&chat, third).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS, "{third}");
+        assert!(integration_tests::retry_after(&refused) >= 1);
+    }
+}
+
+#[tokio::test]
+async fn a_since_older_than_what_the_log_keeps_gets_resync() {
+    let (a, _b) = spawn_pair_with(&[]).await;
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    let (mut socket, _) = ada.live_since("").await;
+    ada.update_chat(&chat, json!({ "title": "seen" })).await;
+    let seen = seq(&socket.wait_for("chat.updated", WAIT).await.expect("live"));
+    drop(socket);
+    ada.update_chat(&chat, json!({ "title": "missed" })).await;
+    ada.update_chat(&chat, json!({ "title": "missed too" }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // What retention does after EVENT_LOG_RETENTION_HOURS: the oldest events are gone.
+    a.db()
+        .await
+        .collection::<mongodb::bson::Document>("events")
+        .delete_many(mongodb::bson::doc! { "seq": { "$lte": seen + 1 } })
+        .await
+        .expect("expire");
+    let (mut back, ready) = ada.live_since(&seen.to_string()).await;
+    let next = back.next_event(WAIT).await.expect("a frame");
+    assert_eq!(next["type"], "resync", "{next}");
+    assert_eq!(next["seq"], ready["seq"]);
+}

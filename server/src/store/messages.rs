@@ -445,9 +445,14 @@ pub async fn watch_changes(
     use mongodb::change_stream::event::OperationType;
     let stream = messages
         .watch()
+        // Partial saves (new text, status unchanged), stop requests and deletions; not the
+        // final save (its status changes), whose text the log's `generation.finished` carries.
         .pipeline([doc! { "$match": { "$or": [
             { "operationType": "delete" },
-            { "updateDescription.updatedFields.content": { "$exists": true } },
+            {
+                "updateDescription.updatedFields.content": { "$exists": true },
+                "updateDescription.updatedFields.status": { "$exists": false },
+            },
             { "updateDescription.updatedFields.stop_requested": { "$exists": true } },
         ] } }])
         .full_document(mongodb::options::FullDocumentType::UpdateLookup)

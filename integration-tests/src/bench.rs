@@ -228,3 +228,54 @@ pub async fn via_confab(
         chunks,
     }))
 }
+
+/// A benchmark's WebSocket client.
+pub type BenchSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One fan-out round: every socket listens for a text frame containing `needle`, then
+/// `trigger` runs; each socket's delivery latency in ms from the trigger (in socket order;
+/// `None`: not received within 10 s), and the sockets back.
+pub async fn fan_out<F, Fut>(
+    sockets: Vec<BenchSocket>,
+    needle: &'static str,
+    trigger: F,
+) -> anyhow::Result<(Vec<Option<f64>>, Vec<BenchSocket>)>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use futures::SinkExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let got = tokio::time::timeout(Duration::from_secs(10), async {
+                    while let Some(Ok(frame)) = ws.next().await {
+                        if let Message::Text(text) = frame
+                            && text.contains(needle)
+                        {
+                            return Some(Instant::now());
+                        }
+                    }
+                    None
+                })
+                .await;
+                (got.ok().flatten(), ws)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    trigger().await?;
+    let mut latencies = Vec::with_capacity(readers.len());
+    let mut sockets = Vec::with_capacity(readers.len());
+    for reader in readers {
+        let (at, mut ws) = reader.await?;
+        let _ = ws.flush().await;
+        latencies.push(at.map(|at| ms(at - started)));
+        sockets.push(ws);
+    }
+    Ok((latencies, sockets))
+}

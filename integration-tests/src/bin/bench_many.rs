@@ -16,13 +16,13 @@ use std::{
 use futures::StreamExt as _;
 use integration_tests::{
     bench::{
-        ServerProcess, direct, ms, percentile, post_json, sorted, start_server_with, via_confab,
+        BenchSocket, ServerProcess, direct, fan_out, ms, percentile, post_json, sorted,
+        start_server_with, via_confab,
     },
     fake_upstream::{Behaviour, FakeUpstream},
     mongodb_uri,
 };
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 async fn sign_up(client: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
     let auth = post_json(
@@ -69,14 +69,11 @@ async fn answer(
         .ok_or_else(|| anyhow::anyhow!("no answer"))
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn open_socket(
     client: &reqwest::Client,
     server: &ServerProcess,
     token: &str,
-) -> anyhow::Result<Socket> {
+) -> anyhow::Result<BenchSocket> {
     let ticket = post_json(
         client,
         &format!("{}/api/ws/ticket", server.base),
@@ -110,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
     let voted = answer(&client, &a.base, &token, &chat).await?;
 
     // 1. One vote through A, to sockets spread over A and B.
-    let mut streams: Vec<(char, Socket)> = Vec::with_capacity(sockets);
+    let mut streams: Vec<(char, BenchSocket)> = Vec::with_capacity(sockets);
     for i in 0..sockets {
         let (name, server) = if i % 2 == 0 { ('a', &a) } else { ('b', &b) };
         streams.push((name, open_socket(&client, server, &token).await?));
@@ -118,52 +115,30 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut latencies: BTreeMap<char, Vec<f64>> = BTreeMap::new();
     let mut missing = 0;
+    let (names, mut open): (Vec<char>, Vec<BenchSocket>) = streams.into_iter().unzip();
     for round in 0..10 {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(char, Instant)>();
-        let mut readers = Vec::new();
-        for (name, mut ws) in streams.drain(..) {
-            let tx = tx.clone();
-            readers.push(tokio::spawn(async move {
-                let got = tokio::time::timeout(Duration::from_secs(10), async {
-                    while let Some(Ok(frame)) = ws.next().await {
-                        if let Message::Text(text) = frame
-                            && text.contains("message.voted")
-                        {
-                            return true;
-                        }
-                    }
-                    false
-                })
-                .await;
-                if matches!(got, Ok(true)) {
-                    let _ = tx.send((name, Instant::now()));
-                }
-                (name, ws)
-            }));
-        }
-        drop(tx);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let started = Instant::now();
         let vote = if round % 2 == 0 { "up" } else { "down" };
-        let response = client
-            .put(format!("{}/api/chats/{chat}/messages/{voted}/vote", a.base))
-            .bearer_auth(&token)
-            .json(&json!({ "vote": vote }))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "vote: {}",
-            response.status()
-        );
-        let mut received = 0;
-        while let Some((name, at)) = rx.recv().await {
-            latencies.entry(name).or_default().push(ms(at - started));
-            received += 1;
-        }
-        missing += sockets - received;
-        for reader in readers {
-            streams.push(reader.await?);
+        let (received, back) = fan_out(open, "message.voted", || async {
+            let response = client
+                .put(format!("{}/api/chats/{chat}/messages/{voted}/vote", a.base))
+                .bearer_auth(&token)
+                .json(&json!({ "vote": vote }))
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "vote: {}",
+                response.status()
+            );
+            Ok(())
+        })
+        .await?;
+        open = back;
+        for (name, latency) in names.iter().zip(received) {
+            match latency {
+                Some(ms) => latencies.entry(*name).or_default().push(ms),
+                None => missing += 1,
+            }
         }
     }
     println!("\n== one vote (through A) to {sockets} sockets, half on A and half on B, ×10 ==");
@@ -182,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
         percentile(&all, 0.5),
         percentile(&all, 0.99)
     );
-    drop(streams);
+    drop(open);
 
     // 2. Database writes per answer of 100 tokens over ~2 s, seen by a change stream.
     upstream.set_behaviour(Behaviour {

@@ -6,15 +6,14 @@
 //!
 //! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use integration_tests::{
-    bench::{memory_kib, percentile, post_json, start_server},
+    bench::{fan_out, memory_kib, percentile, post_json, start_server},
     fake_upstream::FakeUpstream,
 };
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -91,54 +90,25 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     let mut missing = 0;
     for round in 0..5 {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
-        let mut readers = Vec::new();
-        for mut ws in streams.drain(..) {
-            let tx = tx.clone();
-            readers.push(tokio::spawn(async move {
-                let got = tokio::time::timeout(Duration::from_secs(10), async {
-                    while let Some(Ok(frame)) = ws.next().await {
-                        if let Message::Text(text) = frame
-                            && text.contains("message.voted")
-                        {
-                            return true;
-                        }
-                    }
-                    false
-                })
-                .await;
-                if matches!(got, Ok(true)) {
-                    let _ = tx.send(Instant::now());
-                }
-                ws
-            }));
-        }
-        drop(tx);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let started = Instant::now();
         let vote = if round % 2 == 0 { "up" } else { "down" };
-        let response = client
-            .put(format!("{base}/api/chats/{chat_id}/messages/{answer}/vote"))
-            .bearer_auth(&token)
-            .json(&json!({ "vote": vote }))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "vote: {}",
-            response.status()
-        );
-        let mut received = 0;
-        while let Some(at) = rx.recv().await {
-            latencies.push((at - started).as_secs_f64() * 1e3);
-            received += 1;
-        }
-        missing += sockets - received;
-        for reader in readers {
-            let mut ws = reader.await?;
-            let _ = ws.flush().await;
-            streams.push(ws);
-        }
+        let (received, back) = fan_out(streams, "message.voted", || async {
+            let response = client
+                .put(format!("{base}/api/chats/{chat_id}/messages/{answer}/vote"))
+                .bearer_auth(&token)
+                .json(&json!({ "vote": vote }))
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status().is_success(),
+                "vote: {}",
+                response.status()
+            );
+            Ok(())
+        })
+        .await?;
+        streams = back;
+        missing += received.iter().filter(|r| r.is_none()).count();
+        latencies.extend(received.into_iter().flatten());
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
     println!(

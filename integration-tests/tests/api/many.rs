@@ -10,6 +10,15 @@ use integration_tests::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// An upstream answering `tokens` tokens, one every `delay_ms`.
+fn slow(delay_ms: u64, tokens: usize) -> Behaviour {
+    Behaviour {
+        chunk_delay_ms: delay_ms,
+        reply_tokens: Some(tokens),
+        ..Behaviour::default()
+    }
+}
+
 const WAIT: Duration = Duration::from_secs(5);
 
 fn seq(event: &Value) -> i64 {
@@ -56,11 +65,7 @@ async fn a_vote_and_a_rename_on_one_process_reach_a_socket_on_the_other() {
 #[tokio::test]
 async fn an_answer_on_one_process_streams_live_to_a_socket_on_the_other() {
     let (a, b, upstream) = spawn_pair_with_upstream(&[]).await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 40,
-        reply_tokens: Some(60),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(40, 60));
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let mut socket = ada.on(&b).live().await;
@@ -101,11 +106,7 @@ async fn an_answer_on_one_process_streams_live_to_a_socket_on_the_other() {
 #[tokio::test]
 async fn stop_and_delete_through_the_other_process_reach_the_owner() {
     let (a, b, upstream) = spawn_pair_with_upstream(&[]).await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 40,
-        reply_tokens: Some(2000),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(40, 2000));
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let mut answer = ada.send(&chat, "go on and on").await;
@@ -185,11 +186,7 @@ async fn a_ticket_from_one_process_opens_one_socket_on_the_other_once() {
 async fn the_concurrent_answer_limit_counts_both_processes() {
     let (a, b, upstream) =
         spawn_pair_with_upstream(&[("MAX_CONCURRENT_GENERATIONS_PER_USER", "1")]).await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 40,
-        reply_tokens: Some(500),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(40, 500));
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let mut running = ada.send(&chat, "first").await;
@@ -208,11 +205,7 @@ async fn the_concurrent_answer_limit_counts_both_processes() {
 #[tokio::test]
 async fn one_submission_sent_to_both_processes_at_once_makes_one_answer() {
     let (a, b, upstream) = spawn_pair_with_upstream(&[]).await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 20,
-        reply_tokens: Some(40),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(20, 40));
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let body = json!({ "content": "only once", "client_request_id": "req-1" });
@@ -313,11 +306,7 @@ async fn ready_of(user: &integration_tests::SignedIn) -> Value {
 async fn a_process_starting_up_leaves_a_live_owner_s_answers_alone() {
     let (a, upstream) =
         integration_tests::spawn_app_with_upstream("vllm", &[("INSTANCE_ID", "a")]).await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 40,
-        reply_tokens: Some(2000),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(40, 2000));
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let mut answer = ada.send(&chat, "a long one").await;

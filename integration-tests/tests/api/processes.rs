@@ -11,6 +11,15 @@ use integration_tests::{
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
 
+/// An upstream answering `tokens` tokens, one every `delay_ms`.
+fn slow(delay_ms: u64, tokens: usize) -> Behaviour {
+    Behaviour {
+        chunk_delay_ms: delay_ms,
+        reply_tokens: Some(tokens),
+        ..Behaviour::default()
+    }
+}
+
 /// An in-process app and a `confab` process on one database, answering from `upstream`.
 async fn deployment(upstream: &FakeUpstream, process: &[(&str, &str)]) -> (TestApp, ConfabProcess) {
     let base_url = upstream.base_url();
@@ -49,11 +58,7 @@ async fn stored(app: &TestApp, id: &str) -> Document {
 #[tokio::test]
 async fn a_killed_process_s_answer_is_marked_interrupted_by_the_other_with_its_saved_text() {
     let upstream = FakeUpstream::start().await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 50,
-        reply_tokens: Some(2000),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(50, 2000));
     let (survivor, mut doomed) = deployment(&upstream, &[]).await;
     let ada = survivor.signed_in().await;
     let chat = ada.new_chat().await;
@@ -99,11 +104,7 @@ async fn a_killed_process_s_answer_is_marked_interrupted_by_the_other_with_its_s
 #[tokio::test]
 async fn sigterm_drains_answers_and_sockets_and_the_process_exits_in_time() {
     let upstream = FakeUpstream::start().await;
-    upstream.set_behaviour(Behaviour {
-        chunk_delay_ms: 40,
-        reply_tokens: Some(2000),
-        ..Behaviour::default()
-    });
+    upstream.set_behaviour(slow(40, 2000));
     let (other, mut draining) = deployment(&upstream, &[("DRAIN_TIMEOUT_SECS", "2")]).await;
     let ada = other.signed_in().await;
     let on_draining = ada.at_port(draining.port);

@@ -42,12 +42,7 @@ pub async fn expired(
     instances: &Collection<InstanceDoc>,
     now: DateTime,
 ) -> mongodb::error::Result<Vec<String>> {
-    let dead: Vec<InstanceDoc> = instances
-        .find(doc! { "alive_until": { "$lt": now } })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(dead.into_iter().map(|d| d.id).collect())
+    ids(instances, doc! { "alive_until": { "$lt": now } }).await
 }
 
 /// The processes alive now.
@@ -55,12 +50,15 @@ pub async fn alive(
     instances: &Collection<InstanceDoc>,
     now: DateTime,
 ) -> mongodb::error::Result<Vec<String>> {
-    let live: Vec<InstanceDoc> = instances
-        .find(doc! { "alive_until": { "$gte": now } })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(live.into_iter().map(|d| d.id).collect())
+    ids(instances, doc! { "alive_until": { "$gte": now } }).await
+}
+
+async fn ids(
+    instances: &Collection<InstanceDoc>,
+    filter: mongodb::bson::Document,
+) -> mongodb::error::Result<Vec<String>> {
+    let found: Vec<InstanceDoc> = instances.find(filter).await?.try_collect().await?;
+    Ok(found.into_iter().map(|d| d.id).collect())
 }
 
 /// Forgets a process (it stopped cleanly, or its answers were swept).

@@ -1,6 +1,8 @@
 // End-to-end in real Chromium: a second tab that opens a chat while its answer streams sees the
-// text so far, then follows it live to the end (never frozen, never repeated); it can stop an
-// answer another tab started; and a lost connection catches up after reconnecting.
+// text so far, then follows it live to the end (never frozen, never repeated) over the answer's
+// reattach stream; it can stop an answer another tab started; and a lost connection catches up
+// after reconnecting. The tab that asked goes on in place after losing the network mid-answer,
+// and after a reload mid-answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeUpstream, launch, registerUser, shots, signIn, watchProblems } from './browser.mjs';
@@ -91,6 +93,70 @@ test('a second tab follows an answer that is streaming, and can stop it', { skip
       problemsB.filter((p) => !/ERR_INTERNET_DISCONNECTED|WebSocket|Failed to load resource/.test(p)),
       [],
       'no page errors in B (besides the planned disconnection)',
+    );
+  } finally {
+    await behave({});
+    await browser.close();
+  }
+});
+
+test('an answer goes on in place after the network drops mid-answer, and after a reload mid-answer', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {
+  const browser = await launch();
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    const { composer } = await registerUser(page, url, 'e2e_resume');
+    const last = () => page.locator('article.message.assistant').last();
+    const done = () => page.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'), null, { timeout: 30_000 });
+    const grows = (n) =>
+      page.waitForFunction(
+        (min) => {
+          const all = document.querySelectorAll('article.message.assistant .markdown');
+          return (all[all.length - 1]?.textContent?.length ?? 0) > min;
+        },
+        n,
+        { timeout: 15_000 },
+      );
+
+    // The network drops while this tab's own answer streams (about 150 tokens, 50 ms apart).
+    await behave({ chunk_delay_ms: 50, reply_tokens: 150 });
+    await composer.fill('Keep going');
+    await composer.press('Enter');
+    await last().getByText(/Demo reply to: Keep going/).waitFor({ timeout: 15_000 });
+    await grows(60);
+    await context.setOffline(true);
+    await page.waitForTimeout(1_000);
+    const before = (await answerText(page)).length;
+    await context.setOffline(false);
+    await grows(before + 20); // it goes on, in place
+    await done();
+    const shown = await answerText(page);
+    assert.equal(shown.split('Demo reply to').length, 2, 'no repeated text');
+    assert.equal(await page.locator('.chat-error').count(), 0, 'no error shown');
+    await page.reload();
+    await page.getByText(/Demo reply to: Keep going/).waitFor({ timeout: 15_000 });
+    assert.equal(await answerText(page), shown, 'the stored answer is the one shown');
+
+    // A reload mid-answer: the answer goes on from where the reloaded page's text ends.
+    await composer.fill('Once more');
+    await composer.press('Enter');
+    await last().getByText(/Demo reply to: Once more/).waitFor({ timeout: 15_000 });
+    await grows(60);
+    await page.reload();
+    await page.getByText(/Demo reply to: Once more/).waitFor({ timeout: 15_000 });
+    await grows((await answerText(page)).length + 20);
+    await done();
+    const followed = await answerText(page);
+    assert.equal(followed.split('Demo reply to').length, 2, 'no repeated text after the reload');
+    await page.reload();
+    await page.getByText(/Demo reply to: Once more/).waitFor({ timeout: 15_000 });
+    assert.equal(await answerText(page), followed, 'the stored answer is the one followed');
+
+    assert.deepEqual(
+      problems.filter((p) => !/ERR_INTERNET_DISCONNECTED|WebSocket|Failed to load resource/.test(p)),
+      [],
+      'no page errors (besides the planned disconnection)',
     );
   } finally {
     await behave({});

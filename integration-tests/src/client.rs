@@ -117,6 +117,19 @@ impl SignedIn {
         request.send().await.expect("request sent")
     }
 
+    /// GET with one extra header.
+    pub(crate) async fn get_with(&self, path: &str, header: Option<(&str, &str)>) -> Response {
+        let mut request = self
+            .server
+            .http
+            .get(format!("{}{path}", self.server.address))
+            .bearer_auth(self.token());
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        request.send().await.expect("request sent")
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Response {
         self.raw(Method::GET, path, None).await
     }

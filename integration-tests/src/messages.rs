@@ -118,6 +118,38 @@ impl SignedIn {
         self.raw(Method::POST, &path, None).await
     }
 
+    /// `GET …/messages/{answer}/stream[?from=]` with an optional `Last-Event-ID`: the raw
+    /// response (an answer's stream when 200).
+    pub async fn try_reattach(
+        &self,
+        chat: impl AsRef<ChatId>,
+        answer: impl AsRef<MessageId>,
+        from: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> Response {
+        let mut path = format!(
+            "{}/{}/stream",
+            paths::messages(chat.as_ref()),
+            answer.as_ref()
+        );
+        if let Some(from) = from {
+            path.push_str(&format!("?from={from}"));
+        }
+        self.get_with(&path, last_event_id.map(|id| ("last-event-id", id)))
+            .await
+    }
+
+    /// Reattaches to an answer's stream (asserting a 200 event stream).
+    pub async fn reattach(
+        &self,
+        chat: impl AsRef<ChatId>,
+        answer: impl AsRef<MessageId>,
+        from: Option<&str>,
+        last_event_id: Option<&str>,
+    ) -> Answer {
+        Answer::from_response(self.try_reattach(chat, answer, from, last_event_id).await).await
+    }
+
     /// Votes on an answer (`json!({ "vote": "up" })`, `null` to withdraw), asserting 200; the
     /// vote as recorded.
     pub async fn vote(

@@ -8,6 +8,8 @@ use serde_json::Value;
 pub struct SseEvent {
     pub event: String,
     pub data: Value,
+    /// The SSE `id:` (text-bearing events: the answer's length so far, in UTF-16 units).
+    pub id: Option<String>,
 }
 
 /// Reads events incrementally from a streaming response.
@@ -79,9 +81,12 @@ impl SseReader {
 fn parse_frame(frame: &str) -> Option<SseEvent> {
     let mut event = String::from("message");
     let mut data = String::new();
+    let mut id = None;
     for line in frame.lines() {
         if let Some(name) = line.strip_prefix("event:") {
             event = name.trim().to_owned();
+        } else if let Some(value) = line.strip_prefix("id:") {
+            id = Some(value.trim().to_owned());
         } else if let Some(chunk) = line.strip_prefix("data:") {
             if !data.is_empty() {
                 data.push('\n');
@@ -95,6 +100,7 @@ fn parse_frame(frame: &str) -> Option<SseEvent> {
     Some(SseEvent {
         event,
         data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+        id,
     })
 }
 

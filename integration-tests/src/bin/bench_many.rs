@@ -2,7 +2,8 @@
 //! Prints (1) cross-process delivery of one vote to 200 sockets spread over both processes,
 //! p50/p99 per process; (2) database writes per answer of 100 tokens over ~2 s, by collection
 //! (every write seen by a change stream on the database); (3) time-to-first-token overhead of
-//! this build beside the build before the event log (`CONFAB_BIN_BEFORE`), in one run.
+//! this build beside the build before the event log (`CONFAB_BIN_BEFORE`), in one run; (4)
+//! reattach latency (request → first catch-up text) on B for 100 answers streaming on A.
 //!
 //!     ./scripts/bench bench_many
 //!
@@ -196,7 +197,58 @@ async fn main() -> anyhow::Result<()> {
         "per answer: {per_answer} writes (target <= 8; `instances` are the processes' lease renewals, every 2 s per process, not per answer)"
     );
 
-    // 3. Time to first token: this build and the one before, beside the upstream direct.
+    // 3. Reattach latency: 100 answers streaming on A; each reattached on B, the time from the
+    // request to the first byte of its catch-up text.
+    upstream.set_behaviour(Behaviour {
+        reply_tokens: Some(150),
+        chunk_delay_ms: 20,
+        ..Behaviour::default()
+    });
+    let mut streams = Vec::new();
+    for _ in 0..100 {
+        let chat = new_chat(&client, &a.base, &token).await?;
+        let response = client
+            .post(format!("{}/api/chats/{chat}/messages", a.base))
+            .bearer_auth(&token)
+            .json(&json!({ "content": "keep streaming" }))
+            .send()
+            .await?;
+        let mut reader = integration_tests::SseReader::new(response);
+        let (answer, _) = reader.read_answer_until(0).await;
+        streams.push((chat, answer, reader));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reattached = futures::future::join_all(streams.iter().map(|(chat, answer, _)| {
+        let (client, base, token) = (client.clone(), b.base.clone(), token.clone());
+        async move {
+            let started = Instant::now();
+            let response = client
+                .get(format!("{base}/api/chats/{chat}/messages/{answer}/stream"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .ok()?;
+            let mut reader = integration_tests::SseReader::new(response);
+            while let Some(event) = reader.next().await {
+                if event.event == "delta" {
+                    return Some(ms(started.elapsed()));
+                }
+            }
+            None
+        }
+    }))
+    .await;
+    let missed = reattached.iter().filter(|r| r.is_none()).count();
+    let reattached = sorted(reattached.into_iter().flatten().collect());
+    println!("\n== reattach on B to answers streaming on A (100 at once) ==");
+    println!(
+        "request → first catch-up delta p50 {:6.1} ms  p99 {:6.1} ms, {missed} without text",
+        percentile(&reattached, 0.5),
+        percentile(&reattached, 0.99)
+    );
+    drop(streams);
+
+    // 4. Time to first token: this build and the one before, beside the upstream direct.
     upstream.set_behaviour(Behaviour {
         reply_tokens: Some(8),
         ..Behaviour::default()

@@ -18,6 +18,7 @@ mod openapi;
 mod outage;
 mod parameters;
 mod processes;
+mod reattach;
 mod sessions;
 mod streaming;
 mod tokens;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::{Json, extract::State, response::Response};
+use axum::{Json, extract::State, http::HeaderMap, response::Response};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use crate::{
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
     generation::{self, Request},
-    http::{Path, ValidatedJson},
+    http::{Path, Query, ValidatedJson},
     state::AppState,
     store::messages,
     views::{MessageView, StreamEvent},
@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(edit_message))
         .routes(routes!(regenerate_message))
         .routes(routes!(stop_message))
+        .routes(routes!(reattach))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -193,6 +194,65 @@ async fn regenerate_message(
         parameters: body.parameters,
     };
     stream_answer(&state, &user, &id, request).await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReattachQuery {
+    /// Continue from this length of the answer (UTF-16 code units, the `id` of the last event
+    /// received); the same as the `Last-Event-ID` header, which wins when both are given.
+    from: Option<String>,
+}
+
+/// The largest `from` accepted (an answer is far shorter).
+const MAX_FROM: usize = 1 << 30;
+
+fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
+    let Some(raw) = raw else { return Ok(0) };
+    match raw.trim().parse::<usize>() {
+        Ok(from) if from <= MAX_FROM => Ok(from),
+        _ => Err(ApiError::Validation(
+            [(
+                field.to_owned(),
+                "must be a whole number of UTF-16 code units (the id of the last event received)"
+                    .to_owned(),
+            )]
+            .into(),
+        )),
+    }
+}
+
+/// Reattaches to an answer, on any process: an event stream (`text/event-stream`) with the
+/// answer's start (`assistant_message`), its text after `from` as `delta` events, then live
+/// deltas until it ends with `done` or `error`, as on the stream that started it; for an answer
+/// that has ended, its text and its end at once. Text-bearing events carry as SSE `id` the
+/// answer's length so far in UTF-16 code units: reconnect with `Last-Event-ID` (or `?from=`) to
+/// continue from exactly there.
+#[utoipa::path(get, path = "/api/chats/{id}/messages/{message_id}/stream", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path), ReattachQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "Continue from this length (UTF-16 code units)")),
+    responses(
+        (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn reattach(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: HeaderMap,
+    Path((id, message)): Path<(String, String)>,
+    Query(query): Query<ReattachQuery>,
+) -> ApiResult<Response> {
+    let chat = owned_chat(&state, &user, &id).await?;
+    let answer = messages::find_in_chat(&state.store.messages, chat.id, message_id(&message)?)
+        .await?
+        .filter(|m| m.role == messages::Role::Assistant)
+        .ok_or(ApiError::NotFound("message"))?;
+    let from = match headers.get("last-event-id") {
+        Some(value) => parse_from(Some(value.to_str().unwrap_or("invalid")), "Last-Event-ID")?,
+        None => parse_from(query.from.as_deref(), "from")?,
+    };
+    Ok(stream::reattach(&state, answer, from))
 }
 
 /// Stops an answer being generated: the upstream request is cancelled and the partial text is

@@ -49,15 +49,23 @@ fn sse(event: &LiveEvent) -> Option<Event> {
             },
         )
     };
+    // Text-bearing events carry the answer's length so far (UTF-16 units) as their SSE id: a
+    // client reconnects with `Last-Event-ID` (or `?from=`) and continues from exactly there.
+    let length = |text: &str| text.encode_utf16().count();
     Some(match event {
         LiveEvent::MessageCreated { data, .. } => named("user_message", data),
         LiveEvent::GenerationStarted { data, .. } => named("assistant_message", data),
-        LiveEvent::GenerationDelta { data, .. } => named("delta", data),
+        LiveEvent::GenerationDelta { data, .. } => {
+            named("delta", data).id((data.offset + length(&data.content)).to_string())
+        }
         LiveEvent::GenerationFinished { data, .. } => match (&data.status, &data.error) {
             (Status::Error, Some(error)) => failed(&error.code, &error.message, data),
             _ => named("done", data),
-        },
-        LiveEvent::GenerationUnsaved { data, .. } => failed(NOT_SAVED, NOT_SAVED_MESSAGE, data),
+        }
+        .id(length(&data.content).to_string()),
+        LiveEvent::GenerationUnsaved { data, .. } => {
+            failed(NOT_SAVED, NOT_SAVED_MESSAGE, data).id(length(&data.content).to_string())
+        }
         _ => return None,
     })
 }
@@ -81,39 +89,76 @@ pub fn respond(state: &AppState, started: Started) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     match started {
         Started::Live(generation) => {
-            tokio::spawn(follow(generation, tx));
+            tokio::spawn(follow_from(generation, tx, 0, true));
         }
         Started::Elsewhere {
             user_message,
             answer,
         } => {
-            tokio::spawn(follow_elsewhere(state.clone(), user_message, answer, tx));
+            tokio::spawn(follow_elsewhere(state.clone(), user_message, answer, tx, 0));
         }
         Started::Finished {
             user_message,
             answer,
         } => {
             tokio::spawn(async move {
-                let mut placeholder = (*answer).clone();
-                placeholder.content.clear();
-                placeholder.status = Status::Streaming;
-                let text = TextDelta {
-                    content: answer.content.clone(),
-                    offset: 0,
-                };
-                let events = user_message
-                    .map(|user| LiveEvent::message_created(MessageView::from(user.as_ref())))
-                    .into_iter()
-                    .chain([
-                        LiveEvent::generation_started(MessageView::from(&placeholder)),
-                        LiveEvent::generation_delta(answer.chat_id, answer.id, text),
-                        LiveEvent::generation_ended(MessageView::from(answer.as_ref()), true),
-                    ])
-                    .filter(|e| !matches!(e, LiveEvent::GenerationDelta { data, .. } if data.content.is_empty()));
-                send_all(&tx, events).await;
+                send_all(&tx, ended(user_message.as_deref(), &answer, 0)).await;
             });
         }
     }
+    sse_response(rx)
+}
+
+/// `GET …/messages/{id}/stream`: the answer from `from` (UTF-16 units) on, wherever it runs:
+/// followed here, followed from another process, or ended.
+pub fn reattach(state: &AppState, answer: MessageDoc, from: usize) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    if let Some(generation) = state.generations.get(answer.id) {
+        tokio::spawn(follow_from(generation, tx, from, false));
+    } else if answer.status == Status::Streaming {
+        tokio::spawn(follow_elsewhere(
+            state.clone(),
+            None,
+            Box::new(answer),
+            tx,
+            from,
+        ));
+    } else {
+        tokio::spawn(async move {
+            send_all(&tx, ended(None, &answer, from)).await;
+        });
+    }
+    sse_response(rx)
+}
+
+/// An ended answer as a stream tells it: its question (if asked), the answer's start, its text
+/// after `from`, and its end.
+fn ended(user_message: Option<&MessageDoc>, answer: &MessageDoc, from: usize) -> Vec<LiveEvent> {
+    let mut placeholder = answer.clone();
+    placeholder.content.clear();
+    placeholder.status = Status::Streaming;
+    let rest = after_units(&answer.content, from);
+    user_message
+        .map(|user| LiveEvent::message_created(MessageView::from(user)))
+        .into_iter()
+        .chain([LiveEvent::generation_started(MessageView::from(
+            &placeholder,
+        ))])
+        .chain((!rest.is_empty()).then(|| {
+            LiveEvent::generation_delta(
+                answer.chat_id,
+                answer.id,
+                TextDelta {
+                    content: rest.to_owned(),
+                    offset: from,
+                },
+            )
+        }))
+        .chain([LiveEvent::generation_ended(MessageView::from(answer), true)])
+        .collect()
+}
+
+fn sse_response(rx: mpsc::Receiver<Result<Event, Infallible>>) -> Response {
     let mut response = Sse::new(ReceiverStream::new(rx))
         .keep_alive(KeepAlive::default())
         .into_response();
@@ -126,11 +171,19 @@ pub fn respond(state: &AppState, started: Started) -> Response {
     response
 }
 
-async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infallible>>) {
+/// Follows an answer generated here, from `from` UTF-16 units on (0 for a new stream, which
+/// also tells the question when `with_question`).
+async fn follow_from(
+    generation: Arc<Generation>,
+    tx: mpsc::Sender<Result<Event, Infallible>>,
+    from: usize,
+    with_question: bool,
+) {
     let mut version = generation.subscribe();
     let opening: Vec<LiveEvent> = generation
         .user_message
         .iter()
+        .filter(|_| with_question)
         .map(|user| LiveEvent::message_created(MessageView::from(user)))
         .chain([LiveEvent::generation_started(MessageView::from(
             &generation.placeholder,
@@ -140,8 +193,9 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
         return;
     }
     let (chat_id, message_id) = (generation.chat_id, generation.message_id());
-    // Bytes of the text sent so far, and the same in UTF-16 units (the offsets clients count).
-    let (mut sent, mut offset) = (0, 0);
+    // Bytes of the text sent so far (unknown until the text reaches `from`), and the same in
+    // UTF-16 units (the offsets clients count).
+    let (mut sent, mut offset) = (None::<usize>, from);
     let delta = |content: String, offset: &mut usize| {
         let length = content.encode_utf16().count();
         let event = LiveEvent::generation_delta(
@@ -157,18 +211,28 @@ async fn follow(generation: Arc<Generation>, tx: mpsc::Sender<Result<Event, Infa
     };
     loop {
         version.borrow_and_update();
-        let (text, end) = generation.tail(sent);
-        sent = end;
+        if sent.is_none() {
+            let (all, end) = generation.tail(0);
+            if all.encode_utf16().count() >= from {
+                sent = Some(end - after_units(&all, from).len());
+            }
+        }
         let mut events = Vec::new();
-        if !text.is_empty() {
-            events.push(delta(text, &mut offset));
+        if let Some(from_byte) = sent {
+            let (text, end) = generation.tail(from_byte);
+            sent = Some(end);
+            if !text.is_empty() {
+                events.push(delta(text, &mut offset));
+            }
         }
         let ending = generation.ending();
         if let Some(ending) = &ending {
             // Text appended before the end was read above (the runner appends, then finishes).
-            let (rest, _) = generation.tail(sent);
-            if !rest.is_empty() {
-                events.push(delta(rest, &mut offset));
+            if let Some(from_byte) = sent {
+                let (rest, _) = generation.tail(from_byte);
+                if !rest.is_empty() {
+                    events.push(delta(rest, &mut offset));
+                }
             }
             events.push(LiveEvent::generation_ended(
                 MessageView::from(&ending.message),
@@ -210,9 +274,10 @@ async fn follow_elsewhere(
     user_message: Option<Box<MessageDoc>>,
     answer: Box<MessageDoc>,
     tx: mpsc::Sender<Result<Event, Infallible>>,
+    from: usize,
 ) {
     let mut feed = state.events.subscribe(answer.user_id);
-    followed_elsewhere(&state, &mut feed, user_message, &answer, &tx).await;
+    followed_elsewhere(&state, &mut feed, user_message, &answer, &tx, from).await;
     state.events.unsubscribe(answer.user_id, feed.id);
 }
 
@@ -222,6 +287,7 @@ async fn followed_elsewhere(
     user_message: Option<Box<MessageDoc>>,
     answer: &MessageDoc,
     tx: &mpsc::Sender<Result<Event, Infallible>>,
+    from: usize,
 ) {
     let (chat_id, message_id) = (answer.chat_id, answer.id);
     let mut placeholder = answer.clone();
@@ -235,9 +301,9 @@ async fn followed_elsewhere(
     if !send_all(tx, opening).await {
         return;
     }
-    // Text sent so far, in UTF-16 units; `catch_up` sends what `content` (starting at `from`)
-    // has beyond it.
-    let mut sent = 0;
+    // Text sent so far (or that the client has), in UTF-16 units; `catch_up` sends what
+    // `content` (starting at `from`) has beyond it.
+    let mut sent = from;
     let catch_up = |content: &str, from: usize, sent: &mut usize| {
         if from > *sent {
             return None;

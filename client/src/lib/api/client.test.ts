@@ -213,6 +213,41 @@ describe('ApiClient', () => {
     expect(done?.type === 'done' && done.message.content).toBe('Hello');
   });
 
+  it('reattaches to an answer: GET …/stream?from=<the text shown>, deltas with their offsets', async () => {
+    const calls: Call[] = [];
+    const client = new ApiClient({
+      fetch: async (url, init = {}) => {
+        calls.push({ url, init });
+        return sseResponse([
+          'event: assistant_message\ndata: {"id":"m2","chat_id":"c 1","role":"assistant","content":"","status":"streaming"}\n\n',
+          'id: 9\nevent: delta\ndata: {"content":"lo, w","offset":4}\n\n',
+          'id: 12\nevent: delta\ndata: {"content":"orl","offset":-1}\n\n',
+        ]);
+      },
+    });
+    client.setToken('t');
+    const events: StreamEvent[] = [];
+    for await (const e of client.streamAnswer('c 1', 'm2', 4)) events.push(e);
+    expect(calls[0]!.url).toBe('/api/chats/c%201/messages/m2/stream?from=4');
+    expect(calls[0]!.init.method).toBe('GET');
+    expect(calls[0]!.init.body).toBeUndefined();
+    expect(header(calls[0]!.init, 'Accept')).toBe('text/event-stream');
+    expect(header(calls[0]!.init, 'Authorization')).toBe('Bearer t');
+    // A bad offset is left out: the reader counts it instead.
+    expect(events.slice(1)).toEqual([
+      { type: 'delta', content: 'lo, w', offset: 4 },
+      { type: 'delta', content: 'orl' },
+    ]);
+    // From the start: no `from` at all.
+    for await (const e of client.streamAnswer('c1', 'm2', 0)) void e;
+    expect(calls[1]!.url).toBe('/api/chats/c1/messages/m2/stream');
+  });
+
+  it('a reattach to an answer that is not the user’s is refused with 404', async () => {
+    const client = new ApiClient({ fetch: async () => json(404, { error: { code: 'not_found', message: 'not found' } }) });
+    await expect(client.streamAnswer('c1', 'theirs', 0).next()).rejects.toMatchObject({ status: 404 });
+  });
+
   it('yields the error event of a failed generation', async () => {
     const client = new ApiClient({
       fetch: async () =>

@@ -236,10 +236,22 @@ export class ApiClient {
     return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/regenerate`, body, signal);
   }
 
-  private async *stream(path: string, body: unknown, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
-    const options: RequestOptions = { body, headers: { Accept: 'text/event-stream' } };
+  /**
+   * Follows an answer that is streaming (or has ended), wherever it runs: its text from `from`
+   * (UTF-16 units; the length this tab already shows) on, then its end, with the same events as
+   * the POST streams (`assistant_message` first, as the answer started, with no text). An
+   * answer that is not the user's is a 404, as every other route.
+   */
+  streamAnswer(chatId: string, messageId: string, from: number, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    const at = Number.isSafeInteger(from) && from > 0 ? `?from=${from}` : '';
+    return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/stream${at}`, undefined, signal, 'GET');
+  }
+
+  private async *stream(path: string, body: unknown, signal?: AbortSignal, method = 'POST'): AsyncGenerator<StreamEvent> {
+    const options: RequestOptions = { headers: { Accept: 'text/event-stream' } };
+    if (body !== undefined) options.body = body;
     if (signal) options.signal = signal;
-    const response = await this.send('POST', path, options);
+    const response = await this.send(method, path, options);
     if (!response.body) throw new ApiError(response.status, 'bad_response', 'The answer has no body.');
     for await (const frame of readSse(response.body, signal)) {
       const event = toStreamEvent(frame.event, frame.data);
@@ -267,8 +279,13 @@ export function toStreamEvent(event: string, data: string): StreamEvent | null {
     case 'assistant_message':
     case 'done':
       return typeof p.id === 'string' ? { type: event, message: payload as Message } : null;
-    case 'delta':
-      return typeof p.content === 'string' ? { type: 'delta', content: p.content } : null;
+    case 'delta': {
+      if (typeof p.content !== 'string') return null;
+      const offset = p.offset;
+      return typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0
+        ? { type: 'delta', content: p.content, offset }
+        : { type: 'delta', content: p.content };
+    }
     case 'error':
       return {
         type: 'error',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, describeError, errorFromResponse, formatWait, parseRetryAfter } from './errors';
+import { ApiError, describeError, errorFromResponse, formatWait, isTransient, parseRetryAfter } from './errors';
 
 describe('Retry-After', () => {
   it('reads seconds and HTTP dates', () => {
@@ -53,5 +53,14 @@ describe('describeError', () => {
     expect(describeError(new ApiError(422, 'validation', 'content is too long'))).toBe('content is too long');
     expect(describeError(new Error('boom'))).toBe('boom');
     expect(describeError('plain')).toBe('plain');
+  });
+  it('what is worth trying again: an unreachable server, a broken stream, 408, 429, 5xx — not an abort or another 4xx', () => {
+    expect(isTransient(new ApiError(0, 'network_error', 'x'))).toBe(true);
+    expect(isTransient(new TypeError('network error'))).toBe(true);
+    expect(isTransient(new ApiError(503, 'unavailable', 'x'))).toBe(true);
+    expect(isTransient(new ApiError(429, 'too_many_requests', 'x'))).toBe(true);
+    expect(isTransient(new ApiError(404, 'not_found', 'x'))).toBe(false);
+    expect(isTransient(new ApiError(401, 'unauthorized', 'x'))).toBe(false);
+    expect(isTransient(new DOMException('stopped', 'AbortError'))).toBe(false);
   });
 });

@@ -93,6 +93,18 @@ export function isAbortError(error: unknown): boolean {
   );
 }
 
+/**
+ * Whether trying again later may work: the server could not be reached, the stream broke
+ * (a body that failed mid-read is a `TypeError`, not an ApiError), or it answered 408, 429 or
+ * 5xx. An abort is not (the user stopped, or the page moved on); nor is any other 4xx (404: the
+ * chat or answer is gone, or not the user's).
+ */
+export function isTransient(error: unknown): boolean {
+  if (isAbortError(error)) return false;
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500;
+}
+
 /** A short, human message for any error. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {

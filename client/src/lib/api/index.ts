@@ -1,6 +1,6 @@
 export { ApiClient, toStreamEvent } from './client';
 export type { ApiClientOptions, FetchLike } from './client';
-export { ApiError, describeError, errorFromResponse, formatWait, isAbortError, parseRetryAfter } from './errors';
+export { ApiError, describeError, errorFromResponse, formatWait, isAbortError, isTransient, parseRetryAfter } from './errors';
 export { SseParser, readSse } from './sse';
 export type { SseFrame } from './sse';
 export type * from './types';

@@ -153,11 +153,15 @@ export interface RegenerateRequest {
   parameters?: SamplingParams;
 }
 
-/** The typed events of a generation's `text/event-stream`. */
+/**
+ * The typed events of a generation's `text/event-stream` (the POST send/edit/regenerate streams
+ * and the reattach stream `GET …/messages/{id}/stream`, which share their event names).
+ */
 export type StreamEvent =
   | { type: 'user_message'; message: Message }
   | { type: 'assistant_message'; message: Message }
-  | { type: 'delta'; content: string }
+  /** `offset`: where `content` starts in the answer's text (UTF-16 units), when the server says. */
+  | { type: 'delta'; content: string; offset?: number }
   | { type: 'done'; message: Message }
   | { type: 'error'; code: string; message: string; assistant_message: Message | null };
 

@@ -202,7 +202,7 @@ describe('one reducer for both transports', () => {
     ]);
   });
 
-  it('stream text and socket deltas of one answer are shown once, the longer winning', () => {
+  it('an answer a stream of this tab carries takes its text from the stream alone, never twice', () => {
     const list = [msg('u1', null, { role: 'user' })];
     const own = stream([
       { type: 'assistant_message', message: answer() },
@@ -210,13 +210,40 @@ describe('one reducer for both transports', () => {
       { type: 'delta', content: ', world' },
     ]);
     applyLiveEvent(list, own[0]!, ctx('u1', 'a1'));
-    // The socket is ahead of the stream, then behind it: the text is never repeated or shortened.
-    applyLiveEvent(list, delta('a1', 0, 'Hello, wo'), ctx('a1', 'a1'));
-    expect(applyLiveEvent(list, own[1]!, ctx('a1', 'a1')).changed).toBe(false);
+    // The socket's deltas of it, ahead of the stream or behind it, are ignored.
+    expect(applyLiveEvent(list, delta('a1', 0, 'Hello, wo'), ctx('a1', 'a1'))).toEqual({ changed: false, gap: false, follow: null });
+    expect(applyLiveEvent(list, own[1]!, ctx('a1', 'a1')).changed).toBe(true);
+    expect(applyLiveEvent(list, delta('a1', 50, 'later'), ctx('a1', 'a1')).gap).toBe(false);
     applyLiveEvent(list, own[2]!, ctx('a1', 'a1'));
-    expect(applyLiveEvent(list, delta('a1', 5, ', w'), ctx('a1', 'a1')).changed).toBe(false);
     expect(list[1]!.content).toBe('Hello, world');
     expect(list).toHaveLength(2);
+  });
+
+  it('an answer followed over a reattach stream: its deltas apply, the socket’s are ignored, its end is the socket’s too', () => {
+    // Opened mid-answer: the snapshot has "Hello"; the reattach stream goes on from 5.
+    const list = [msg('u1', null, { role: 'user' }), answer({ content: 'Hello' })];
+    const following = { leafId: 'a1', streamedHere: null, followed: new Set(['a1']) };
+    const read = streamReader('c1', { via: 'follow', answer: 'a1', offset: 5 });
+    const reattached = [
+      { type: 'assistant_message', message: answer() },
+      { type: 'delta', content: ', wor', offset: 5 },
+      { type: 'delta', content: 'ld' },
+      { type: 'done', message: answer({ status: 'complete', content: 'Hello, world!' }) },
+    ] satisfies StreamEvent[];
+    const [first, second, end] = reattached.map(read).filter((e): e is LiveEvent => e !== null);
+    expect([first, second].map((e) => e?.type === 'generation.delta' && [e.via, e.offset, e.content])).toEqual([
+      ['follow', 5, ', wor'],
+      ['follow', 10, 'ld'],
+    ]);
+    applyLiveEvent(list, first!, following);
+    expect(applyLiveEvent(list, delta('a1', 0, 'Hello, world!!'), following).changed).toBe(false);
+    applyLiveEvent(list, second!, following);
+    expect(list[1]!.content).toBe('Hello, world');
+    // Not followed (its stream gave up): the socket's deltas stand in.
+    expect(applyLiveEvent(list, delta('a1', 12, '!'), ctx('a1')).changed).toBe(true);
+    expect(end).toMatchObject({ type: 'generation.finished', via: 'follow' });
+    expect(applyLiveEvent(list, end!, following)).toEqual({ changed: true, gap: false, follow: null });
+    expect(list[1]).toMatchObject({ status: 'complete', content: 'Hello, world!' });
   });
 
   it('what this tab asked for is followed, even when the socket announced it first', () => {
@@ -261,6 +288,8 @@ describe('one reducer for both transports', () => {
     expect(joinDeltas(delta('a1', 0, 'Hello'), delta('a1', 2, 'llo, w'))?.content).toBe('Hello, w');
     expect(joinDeltas(delta('a1', 0, 'Hel'), delta('a1', 9, 'x'))).toBeNull();
     expect(joinDeltas(delta('a1', 0, 'Hel'), delta('a2', 3, 'x'))).toBeNull();
+    // Not across transports: the socket's may be ignored where the stream's are not.
+    expect(joinDeltas(delta('a1', 0, 'Hel'), delta('a1', 3, 'lo', 'own'))).toBeNull();
   });
 });
 

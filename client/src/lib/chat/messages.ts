@@ -3,10 +3,13 @@
 // (it changes the list in place and says what happened), no runes, no DOM.
 //
 // The rules:
-// - An answer's text only grows. Its own stream and the socket's deltas (written at UTF-16
-//   offsets) are prefixes of one text, so what is shown is the longer of the two: nothing is
-//   shown twice, nothing shrinks, and a tab that loaded mid-stream picks up where its snapshot
-//   ended.
+// - An answer's text only grows. Its deltas are written at UTF-16 offsets, and every copy of it
+//   (a snapshot, a stream, the socket) is a prefix of one text, so what is shown is the longest:
+//   nothing is shown twice, nothing shrinks.
+// - An answer whose text a stream of this tab carries — its own generation, or the reattach
+//   stream that follows an answer it did not start from where its text ends — takes its text
+//   from that stream alone: the socket's deltas for it are ignored. They still apply to an
+//   answer no stream carries (its reattach stream gave up): the fallback.
 // - An answer that ended (complete, stopped, failed) never goes back to streaming.
 // - A message is kept once, however many times it is announced.
 // - A message that continues the branch on screen extends it; so does whatever this tab asked
@@ -67,10 +70,15 @@ export interface ApplyContext {
   leafId: string | null;
   /**
    * The answer this tab is streaming itself, if any. Its own stream carries all of its text and
-   * its end: a socket delta that runs ahead of it is no gap, and the socket's
-   * `generation.finished` for it is left to the stream's own (with the same message).
+   * its end: the socket's deltas for it are ignored, and its `generation.finished` is left to
+   * the stream's own (with the same message).
    */
   streamedHere: string | null;
+  /**
+   * Answers this tab follows over a reattach stream: the socket's deltas for them are ignored
+   * (the stream carries their text); the socket's `generation.finished` still applies.
+   */
+  followed?: { has(id: string): boolean };
 }
 
 /**
@@ -91,6 +99,9 @@ export function applyLiveEvent(messages: Message[], event: LiveEvent, context: A
       return { changed, gap: false, follow: extendsBranch || event.via === 'own' ? message.id : null };
     }
     case 'generation.delta': {
+      if (event.via === 'socket' && (event.message_id === context.streamedHere || context.followed?.has(event.message_id))) {
+        return NOTHING;
+      }
       const target = messages.find((m) => m.id === event.message_id);
       if (!target) return { ...NOTHING, gap: true };
       if (target.status !== 'streaming') return NOTHING;
@@ -140,11 +151,12 @@ export function mergeReloaded(current: readonly Message[], loaded: Message[]): M
 type Delta = Extract<LiveEvent, { type: 'generation.delta' }>;
 
 /**
- * Two deltas of one answer as one (to apply a frame's worth at once), or null when they do not
- * join up (another answer, or text missing between them): then apply the first, hold the second.
+ * Two deltas of one answer from one transport as one (to apply a frame's worth at once), or null
+ * when they do not join up (another answer or transport — the socket's may be ignored where a
+ * stream's are not —, or text missing between them): then apply the first, hold the second.
  */
 export function joinDeltas(first: Delta, next: Delta): Delta | null {
-  if (first.message_id !== next.message_id) return null;
+  if (first.message_id !== next.message_id || first.via !== next.via) return null;
   const content = extendText(first.content, next.offset - first.offset, next.content);
   return content === null ? null : { ...first, content };
 }

@@ -3,7 +3,7 @@ import { ApiError, describeError } from '../api/errors';
 import type { Chat, Message, StreamEvent } from '../api/types';
 import { fromSocket } from '../live/events';
 import { msg } from './fixtures';
-import { ChatSession, type SessionOptions } from './session.svelte';
+import { ANSWER_LOST, ChatSession, type SessionOptions } from './session.svelte';
 
 const chat = (over: Partial<Chat> = {}): Chat => ({
   id: 'c1',
@@ -20,12 +20,19 @@ function controlled() {
   const queue: StreamEvent[] = [];
   let wake: (() => void) | null = null;
   let ended = false;
+  let failure: unknown = null;
   return {
     push(...events: StreamEvent[]) {
       queue.push(...events);
       wake?.();
     },
     end() {
+      ended = true;
+      wake?.();
+    },
+    /** Breaks the stream (after the events pushed so far) with `error`. */
+    fail(error: unknown) {
+      failure = error;
       ended = true;
       wake?.();
     },
@@ -37,6 +44,7 @@ function controlled() {
           yield next;
           continue;
         }
+        if (failure) throw failure;
         if (ended) return;
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -49,10 +57,17 @@ function controlled() {
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** Long enough for a reattach stream's retry (its back-off is 0 ms here) to have run. */
+const retried = () => new Promise((resolve) => setTimeout(resolve, 5));
 
-/** A session over a fake API; frames run only when the test says (`frames.run()`). */
+/**
+ * A session over a fake API; frames run only when the test says (`frames.run()`). Each reattach
+ * request gets its own controlled stream (`reattached`, in order); retries wait for nothing.
+ */
 function setup(over: Partial<SessionOptions['api']> = {}, options: Partial<SessionOptions> = {}) {
   const stream = controlled();
+  const reattached: { answer: string; from: number; stream: ReturnType<typeof controlled> }[] = [];
+  const network = new EventTarget();
   const queued: (() => void)[] = [];
   const frames = { run: () => queued.splice(0).forEach((fn) => fn()), pending: () => queued.length };
   const api = {
@@ -63,12 +78,18 @@ function setup(over: Partial<SessionOptions['api']> = {}, options: Partial<Sessi
     streamMessage: vi.fn((_c: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
     streamEdit: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
     streamRegenerate: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
+    streamAnswer: vi.fn((_c: string, answer: string, from: number, signal?: AbortSignal) => {
+      const reattach = controlled();
+      reattached.push({ answer, from, stream: reattach });
+      return reattach.events(signal);
+    }),
     stopMessage: vi.fn(async () => msg('a1', 'u1')),
     vote: vi.fn(async () => ({ message_id: 'a1', vote: 'up' as const, reason: null })),
     ...over,
   };
-  const session = new ChatSession({ api, frame: (fn) => queued.push(fn), ...options });
-  return { session, api, stream, frames };
+  const reattach = { backoff: [0, 0, 0], network, online: () => true };
+  const session = new ChatSession({ api, frame: (fn) => queued.push(fn), reattach, ...options });
+  return { session, api, stream, frames, reattached, network };
 }
 
 describe('ChatSession', () => {
@@ -217,11 +238,241 @@ describe('ChatSession', () => {
     expect(session.leafId).toBe('a1');
     expect(session.remoteStreaming?.id).toBe('a1');
     expect(session.busy).toBe(true);
+    // Its text comes over the reattach stream, from the start.
+    expect(api.streamAnswer).toHaveBeenCalledWith('c1', 'a1', 0, expect.any(AbortSignal));
+    const signal = vi.mocked(api.streamAnswer).mock.calls[0]![3]!;
     await session.stop();
     expect(api.stopMessage).toHaveBeenCalledWith('c1', 'a1');
+    // Ended: not followed any longer.
+    expect(signal.aborted).toBe(true);
     expect(session.visible[1]).toMatchObject({ status: 'stopped', content: 'Hel' });
     expect(session.busy).toBe(false);
     expect(session.announcement).toBe('Answer stopped.');
+  });
+
+  it('a chat opened mid-answer follows it over the reattach stream, from the text it shows; the socket’s deltas are not applied twice', async () => {
+    const { session, api, reattached, frames } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(async () => [msg('u1', null, { role: 'user' }), msg('a1', 'u1', { status: 'streaming', content: 'Hello 😀' })]),
+    });
+    session.open('c1');
+    await settle();
+    // `from` counts UTF-16 units, as the server does.
+    expect(api.streamAnswer).toHaveBeenCalledOnce();
+    expect(reattached.map((r) => [r.answer, r.from])).toEqual([['a1', 8]]);
+    const { stream } = reattached[0]!;
+    stream.push(
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: ', wor', offset: 8 }, // catch-up
+    );
+    await settle();
+    // The socket's deltas of it (behind, and ahead of the stream) are left out.
+    const socket = (data: { content: string; offset: number }) =>
+      session.receive(fromSocket({ type: 'generation.delta', chat_id: 'c1', message_id: 'a1', data })!);
+    socket({ content: 'Hello 😀, wor', offset: 0 });
+    socket({ content: 'ld and more', offset: 13 });
+    stream.push({ type: 'delta', content: 'ld', offset: 13 }); // live
+    await settle();
+    frames.run();
+    expect(session.visible[1]!.content).toBe('Hello 😀, world');
+    expect(session.leafId).toBe('a1');
+    stream.push({ type: 'done', message: msg('a1', 'u1', { content: 'Hello 😀, world!' }) });
+    await settle();
+    expect(session.visible[1]).toMatchObject({ status: 'complete', content: 'Hello 😀, world!' });
+    expect(session.announcement).toBe('Answer complete.');
+    expect(session.busy).toBe(false);
+    expect(session.error).toBeNull();
+    expect(api.streamAnswer).toHaveBeenCalledOnce();
+  });
+
+  it('an answer that ended before the reattach stream opened: its end is applied at once', async () => {
+    const { session, reattached } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(async () => [msg('u1', null, { role: 'user' }), msg('a1', 'u1', { status: 'streaming', content: 'Hel' })]),
+    });
+    session.open('c1');
+    await settle();
+    reattached[0]!.stream.push(
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'lo', offset: 3 },
+      { type: 'error', code: 'upstream_error', message: 'boom', assistant_message: msg('a1', 'u1', { status: 'error', content: 'Hello' }) },
+    );
+    reattached[0]!.stream.end();
+    await settle();
+    expect(session.visible[1]).toMatchObject({ status: 'error', content: 'Hello' });
+    // Another tab's failure is that answer's, shown on it, not an error of this tab.
+    expect(session.error).toBeNull();
+    expect(reattached).toHaveLength(1);
+  });
+
+  it('a 404 stops trying: the socket’s deltas stand in, and the answer is not reattached again', async () => {
+    const { session, reattached, frames } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(async () => [msg('u1', null, { role: 'user' }), msg('a1', 'u1', { status: 'streaming', content: 'Hel' })]),
+    });
+    session.open('c1');
+    await settle();
+    reattached[0]!.stream.fail(new ApiError(404, 'not_found', 'not found'));
+    await settle();
+    session.receive(fromSocket({ type: 'generation.delta', chat_id: 'c1', message_id: 'a1', data: { content: 'lo', offset: 3 } })!);
+    session.receive(fromSocket({ type: 'message.voted', chat_id: 'c1', message_id: 'u1', data: { vote: null } })!);
+    frames.run();
+    await settle();
+    expect(session.visible[1]!.content).toBe('Hello');
+    expect(reattached).toHaveLength(1);
+    expect(session.error).toBeNull();
+  });
+
+  it('this tab’s stream breaks mid-answer: it goes on in place from the text received', async () => {
+    const { session, api, stream, reattached, frames } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push(
+      { type: 'user_message', message: msg('u1', null, { role: 'user', content: 'Hi' }) },
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'Hel' },
+    );
+    stream.fail(new TypeError('network error'));
+    await settle();
+    expect(session.running).toBe(true);
+    expect(reattached.map((r) => [r.answer, r.from])).toEqual([['a1', 3]]);
+    // The first attempt finds the server unreachable; the next one goes on.
+    reattached[0]!.stream.fail(new ApiError(0, 'network_error', 'unreachable'));
+    await retried();
+    expect(reattached.map((r) => r.from)).toEqual([3, 3]);
+    reattached[1]!.stream.push(
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'lo', offset: 3 },
+      { type: 'done', message: msg('a1', 'u1', { content: 'Hello' }) },
+    );
+    reattached[1]!.stream.end();
+    expect(await sent).toBe(true);
+    frames.run();
+    expect(session.visible.map((m) => [m.id, m.status, m.content])).toEqual([
+      ['u1', 'complete', 'Hi'],
+      ['a1', 'complete', 'Hello'],
+    ]);
+    expect(session.error).toBeNull();
+    expect(session.running).toBe(false);
+    expect(session.announcement).toBe('Answer complete.');
+    expect(api.streamAnswer).toHaveBeenCalledTimes(2);
+  });
+
+  it('a broken stream that cannot be resumed gives up after a bound, with the error shown', async () => {
+    const { session, stream, reattached } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push(
+      { type: 'user_message', message: msg('u1', null, { role: 'user', content: 'Hi' }) },
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+    );
+    stream.fail(new TypeError('network error'));
+    for (let i = 0; i < 6; i++) {
+      await retried();
+      reattached.at(-1)?.stream.fail(new ApiError(0, 'network_error', 'unreachable'));
+    }
+    await sent;
+    // The first attempt and one per back-off step (three here).
+    expect(reattached).toHaveLength(4);
+    expect(session.error).toBe(ANSWER_LOST);
+    expect(session.running).toBe(false);
+    // Not followed again on the next event: until the socket resyncs.
+    session.receive(fromSocket({ type: 'message.voted', chat_id: 'c1', message_id: 'u1', data: { vote: null } })!);
+    await settle();
+    expect(reattached).toHaveLength(4);
+  });
+
+  it('going offline mid-answer drops this tab’s stream (it may hang); back online, it goes on in place', async () => {
+    const network = new EventTarget();
+    let online = true;
+    const { session, stream, reattached, frames } = setup({}, { reattach: { backoff: [0], network, online: () => online } });
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push(
+      { type: 'user_message', message: msg('u1', null, { role: 'user', content: 'Hi' }) },
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming' }) },
+      { type: 'delta', content: 'Hel' },
+    );
+    await settle();
+    online = false;
+    network.dispatchEvent(new Event('offline'));
+    await retried();
+    expect(reattached).toHaveLength(0); // waits for the network
+    expect(session.running).toBe(true);
+    online = true;
+    network.dispatchEvent(new Event('online'));
+    await settle();
+    expect(reattached.map((r) => [r.answer, r.from])).toEqual([['a1', 3]]);
+    reattached[0]!.stream.push({ type: 'delta', content: 'lo', offset: 3 }, { type: 'done', message: msg('a1', 'u1', { content: 'Hello' }) });
+    reattached[0]!.stream.end();
+    await sent;
+    frames.run();
+    expect(session.visible[1]).toMatchObject({ status: 'complete', content: 'Hello' });
+    expect(session.error).toBeNull();
+  });
+
+  it('an answer whose stream gave up is followed again once the socket resyncs', async () => {
+    const list = () => [msg('u1', null, { role: 'user' }), msg('a1', 'u1', { status: 'streaming', content: 'Hel' })];
+    const { session, reattached } = setup({ getChat: vi.fn(async () => chat({ current_message_id: 'a1' })), listMessages: vi.fn(async () => list()) });
+    session.open('c1');
+    for (let i = 0; i < 5; i++) {
+      await retried();
+      reattached.at(-1)?.stream.fail(new ApiError(503, 'unavailable', 'draining'));
+    }
+    await retried();
+    expect(reattached).toHaveLength(4);
+    session.receive({ type: 'resync', via: 'socket' });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the reload's delay
+    expect(reattached).toHaveLength(5);
+    expect(reattached[4]).toMatchObject({ answer: 'a1', from: 3 });
+  });
+
+  it('a stop is not a break: nothing is resumed', async () => {
+    const { session, stream, reattached } = setup({ stopMessage: vi.fn(async () => msg('a1', 'u1', { status: 'stopped' })) });
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    stream.push({ type: 'assistant_message', message: msg('a1', null, { status: 'streaming' }) });
+    await settle();
+    await session.stop();
+    await sent;
+    expect(reattached).toHaveLength(0);
+    expect(session.error).toBeNull();
+    expect(session.visible[0]!.status).toBe('stopped');
+  });
+
+  it('the socket announces this tab’s answer before its stream does: it is not reattached', async () => {
+    const { session, stream, reattached } = setup();
+    session.open(null);
+    const sent = session.send('Hi');
+    await settle();
+    session.receive(fromSocket({ type: 'generation.started', chat_id: 'c1', data: msg('a1', null, { status: 'streaming' }) })!);
+    stream.push({ type: 'assistant_message', message: msg('a1', null, { status: 'streaming' }) });
+    await settle();
+    expect(reattached).toHaveLength(0);
+    stream.push({ type: 'done', message: msg('a1', null, { content: 'Hi' }) });
+    stream.end();
+    await sent;
+    expect(reattached).toHaveLength(0);
+  });
+
+  it('leaving the chat closes its reattach streams', async () => {
+    const { session, api, reattached } = setup({
+      listMessages: vi.fn(async () => [msg('a1', null, { status: 'streaming', content: 'Hel' })]),
+    });
+    session.open('c1');
+    await settle();
+    expect(reattached).toHaveLength(1);
+    const signal = vi.mocked(api.streamAnswer).mock.calls[0]![3]!;
+    session.open(null);
+    expect(signal.aborted).toBe(true);
+    reattached[0]!.stream.push({ type: 'delta', content: 'lo', offset: 3 });
+    await settle();
+    expect(session.messages).toEqual([]);
+    expect(reattached).toHaveLength(1);
   });
 
   it('a long chat opens with its latest messages and reveals older ones in steps', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message, StreamEvent } from '../api/types';
-import { fromSocket, fromStream } from './events';
+import { fromSocket, fromStream, streamReader } from './events';
 
 const message = (over: Partial<Message> = {}): Message => ({
   id: 'a1',
@@ -87,5 +87,28 @@ describe('fromStream', () => {
     }
     expect(seen).toEqual(['message.created/own', 'generation.started/own', 'delta@0:Hel', 'delta@3:lo']);
     expect(cancelled).toBe(true);
+  });
+});
+
+describe('streamReader of a reattach stream', () => {
+  it('resuming this tab’s own answer: no opening, offsets from where it goes on, its failure this tab’s', () => {
+    const read = streamReader('c1', { answer: 'a1', offset: 4 });
+    expect(read({ type: 'user_message', message: message({ id: 'u1', role: 'user' }) })).toBeNull();
+    expect(read({ type: 'assistant_message', message: message() })).toBeNull();
+    expect(read({ type: 'delta', content: 'lo' })).toMatchObject({ via: 'own', message_id: 'a1', offset: 4 });
+    // The server's offset wins over the count.
+    expect(read({ type: 'delta', content: 'world', offset: 7 })).toMatchObject({ offset: 7 });
+    expect(read({ type: 'delta', content: '!' })).toMatchObject({ offset: 12 });
+    expect(read({ type: 'error', code: 'upstream_error', message: 'boom', assistant_message: null })).toMatchObject({
+      type: 'generation.failed',
+      via: 'own',
+      error: 'boom',
+    });
+  });
+
+  it('following another tab’s answer: its end is that answer’s state, or nothing to apply', () => {
+    const read = streamReader('c1', { via: 'follow', answer: 'a1' });
+    expect(read({ type: 'done', message: message({ status: 'complete' }) })).toMatchObject({ type: 'generation.finished', via: 'follow' });
+    expect(read({ type: 'error', code: 'not_saved', message: 'x', assistant_message: null })).toBeNull();
   });
 });

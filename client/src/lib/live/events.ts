@@ -1,15 +1,18 @@
-// The one vocabulary of live events. Two transports report what happens in a chat: this tab's own
-// generation stream (the SSE answer to a send, edit or regenerate) and the WebSocket (every tab
-// and device of the user). Each is turned into `LiveEvent` here, at its edge — `fromStream` for
-// the SSE events, `fromSocket` for the socket's frames — so stores and reducers see one typed
-// union whatever the transport.
+// The one vocabulary of live events. Two transports report what happens in a chat: SSE answer
+// streams (this tab's own send, edit or regenerate, and the reattach stream that follows an
+// answer from where the tab's text ends) and the WebSocket (every tab and device of the user).
+// Each is turned into `LiveEvent` here, at its edge — `streamReader`/`fromStream` for the SSE
+// events, `fromSocket` for the socket's frames — so stores and reducers see one typed union
+// whatever the transport.
 import type { Chat, Message, SocketFrame, StreamEvent, Vote } from '../api/types';
 
 /**
- * Who reported it: `own` — this tab's own request (its generation stream, or the answer to its
- * stop or vote); `socket` — the WebSocket.
+ * Who reported it: `own` — this tab's own request (its generation stream — resumed by the
+ * reattach stream if it broke — or the answer to its stop or vote); `follow` — the reattach
+ * stream by which this tab follows an answer it did not start (another tab's or device's, or one
+ * that was streaming when the chat was opened); `socket` — the WebSocket.
  */
-export type Via = 'own' | 'socket';
+export type Via = 'own' | 'follow' | 'socket';
 
 export type LiveEvent = (
   /** A message was stored (a user message, or an answer; SSE `user_message`). */
@@ -18,7 +21,8 @@ export type LiveEvent = (
   | { type: 'generation.started'; via: Via; chat_id: string; message: Message }
   /**
    * More text of a streaming answer: `content` written at `offset` (UTF-16 units) of its text.
-   * The socket sends the offset; `fromStream` counts it for the SSE `delta` events.
+   * The socket sends the offset, and so does the SSE `delta`; `streamReader` counts it when one
+   * comes without.
    */
   | { type: 'generation.delta'; via: Via; chat_id: string; message_id: string; content: string; offset: number }
   /** An answer ended (complete, stopped, or failed); `message` is its final state (SSE `done`). */
@@ -125,31 +129,54 @@ function readFrame(frame: SocketFrame): LiveEvent | null {
 
 // ---- the generation stream's edge ----------------------------------------------------------------
 
+export interface ReaderOptions {
+  /** Whose stream it is (default `own`). */
+  via?: 'own' | 'follow';
+  /**
+   * A reattach stream: the answer it follows, which the tab already shows. Its opening
+   * (`assistant_message`: the answer as it started, without text) is then skipped — it would
+   * tell the tab nothing, and must not move the view.
+   */
+  answer?: string;
+  /** Where its text starts (UTF-16 units): the `from` the reattach stream was opened with. */
+  offset?: number;
+}
+
 /**
  * Turns the SSE events of one generation of chat `chatId` into `LiveEvent`s, one at a time. It
- * remembers the answer's id and counts the text so far, so each `delta` gets the message id and
- * offset a socket delta would carry.
+ * remembers the answer's id and where its text has got to, so each `delta` gets the message id
+ * and offset a socket delta would carry (the delta's own `offset` when the server sends one).
+ * Followed (`via: 'follow'`), an answer's end is reported as the socket reports it, as
+ * `generation.finished` — its failure is that answer's, not an error of this tab.
  */
-export function streamReader(chatId: string): (event: StreamEvent) => LiveEvent | null {
-  let answer: string | null = null;
-  let offset = 0;
+export function streamReader(chatId: string, options: ReaderOptions = {}): (event: StreamEvent) => LiveEvent | null {
+  const via = options.via ?? 'own';
+  const resumed = options.answer !== undefined;
+  let answer: string | null = options.answer ?? null;
+  let offset = options.offset ?? 0;
   return (event) => {
     switch (event.type) {
       case 'user_message':
-        return { type: 'message.created', via: 'own', chat_id: chatId, message: event.message };
+        return resumed ? null : { type: 'message.created', via, chat_id: chatId, message: event.message };
       case 'assistant_message':
+        if (resumed) return null;
         answer = event.message.id;
         offset = event.message.content.length;
-        return { type: 'generation.started', via: 'own', chat_id: chatId, message: event.message };
+        return { type: 'generation.started', via, chat_id: chatId, message: event.message };
       case 'delta': {
         if (answer === null) return null; // no answer to write to (the server always names it first)
-        const delta: LiveEvent = { type: 'generation.delta', via: 'own', chat_id: chatId, message_id: answer, content: event.content, offset };
-        offset += event.content.length;
+        const at = event.offset ?? offset;
+        const delta: LiveEvent = { type: 'generation.delta', via, chat_id: chatId, message_id: answer, content: event.content, offset: at };
+        offset = at + event.content.length;
         return delta;
       }
       case 'done':
-        return { type: 'generation.finished', via: 'own', chat_id: chatId, message: event.message };
+        return { type: 'generation.finished', via, chat_id: chatId, message: event.message };
       case 'error':
+        if (via === 'follow') {
+          const message = event.assistant_message;
+          return message ? { type: 'generation.finished', via, chat_id: chatId, message } : null;
+        }
         return {
           type: 'generation.failed',
           via: 'own',

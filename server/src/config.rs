@@ -84,6 +84,8 @@ pub struct Settings {
     pub instance: String,
     /// `DRAIN_TIMEOUT_SECS`: on SIGTERM, how long running answers may take to finish.
     pub drain_timeout: std::time::Duration,
+    /// `METRICS_ADDR`: Prometheus metrics on their own listener.
+    pub metrics: crate::metrics::MetricsSettings,
 }
 
 /// This host's name (containers: the container id), for the default `INSTANCE_ID`.
@@ -152,6 +154,7 @@ impl Settings {
                 format!("{}-{:08x}", host_name(&get), suffix)
             }),
             drain_timeout: env.secs("DRAIN_TIMEOUT_SECS", 30)?,
+            metrics: crate::metrics::MetricsSettings::from_env(&env)?,
         })
     }
 

@@ -15,6 +15,7 @@ pub mod generation;
 pub mod http;
 pub mod live;
 pub mod llm;
+pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod state;

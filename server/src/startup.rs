@@ -89,6 +89,7 @@ impl Application {
             session_cache: Default::default(),
             sockets: Default::default(),
             draining: Default::default(),
+            metrics_addr: Default::default(),
         }));
         // Sessions ended on any process are forgotten by this one's cache at once.
         let mut ended = state.events.ended_sessions();
@@ -104,6 +105,12 @@ impl Application {
                 }
             }
         });
+        if let Some(addr) = state.settings.metrics.addr {
+            let bound = crate::metrics::serve(addr)
+                .await
+                .context("serving METRICS_ADDR")?;
+            let _ = state.metrics_addr.set(bound);
+        }
         tail::start(&state).await.context("following answers")?;
         lease::start(&state)
             .await

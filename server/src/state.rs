@@ -41,6 +41,8 @@ pub struct App {
     pub sockets: tokio_util::task::TaskTracker,
     /// Set when SIGTERM starts the drain: `/api/ready` answers 503 and no answer starts here.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Where `GET /metrics` listens (`METRICS_ADDR`, with port 0 the one picked), if on.
+    pub metrics_addr: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl App {

@@ -14,6 +14,7 @@ mod live;
 mod login;
 mod logs;
 mod many;
+mod metrics;
 mod openapi;
 mod outage;
 mod parameters;

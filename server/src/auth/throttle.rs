@@ -142,6 +142,9 @@ impl LoginPolicy {
         {
             wait = wait.max(until(total.expires_at));
         }
+        if !wait.is_zero() {
+            metrics::counter!(crate::metrics::THROTTLE_LOCKS).increment(1);
+        }
         Ok(if wait.is_zero() { Ok(()) } else { Err(wait) })
     }
 
@@ -152,6 +155,7 @@ impl LoginPolicy {
         account: &str,
         ip: IpAddr,
     ) -> mongodb::error::Result<()> {
+        metrics::counter!(crate::metrics::LOGIN_FAILURES).increment(1);
         let keys = self.keys(account, ip);
         tokio::try_join!(
             throttles::bump(store, &keys.pair, Expiry::AfterLast(self.memory)),

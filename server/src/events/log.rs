@@ -179,6 +179,8 @@ pub(super) async fn tail(
 }
 
 fn deliver(events: &Events, batch: &EventBatchDoc) {
+    let lag = mongodb::bson::DateTime::now().timestamp_millis() - batch.at.timestamp_millis();
+    metrics::histogram!(crate::metrics::EVENT_DELIVERY_LAG).record(lag.max(0) as f64 / 1000.0);
     let mut frames = Vec::with_capacity(batch.events.len());
     for (seq, event) in batch.numbered() {
         let stage = match event.kind.as_str() {

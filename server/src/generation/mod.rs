@@ -31,6 +31,8 @@ pub struct Generation {
     pub user_message: Option<MessageDoc>,
     /// The answer as it was when generation started (empty, `streaming`).
     pub placeholder: MessageDoc,
+    /// When the request that started it arrived (for the time-to-first-token metrics).
+    received: std::time::Instant,
     state: Mutex<State>,
     version: watch::Sender<u64>,
     cancel: CancellationToken,
@@ -66,12 +68,19 @@ impl Generation {
             user_id: placeholder.user_id,
             user_message,
             placeholder,
+            received: std::time::Instant::now(),
             state: Mutex::new(State::default()),
             version: watch::Sender::new(0),
             cancel: CancellationToken::new(),
             saved: watch::Sender::new(None),
             chat_update: Mutex::new(None),
         }
+    }
+
+    /// The same, with the time its request arrived.
+    fn received_at(mut self, received: std::time::Instant) -> Self {
+        self.received = received;
+        self
     }
 
     pub fn message_id(&self) -> ObjectId {

@@ -105,12 +105,15 @@ impl Generations {
             inner.by_request.insert(key, generation.message_id());
         }
         inner.by_message.insert(generation.message_id(), generation);
+        metrics::gauge!(crate::metrics::ACTIVE_GENERATIONS).increment(1.0);
         Ok(())
     }
 
     pub(super) fn remove(&self, message_id: ObjectId) {
         let mut inner = self.lock();
-        inner.by_message.remove(&message_id);
+        if inner.by_message.remove(&message_id).is_some() {
+            metrics::gauge!(crate::metrics::ACTIVE_GENERATIONS).decrement(1.0);
+        }
         inner.by_request.retain(|_, id| *id != message_id);
     }
 

@@ -44,6 +44,7 @@ pub async fn run(
 ) {
     let started = Instant::now();
     let outcome = stream(&state, &generation, &resolved, prompt.clone(), started).await;
+    record_upstream(&resolved, &outcome);
     let message = final_message(&generation, outcome, &prompt, started.elapsed());
 
     if !generation.wait_saved().await {
@@ -72,6 +73,29 @@ pub async fn run(
     );
     generation.finish(message, true);
     state.generations.remove(generation.message_id());
+}
+
+/// `confab_upstream_errors_total{kind,replica}` and `confab_upstream_replica_up`.
+fn record_upstream(resolved: &Resolved, outcome: &Outcome) {
+    let (endpoint, replica) = resolved.model.upstream_labels();
+    if let Ending::Failed(error) = &outcome.ending {
+        metrics::counter!(
+            crate::metrics::UPSTREAM_ERRORS,
+            "kind" => error.code(),
+            "replica" => replica.clone()
+        )
+        .increment(1);
+    }
+    // Up once it streamed; down when it failed before any text.
+    let up = match (&outcome.ending, outcome.first_token) {
+        (_, Some(_)) => Some(1.0),
+        (Ending::Failed(_), None) => Some(0.0),
+        _ => None,
+    };
+    if let Some(up) = up {
+        metrics::gauge!(crate::metrics::UPSTREAM_REPLICA_UP, "endpoint" => endpoint, "replica" => replica)
+            .set(up);
+    }
 }
 
 /// The answer as it ended: its text, status, usage (estimated when the upstream gave none)
@@ -175,7 +199,11 @@ async fn stream(
     let mut finish_reason = None;
     let mut saver = PartialSaver::default();
     let mut last_save = Instant::now();
-    let mut live = LiveDeltas::default();
+    let mut live = LiveDeltas {
+        model: resolved.model.id.clone(),
+        ..LiveDeltas::default()
+    };
+    let mut last_chunk: Option<Duration> = None;
     loop {
         let item = tokio::select! {
             biased;
@@ -184,7 +212,13 @@ async fn stream(
         };
         match item {
             Some(Ok(UpstreamEvent::Delta(text))) => {
-                outcome.first_token.get_or_insert_with(|| started.elapsed());
+                let now = started.elapsed();
+                if let Some(previous) = last_chunk.replace(now) {
+                    metrics::histogram!(crate::metrics::INTER_CHUNK)
+                        .record((now - previous).as_secs_f64());
+                }
+                outcome.first_token.get_or_insert(now);
+                live.first_token.get_or_insert(now);
                 generation.append(&text);
                 live.push(state, generation, &text);
                 if last_save.elapsed() >= SAVE_EVERY && generation.is_saved() {
@@ -262,6 +296,9 @@ struct LiveDeltas {
     pending: String,
     offset: usize,
     last: Option<Instant>,
+    model: String,
+    /// When the upstream's first text came, from the upstream call's start (its own wait).
+    first_token: Option<Duration>,
 }
 
 impl LiveDeltas {
@@ -277,6 +314,16 @@ impl LiveDeltas {
     fn flush(&mut self, state: &AppState, generation: &Generation) {
         if self.pending.is_empty() || !generation.is_saved() {
             return;
+        }
+        if self.last.is_none()
+            && let Some(upstream_wait) = self.first_token
+        {
+            // The first text shown: the time to first token, and Confab's share of it.
+            let total = generation.received.elapsed();
+            metrics::histogram!(crate::metrics::TIME_TO_FIRST_TOKEN, "model" => self.model.clone())
+                .record(total.as_secs_f64());
+            metrics::histogram!(crate::metrics::OVERHEAD)
+                .record(total.saturating_sub(upstream_wait).as_secs_f64());
         }
         let content = std::mem::take(&mut self.pending);
         let length = content.encode_utf16().count();

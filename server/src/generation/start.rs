@@ -74,6 +74,7 @@ pub async fn start(
     chat_id: ObjectId,
     request: Request,
 ) -> Result<Started, StartError> {
+    let received = std::time::Instant::now();
     if state.is_draining() {
         return Err(StartError::Draining);
     }
@@ -97,7 +98,7 @@ pub async fn start(
     if let Some(over) = over {
         return Err(over.into());
     }
-    launch(state, plan).await
+    launch(state, plan, received).await
 }
 
 impl From<OverLimit> for StartError {
@@ -109,7 +110,11 @@ impl From<OverLimit> for StartError {
     }
 }
 
-async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
+async fn launch(
+    state: &AppState,
+    plan: Plan,
+    received: std::time::Instant,
+) -> Result<Started, StartError> {
     let Plan {
         user_message,
         answer,
@@ -121,7 +126,8 @@ async fn launch(state: &AppState, plan: Plan) -> Result<Started, StartError> {
     let (chat_id, user_id) = (answer.chat_id, answer.user_id);
     let mut answer = answer;
     answer.owner = Some(state.settings.instance.clone());
-    let generation = Arc::new(Generation::new(answer.clone(), user_message.clone()));
+    let generation =
+        Arc::new(Generation::new(answer.clone(), user_message.clone()).received_at(received));
     if let Err(Existing(existing)) = state
         .generations
         .insert(Arc::clone(&generation), request_id.clone())

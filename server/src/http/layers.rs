@@ -45,6 +45,7 @@ pub fn apply(router: Router, settings: &Settings) -> Router {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     router
+        .layer(axum::middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -58,6 +59,26 @@ pub fn apply(router: Router, settings: &Settings) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
         ]))
+}
+
+/// `confab_http_requests_total{route,status}` and `…_duration_seconds{route}`: the route
+/// template (never the raw path, which carries ids); `unmatched` for no route.
+async fn record_metrics(
+    request: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }
 
 /// One span per request: method, route template (not the raw path, which may carry ids) and

@@ -32,6 +32,7 @@ pub async fn serve(
     opened: Opened,
     ping_interval: Duration,
 ) {
+    let _open = crate::metrics::Open::new(crate::metrics::OPEN_SOCKETS);
     let Opened {
         mut subscription,
         head,

@@ -18,6 +18,13 @@ pub struct ModelInfo {
     pub(crate) endpoint: Arc<Endpoint>,
 }
 
+impl ModelInfo {
+    /// `(endpoint, replica)`: the endpoint's name and where it is, for metrics labels.
+    pub fn upstream_labels(&self) -> (String, String) {
+        (self.endpoint.name.clone(), self.endpoint.replica())
+    }
+}
+
 impl fmt::Debug for ModelInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModelInfo")

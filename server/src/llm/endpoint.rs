@@ -30,6 +30,14 @@ impl fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
+    /// Where it is (host and port of its URL, no path or credentials), for metrics labels.
+    pub(crate) fn replica(&self) -> String {
+        let url = self.client.config().base_url.as_str();
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = rest.split('/').next().unwrap_or(rest);
+        authority.rsplit('@').next().unwrap_or(authority).to_owned()
+    }
+
     /// Builds the HTTP client once: connect timeout from the settings, and Confab's own retry
     /// layer (bounded `Retry-After`) instead of async-openai's default one.
     pub(crate) fn new(

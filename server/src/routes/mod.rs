@@ -45,6 +45,9 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes(doc, &state.catalog))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
+        // Metrics are served on METRICS_ADDR only; the public port (and the client's
+        // fallback) never answers them.
+        .route("/metrics", axum::routing::any(api_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(
             crate::http::layers::json_errors,

@@ -14,7 +14,7 @@ use axum::{
 };
 use serde::Serialize;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 
 use crate::{
     events::LiveEvent,
@@ -159,7 +159,13 @@ fn ended(user_message: Option<&MessageDoc>, answer: &MessageDoc, from: usize) ->
 }
 
 fn sse_response(rx: mpsc::Receiver<Result<Event, Infallible>>) -> Response {
-    let mut response = Sse::new(ReceiverStream::new(rx))
+    // Counted open while the response body lives (until the stream ends or the client goes).
+    let open = crate::metrics::Open::new(crate::metrics::OPEN_SSE_STREAMS);
+    let events = ReceiverStream::new(rx).map(move |event| {
+        let _counted = &open;
+        event
+    });
+    let mut response = Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response();
     response

@@ -79,6 +79,19 @@ impl Store {
             .await
             .context("MONGODB_URI is not a valid MongoDB connection string")?;
         options.app_name = Some("confab".to_owned());
+        // Every command's duration, for `confab_mongodb_operation_seconds{op}`.
+        options.command_event_handler = Some(mongodb::event::EventHandler::callback(
+            |event: mongodb::event::command::CommandEvent| match event {
+                mongodb::event::command::CommandEvent::Succeeded(done) => {
+                    crate::metrics::mongodb_command(&done.command_name, done.duration);
+                }
+                mongodb::event::command::CommandEvent::Failed(failed) => {
+                    crate::metrics::mongodb_command(&failed.command_name, failed.duration);
+                }
+                mongodb::event::command::CommandEvent::Started(_) => {}
+                _ => {}
+            },
+        ));
         options.server_selection_timeout = Some(settings.timeout);
         options.connect_timeout = Some(settings.timeout);
         let client = Client::with_options(options).context("creating the MongoDB client")?;

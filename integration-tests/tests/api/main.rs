@@ -20,6 +20,7 @@ mod outage;
 mod parameters;
 mod processes;
 mod reattach;
+mod replicas;
 mod sessions;
 mod streaming;
 mod tokens;

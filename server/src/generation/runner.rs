@@ -44,7 +44,6 @@ pub async fn run(
 ) {
     let started = Instant::now();
     let outcome = stream(&state, &generation, &resolved, prompt.clone(), started).await;
-    record_upstream(&resolved, &outcome);
     let message = final_message(&generation, outcome, &prompt, started.elapsed());
 
     if !generation.wait_saved().await {
@@ -73,29 +72,6 @@ pub async fn run(
     );
     generation.finish(message, true);
     state.generations.remove(generation.message_id());
-}
-
-/// `confab_upstream_errors_total{kind,replica}` and `confab_upstream_replica_up`.
-fn record_upstream(resolved: &Resolved, outcome: &Outcome) {
-    let (endpoint, replica) = resolved.model.upstream_labels();
-    if let Ending::Failed(error) = &outcome.ending {
-        metrics::counter!(
-            crate::metrics::UPSTREAM_ERRORS,
-            "kind" => error.code(),
-            "replica" => replica.clone()
-        )
-        .increment(1);
-    }
-    // Up once it streamed; down when it failed before any text.
-    let up = match (&outcome.ending, outcome.first_token) {
-        (_, Some(_)) => Some(1.0),
-        (Ending::Failed(_), None) => Some(0.0),
-        _ => None,
-    };
-    if let Some(up) = up {
-        metrics::gauge!(crate::metrics::UPSTREAM_REPLICA_UP, "endpoint" => endpoint, "replica" => replica)
-            .set(up);
-    }
 }
 
 /// The answer as it ended: its text, status, usage (estimated when the upstream gave none)

@@ -18,13 +18,6 @@ pub struct ModelInfo {
     pub(crate) endpoint: Arc<Endpoint>,
 }
 
-impl ModelInfo {
-    /// `(endpoint, replica)`: the endpoint's name and where it is, for metrics labels.
-    pub fn upstream_labels(&self) -> (String, String) {
-        (self.endpoint.name.clone(), self.endpoint.replica())
-    }
-}
-
 impl fmt::Debug for ModelInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModelInfo")
@@ -93,7 +86,7 @@ impl Catalog {
         if let Some(base_url) = &settings.api_base_url {
             let endpoint = Arc::new(Endpoint::new(
                 "env",
-                base_url,
+                std::slice::from_ref(base_url),
                 settings.api_key.clone(),
                 settings,
             )?);
@@ -113,12 +106,20 @@ impl Catalog {
             let context = || format!("MODELS_FILE {}", path.display());
             for spec in &file.endpoints {
                 let kind = spec.kind().with_context(context)?;
-                let base_url = super::settings::base_url(
-                    &format!("endpoint `{}`: base_url", spec.name),
-                    &spec.base_url,
-                )
-                .map_err(anyhow::Error::msg)
-                .with_context(context)?;
+                let base_urls = spec
+                    .urls()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context)?
+                    .into_iter()
+                    .map(|(field, url)| {
+                        super::settings::base_url(
+                            &format!("endpoint `{}`: {field}", spec.name),
+                            url,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context)?;
                 let api_key = match &spec.api_key_env {
                     None => None,
                     Some(var) => Some(
@@ -134,7 +135,7 @@ impl Catalog {
                             .with_context(context)?,
                     ),
                 };
-                let endpoint = Arc::new(Endpoint::new(&spec.name, &base_url, api_key, settings)?);
+                let endpoint = Arc::new(Endpoint::new(&spec.name, &base_urls, api_key, settings)?);
                 for model in &spec.models {
                     add(ModelInfo {
                         id: model.id.trim().to_owned(),
@@ -227,8 +228,13 @@ impl ModelInfo {
             max_tokens: settings.model_max_tokens,
             kind,
             endpoint: Arc::new(
-                Endpoint::new("test", "http://127.0.0.1:9/v1", None, &settings)
-                    .expect("client builds"),
+                Endpoint::new(
+                    "test",
+                    &["http://127.0.0.1:9/v1".to_owned()],
+                    None,
+                    &settings,
+                )
+                .expect("client builds"),
             ),
         }
     }

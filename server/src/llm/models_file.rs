@@ -31,7 +31,12 @@ pub(crate) struct ModelsFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct EndpointSpec {
     pub name: String,
-    pub base_url: String,
+    /// One server…
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// …or several replicas of the same model server (answers spread and fail over).
+    #[serde(default)]
+    pub base_urls: Option<Vec<String>>,
     /// Name of the environment variable holding the API key (the key itself never is here).
     #[serde(default)]
     pub api_key_env: Option<String>,
@@ -64,6 +69,7 @@ impl ModelsFile {
             if endpoint.name.trim().is_empty() {
                 bail!("every endpoint needs a non-empty `name`");
             }
+            endpoint.urls().map_err(anyhow::Error::msg)?;
             if endpoint.models.is_empty() {
                 bail!("endpoint `{}` lists no models", endpoint.name);
             }
@@ -86,6 +92,26 @@ impl ModelsFile {
 
 impl EndpointSpec {
     /// The endpoint's kind: `openai` when absent.
+    /// Its URLs with the field each came from: `base_url`, or `base_urls[i]` (1 to 16 of them).
+    pub(crate) fn urls(&self) -> Result<Vec<(String, &str)>, String> {
+        let name = &self.name;
+        match (&self.base_url, &self.base_urls) {
+            (Some(url), None) => Ok(vec![("base_url".to_owned(), url.as_str())]),
+            (None, Some(urls)) if (1..=16).contains(&urls.len()) => Ok(urls
+                .iter()
+                .enumerate()
+                .map(|(i, url)| (format!("base_urls[{i}]"), url.as_str()))
+                .collect()),
+            (None, Some(_)) => Err(format!("endpoint `{name}`: base_urls needs 1 to 16 URLs")),
+            (Some(_), Some(_)) => Err(format!(
+                "endpoint `{name}`: give base_url or base_urls, not both"
+            )),
+            (None, None) => Err(format!(
+                "endpoint `{name}`: base_url (or base_urls) is missing"
+            )),
+        }
+    }
+
     pub(crate) fn kind(&self) -> anyhow::Result<UpstreamKind> {
         let context = || format!("endpoint `{}`: invalid `kind`", self.name);
         match &self.kind {
@@ -186,6 +212,9 @@ mod tests {
             r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[{"id":"m","max_tokens":0}]}]}"#,
             r#"{"endpoints":[],"extra":1}"#,
             r#"{"endpoints":[{"name":"e","base_url":"http://h","models":[{"id":"m","maxtokens":5}]}]}"#,
+            r#"{"endpoints":[{"name":"e","models":[{"id":"m"}]}]}"#,
+            r#"{"endpoints":[{"name":"e","base_urls":[],"models":[{"id":"m"}]}]}"#,
+            r#"{"endpoints":[{"name":"e","base_url":"http://h","base_urls":["http://i"],"models":[{"id":"m"}]}]}"#,
         ] {
             assert!(ModelsFile::parse(text).is_err(), "{text}");
         }

@@ -38,6 +38,9 @@ pub(crate) struct BoundedRetryLayer {
     /// The first-token deadline: a wait that would end past it is not started, so the request
     /// fails with what the upstream said (a rate limit and its wait) instead of a timeout.
     budget: Duration,
+    /// The endpoint has other replicas: a refused connection or a 5xx moves the request to the
+    /// next one at once instead of being retried here (only 429s are).
+    failover: bool,
 }
 
 impl BoundedRetryLayer {
@@ -46,7 +49,13 @@ impl BoundedRetryLayer {
             max_retries,
             max_wait,
             budget,
+            failover: false,
         }
+    }
+
+    pub(crate) fn failing_over(mut self, failover: bool) -> Self {
+        self.failover = failover;
+        self
     }
 
     /// How long to wait before retry number `retries + 1`, or `None` to give up. `elapsed`
@@ -60,9 +69,9 @@ impl BoundedRetryLayer {
         let retryable = match attempt {
             Attempt::Refused(refusal) => {
                 (refusal.status == 429 && !refusal.message.contains("insufficient_quota"))
-                    || refusal.status >= 500
+                    || (refusal.status >= 500 && !self.failover)
             }
-            Attempt::Failed(OpenAIError::Reqwest(error)) => error.is_connect(),
+            Attempt::Failed(OpenAIError::Reqwest(error)) => error.is_connect() && !self.failover,
             Attempt::Failed(_) => false,
         };
         if !retryable || retries >= self.max_retries {

@@ -41,31 +41,73 @@ pub async fn stream_chat(
     let timeouts = catalog.timeouts();
     let started = Instant::now();
     let body = build_body(&resolved.model, &resolved.params, &turns);
-    let client = resolved.model.endpoint.client().clone();
-    let mut reader = Reader {
-        chunks: futures::stream::empty().boxed(),
-        timeouts,
-        first_token_deadline: started + timeouts.first_token,
-        total_deadline: started + timeouts.total,
-        last_chunk: started,
-        got_delta: false,
-        finish: None,
-        pending: VecDeque::new(),
-        done: false,
-    };
-    let (deadline, on_timeout) = reader.deadline();
-    let open = async move { client.chat().create_stream_byot::<Value, Chunk>(body).await };
-    let chunks = match timeout_at(deadline, open).await {
-        Err(_elapsed) => return Err(on_timeout),
-        Ok(Err(error)) => return Err(UpstreamError::from_request(error)),
-        Ok(Ok(chunks)) => chunks,
-    };
-    reader.chunks = chunks.boxed();
-    Ok(futures::stream::unfold(reader, |mut reader| async move {
-        let item = reader.next().await?;
-        Some((item, reader))
-    })
-    .boxed())
+    let endpoint = &resolved.model.endpoint;
+    let (replicas, first) = endpoint.choose();
+    let mut first = Some(first);
+    let mut failed = None;
+    for (attempt, replica) in replicas.iter().enumerate() {
+        let mut reader = Reader {
+            chunks: futures::stream::empty().boxed(),
+            timeouts,
+            first_token_deadline: started + timeouts.first_token,
+            total_deadline: started + timeouts.total,
+            last_chunk: started,
+            got_delta: false,
+            finish: None,
+            pending: VecDeque::new(),
+            done: false,
+            _in_flight: Some(first.take().unwrap_or_else(|| replica.begin())),
+        };
+        let (deadline, on_timeout) = reader.deadline();
+        let client = replica.client().clone();
+        let body = body.clone();
+        let open = async move { client.chat().create_stream_byot::<Value, Chunk>(body).await };
+        let error = match timeout_at(deadline, open).await {
+            Ok(Ok(chunks)) => {
+                replica.succeeded(&endpoint.name);
+                reader.chunks = chunks.boxed();
+                let label = replica.label.clone();
+                return Ok(futures::stream::unfold(reader, |mut reader| async move {
+                    let item = reader.next().await?;
+                    Some((item, reader))
+                })
+                .inspect(move |item| {
+                    if let Err(error) = item {
+                        count_error(error, &label);
+                    }
+                })
+                .boxed());
+            }
+            Err(_elapsed) => on_timeout,
+            Ok(Err(error)) => UpstreamError::from_request(error),
+        };
+        count_error(&error, &replica.label);
+        // Refused, unreachable or a server error before any text: the next replica, at once.
+        // A timeout has used the first-token budget; a 429 or a 4xx would be the same anywhere.
+        let fails_over = matches!(
+            error,
+            UpstreamError::Connect(_) | UpstreamError::Status { status: 500.., .. }
+        );
+        if fails_over || matches!(error, UpstreamError::FirstTokenTimeout) {
+            replica.failed(&endpoint.name);
+        }
+        if !fails_over || attempt + 1 == replicas.len() {
+            return Err(error);
+        }
+        tracing::warn!(replica = %replica.label, code = error.code(), "failing over to the next replica");
+        failed = Some(error);
+    }
+    Err(failed.unwrap_or_else(|| UpstreamError::Connect("no replica".to_owned())))
+}
+
+/// `confab_upstream_errors_total{kind,replica}`.
+fn count_error(error: &UpstreamError, replica: &str) {
+    metrics::counter!(
+        crate::metrics::UPSTREAM_ERRORS,
+        "kind" => error.code(),
+        "replica" => replica.to_owned()
+    )
+    .increment(1);
 }
 
 /// A `chat.completion.chunk`, leniently: every field optional, unknown fields ignored.
@@ -109,6 +151,8 @@ struct Reader {
     finish: Option<String>,
     pending: VecDeque<UpstreamEvent>,
     done: bool,
+    /// Counts the answer against its replica until the stream is dropped.
+    _in_flight: Option<super::endpoint::InFlight>,
 }
 
 impl Reader {

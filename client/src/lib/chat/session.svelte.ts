@@ -2,18 +2,14 @@
 // own generation and the actions on it (send, edit, regenerate, switch version, vote, stop).
 // Every change to the messages — this tab's stream, the socket, the answers to its requests — is
 // a `LiveEvent` applied by the one reducer (./messages.ts). Components read the state and call
-// the actions; they hold none of it.
-//
-// The text of an answer comes by one stream of this tab: its own generation's (resumed over the
-// reattach stream if it breaks, lib/live/reattach.ts), or, for an answer this tab did not start
-// (streaming when the chat was opened or reloaded, or started by another tab or device), the
-// reattach stream from where the text on screen ends. The socket still says when answers start
-// and end; its deltas only stand in for a reattach stream that gave up.
+// the actions; they hold none of it. Which stream brings the text of an answer (this tab's own,
+// resumed if it breaks, or the reattach stream of one it did not start): ./followers.ts.
 import { SvelteSet } from 'svelte/reactivity';
-import { describeError, isAbortError, isTransient, type ApiClient, type Chat, type Message, type SamplingParams, type StreamEvent, type Vote } from '../api';
-import { fromStream, type LiveEvent } from '../live/events';
-import { attemptSignal, reattach, type ReattachTiming } from '../live/reattach';
+import { describeError, type ApiClient, type Chat, type Message, type SamplingParams, type StreamEvent, type Vote } from '../api';
+import type { LiveEvent } from '../live/events';
+import type { ReattachTiming } from '../live/reattach';
 import { announcement, isNotSaved } from './announce';
+import { Followers } from './followers';
 import { applyLiveEvent, joinDeltas, mergeReloaded } from './messages';
 import { takePrefetched } from './prefetch';
 import { branch, childrenMap, requestId, switchVersion, versionInfo, type Choices } from './tree';
@@ -23,9 +19,7 @@ export const FIRST_WINDOW = 40;
 export const REVEAL_STEP = 40;
 /** Missed events are caught up by one reload this long after the first sign of them. */
 const RELOAD_DELAY_MS = 250;
-/** This tab's answer could not be followed back after its stream broke (the server goes on). */
-export const ANSWER_LOST =
-  'The connection was lost while the answer was being written. The server carries on: reload the chat once you are back online.';
+export { ANSWER_LOST } from './followers';
 
 type SessionApi = Pick<
   ApiClient,
@@ -100,17 +94,21 @@ export class ChatSession {
   #reloadTimer: ReturnType<typeof setTimeout> | null = null;
   /** The branch chosen at each fork, in memory (per chat). */
   #choices: Choices = new Map();
-  /** The reattach streams following answers of the open chat this tab did not start, by answer. */
-  readonly #followers = new Map<string, AbortController>();
-  /**
-   * Answers of the open chat not to follow again: `gone` (404: for good), `failed` (their stream
-   * gave up: until the socket resyncs, which tries again).
-   */
-  readonly #unfollowed = new Map<string, 'gone' | 'failed'>();
+  /** The reattach streams of the open chat: the answers followed, this tab's own resumed. */
+  readonly #followers: Followers;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#api = options.api;
+    this.#followers = new Followers({
+      api: options.api,
+      timing: options.reattach,
+      chatId: () => this.id,
+      message: (id) => this.messages.find((m) => m.id === id),
+      flush: () => this.flush(),
+      apply: (event) => this.#apply(event),
+      reload: () => this.#scheduleReload(),
+    });
   }
 
   /** Shows chat `id` (null: a new chat); nothing happens when it is already shown. */
@@ -123,7 +121,6 @@ export class ChatSession {
     this.leafId = null;
     this.hiddenCount = 0;
     this.#choices = new Map();
-    this.#unfollowed.clear();
     this.error = null;
     if (id) void this.#load(id);
   }
@@ -143,8 +140,7 @@ export class ChatSession {
     // An answer saved at last stops being "not saved", whichever chat is open.
     if (event.type === 'generation.finished') this.unsaved.delete(event.message.id);
     if (event.type === 'resync') {
-      // Back after a long loss: follow again the answers whose stream gave up meanwhile.
-      for (const [answer, why] of this.#unfollowed) if (why === 'failed') this.#unfollowed.delete(answer);
+      this.#followers.resync();
       if (this.id) this.#scheduleReload();
       return;
     }
@@ -317,126 +313,31 @@ export class ChatSession {
   }
 
   /**
-   * Runs one generation of chat `id`: its stream's events go through the reducer like the
-   * socket's. A stream that breaks once it has named its answer (a network error, an early end,
-   * the browser going offline; not a stop) is resumed over the reattach stream from the text
-   * received; if that gives up, its error is shown. Returns whether the server accepted it (any
-   * event arrived).
+   * Runs one generation of chat `id` (resumed if its stream breaks: ./followers.ts): its events
+   * go through the reducer like the socket's. Returns whether the server accepted it (any event
+   * arrived).
    */
   async #run(id: string, start: (signal: AbortSignal) => AsyncIterable<StreamEvent>): Promise<boolean> {
     const ctrl = new AbortController();
     this.#controller = ctrl;
     this.running = true;
     this.pins++;
-    const own = { started: false, answer: null as string | null, ended: false };
-    const take = (event: LiveEvent): void => {
-      own.started = true;
-      if (event.type === 'generation.started') own.answer = this.#streamedHere = event.message.id;
-      else if (event.type === 'generation.finished' || event.type === 'generation.failed') {
-        own.ended = true;
-        this.#streamedHere = null;
-      }
-      this.#apply(event);
-    };
-    // Going offline drops the stream once it has named its answer (it may hang half-dead).
-    const first = attemptSignal(ctrl.signal, this.#options.reattach?.network, () => own.answer !== null);
-    try {
-      try {
-        for await (const event of fromStream(id, start(first.signal))) {
-          if (this.id !== id) break;
-          take(event);
-        }
-      } catch (e) {
-        // A break once the answer is named is resumed below; anything else is the error shown.
-        if (ctrl.signal.aborted || own.answer === null || !(first.dropped() || isTransient(e))) throw e;
-      } finally {
-        first.dispose();
-      }
-      const answer = own.answer;
-      if (answer !== null && !own.ended && this.id === id && !ctrl.signal.aborted) {
-        for await (const event of this.#reattach(id, answer, 'own', ctrl.signal)) {
-          if (this.id !== id) break;
-          take(event);
-        }
-      }
-    } catch (e) {
-      if (!isAbortError(e)) {
-        const lost = own.ended ? null : own.answer;
-        this.error = lost !== null && isTransient(e) ? ANSWER_LOST : describeError(e);
-        // Still streaming on screen: not followed again until the socket resyncs.
-        if (lost !== null) this.#unfollowed.set(lost, 'failed');
-      }
-    } finally {
-      if (this.#controller === ctrl) {
-        this.flush();
-        this.#controller = null;
-        this.running = false;
-        this.#streamedHere = null;
-        this.#syncFollowers();
-      }
-      void this.#refresh(id);
+    const { started, error } = await this.#followers.own(id, start, ctrl.signal, (answer) => (this.#streamedHere = answer));
+    if (error !== null) this.error = error;
+    if (this.#controller === ctrl) {
+      this.flush();
+      this.#controller = null;
+      this.running = false;
+      this.#streamedHere = null;
+      this.#syncFollowers();
     }
-    return own.started;
+    void this.#refresh(id);
+    return started;
   }
 
-  /** The reattach stream of `answer` of chat `chatId`, from the text shown on. */
-  #reattach(chatId: string, answer: string, via: 'own' | 'follow', signal: AbortSignal): AsyncGenerator<LiveEvent> {
-    return reattach({
-      ...this.#options.reattach,
-      chatId,
-      answer,
-      via,
-      signal,
-      open: (from, s) => this.#api.streamAnswer(chatId, answer, from, s),
-      shown: () => {
-        this.flush();
-        return this.messages.find((m) => m.id === answer)?.content.length ?? 0;
-      },
-    });
-  }
-
-  /**
-   * Follows every answer of the open chat that is streaming and that this tab did not start, each
-   * over its reattach stream; stops following those that ended (or went).
-   */
+  /** Follows the streaming answers of the open chat that this tab did not start (once loaded). */
   #syncFollowers(): void {
-    const id = this.id;
-    if (!id || this.#buffered) return;
-    const streaming = new Set(this.messages.filter((m) => m.status === 'streaming').map((m) => m.id));
-    for (const [answer, ctrl] of this.#followers) {
-      if (streaming.has(answer) && answer !== this.#streamedHere) continue;
-      this.#followers.delete(answer);
-      ctrl.abort();
-    }
-    // Until this tab's own stream names its answer, an answer the socket announces may be it.
-    if (this.running && this.#streamedHere === null) return;
-    for (const answer of streaming) {
-      if (answer !== this.#streamedHere && !this.#followers.has(answer) && !this.#unfollowed.has(answer)) this.#follow(id, answer);
-    }
-  }
-
-  #follow(chatId: string, answer: string): void {
-    const ctrl = new AbortController();
-    this.#followers.set(answer, ctrl);
-    void (async () => {
-      let stopped: unknown = null;
-      try {
-        for await (const event of this.#reattach(chatId, answer, 'follow', ctrl.signal)) {
-          if (ctrl.signal.aborted) break;
-          this.#apply(event);
-        }
-      } catch (e) {
-        stopped = e;
-      } finally {
-        if (this.#followers.get(answer) === ctrl) this.#followers.delete(answer);
-      }
-      if (ctrl.signal.aborted || this.id !== chatId || isAbortError(stopped)) return;
-      // It gave up, or ended without a final state: the socket's deltas stand in, and a reload
-      // fetches what the stream did not bring.
-      if (this.messages.find((m) => m.id === answer)?.status !== 'streaming') return;
-      this.#unfollowed.set(answer, stopped !== null && !isTransient(stopped) ? 'gone' : 'failed');
-      this.#scheduleReload();
-    })();
+    if (this.id && !this.#buffered) this.#followers.sync(this.id, this.messages, this.#streamedHere, this.running && this.#streamedHere === null);
   }
 
   /** After a generation: the chat's fresh state (its place in the list, its title). */
@@ -500,8 +401,7 @@ export class ChatSession {
     this.running = false;
     this.#streamedHere = null;
     this.#pending = null;
-    for (const ctrl of this.#followers.values()) ctrl.abort();
-    this.#followers.clear();
+    this.#followers.leave();
     if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = null;
   }

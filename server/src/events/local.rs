@@ -4,7 +4,7 @@
 //! to has been announced (`generation.started`), so no socket sees text before its answer.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -42,8 +42,8 @@ const EARLY_MAX: usize = 64;
 #[derive(Debug, Default)]
 struct Inner {
     sockets: HashMap<ObjectId, Vec<Socket>>,
-    /// Answers announced and not finished.
-    announced: HashSet<ObjectId>,
+    /// Answers announced and not finished: their user and (when known) chat.
+    announced: HashMap<ObjectId, (ObjectId, Option<ObjectId>)>,
     early: HashMap<ObjectId, Early>,
 }
 
@@ -135,8 +135,8 @@ impl LocalBus {
         Self::send(&mut inner, user_id, frames);
         for (_, _, answer) in batch {
             match answer {
-                Some((message_id, AnswerStage::Started)) => {
-                    inner.announced.insert(message_id);
+                Some((message_id, AnswerStage::Started { chat_id })) => {
+                    inner.announced.insert(message_id, (user_id, Some(chat_id)));
                     if let Some(early) = inner.early.remove(&message_id) {
                         let waited: Frames = early
                             .frames
@@ -164,7 +164,7 @@ impl LocalBus {
             // socket opened later loads the answer's text with the chat).
             return;
         }
-        if !inner.announced.contains(&message_id) {
+        if !inner.announced.contains_key(&message_id) {
             let early = inner.early.entry(message_id).or_insert_with(|| Early {
                 since: Instant::now(),
                 user_id,
@@ -184,7 +184,7 @@ impl LocalBus {
                 .flat_map(|e| e.frames)
                 .map(|frame| Delivery { seq: None, frame })
                 .collect();
-            inner.announced.insert(message_id);
+            inner.announced.insert(message_id, (user_id, None));
             Self::send(&mut inner, user_id, waited);
         }
         Self::send(
@@ -244,6 +244,13 @@ impl LocalBus {
         self.close_where(CloseReason::Reconnect, |_| true);
     }
 
+    /// The user and chat of an answer announced and not finished (known from the log).
+    pub fn answer(&self, message_id: ObjectId) -> Option<(ObjectId, ObjectId)> {
+        let inner = self.lock();
+        let (user_id, chat_id) = inner.announced.get(&message_id)?;
+        Some((*user_id, (*chat_id)?))
+    }
+
     pub fn socket_count(&self) -> usize {
         self.lock().sockets.values().map(Vec::len).sum()
     }
@@ -255,7 +262,7 @@ pub type LoggedFrame = (i64, Arc<str>, Option<(ObjectId, AnswerStage)>);
 /// Where an answer is, as far as the order of its deltas is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerStage {
-    Started,
+    Started { chat_id: ObjectId },
     Ended,
 }
 
@@ -315,7 +322,12 @@ mod tests {
             user,
             1,
             frame("started"),
-            Some((answer, AnswerStage::Started)),
+            Some((
+                answer,
+                AnswerStage::Started {
+                    chat_id: ObjectId::new(),
+                },
+            )),
         );
         let order: Vec<String> = std::iter::from_fn(|| socket.events.try_recv().ok())
             .flat_map(|frames| {

@@ -183,9 +183,9 @@ fn deliver(events: &Events, batch: &EventBatchDoc) {
     metrics::histogram!(crate::metrics::EVENT_DELIVERY_LAG).record(lag.max(0) as f64 / 1000.0);
     let mut frames = Vec::with_capacity(batch.events.len());
     for (seq, event) in batch.numbered() {
-        let stage = match event.kind.as_str() {
-            "generation.started" => Some(AnswerStage::Started),
-            "generation.finished" => Some(AnswerStage::Ended),
+        let stage = match (event.kind.as_str(), event.chat_id) {
+            ("generation.started", Some(chat_id)) => Some(AnswerStage::Started { chat_id }),
+            ("generation.finished", _) => Some(AnswerStage::Ended),
             _ => None,
         };
         if event.kind == "session.ended"

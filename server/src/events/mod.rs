@@ -149,6 +149,11 @@ impl Events {
         }
     }
 
+    /// The user and chat of an answer being generated, as this process knows from the log.
+    pub fn answer(&self, message_id: ObjectId) -> Option<(ObjectId, ObjectId)> {
+        self.local.answer(message_id)
+    }
+
     /// Ends a session everywhere: its sockets here at once, on other processes through the log.
     pub fn end_session(&self, user_id: ObjectId, session_id: ObjectId) {
         self.local.end_session(session_id);

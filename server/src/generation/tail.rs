@@ -12,7 +12,7 @@ use mongodb::bson::oid::ObjectId;
 use crate::{
     events::LiveEvent,
     state::AppState,
-    store::messages::{self, MessageChange, MessageDoc, Status},
+    store::messages::{self, MessageChange},
     views::TextDelta,
 };
 
@@ -67,50 +67,52 @@ fn handle(state: &AppState, change: MessageChange, relayed: &mut Relayed) {
                 generation.stop();
             }
         }
-        MessageChange::Updated(doc) => {
-            if let Some(generation) = state.generations.get(doc.id) {
-                if doc.stop_requested == Some(true) {
-                    tracing::info!(message_id = %doc.id, "stop requested elsewhere");
+        MessageChange::Updated {
+            id,
+            content,
+            stop_requested,
+        } => {
+            if let Some(generation) = state.generations.get(id) {
+                if stop_requested {
+                    tracing::info!(message_id = %id, "stop requested elsewhere");
                     generation.stop();
                 }
                 return;
             }
-            if doc.owner.as_deref() == Some(state.settings.instance.as_str()) {
-                return;
+            if let Some(content) = content {
+                relay(state, id, &content, relayed);
             }
-            relay(state, &doc, relayed);
         }
     }
 }
 
-/// The text an answer generated elsewhere gained since the last save this process saw.
-fn relay(state: &AppState, doc: &MessageDoc, relayed: &mut Relayed) {
-    if doc.status != Status::Streaming {
-        relayed.0.remove(&doc.id);
+/// The text an answer generated elsewhere gained since the last save this process saw, for
+/// an answer this process knows from the log (its `generation.started`).
+fn relay(state: &AppState, id: ObjectId, content: &str, relayed: &mut Relayed) {
+    let Some((user_id, chat_id)) = state.events.answer(id) else {
+        relayed.0.remove(&id);
         return;
-    }
+    };
     if relayed.0.len() > RELAYED_MAX {
         relayed.0.clear();
     }
-    let (bytes, units) = relayed.0.get(&doc.id).copied().unwrap_or((0, 0));
-    let content = &doc.content;
+    let (bytes, units) = relayed.0.get(&id).copied().unwrap_or((0, 0));
     if content.len() <= bytes || !content.is_char_boundary(bytes) {
         return;
     }
     let added = &content[bytes..];
     let event = LiveEvent::generation_delta(
-        doc.chat_id,
-        doc.id,
+        chat_id,
+        id,
         TextDelta {
             content: added.to_owned(),
             offset: units,
         },
     );
-    relayed.0.insert(
-        doc.id,
-        (content.len(), units + added.encode_utf16().count()),
-    );
-    state.events.deliver_delta(doc.user_id, &event);
+    relayed
+        .0
+        .insert(id, (content.len(), units + added.encode_utf16().count()));
+    state.events.deliver_delta(user_id, &event);
 }
 
 /// After a gap in the change stream: stop the answers this process owns that were stopped or

@@ -243,16 +243,26 @@ async fn reattach(
     Path((id, message)): Path<(String, String)>,
     Query(query): Query<ReattachQuery>,
 ) -> ApiResult<Response> {
-    let chat = owned_chat(&state, &user, &id).await?;
-    let answer = messages::find_in_chat(&state.store.messages, chat.id, message_id(&message)?)
-        .await?
-        .filter(|m| m.role == messages::Role::Assistant)
-        .ok_or(ApiError::NotFound("message"))?;
     let from = match headers.get("last-event-id") {
         Some(value) => parse_from(Some(value.to_str().unwrap_or("invalid")), "Last-Event-ID")?,
         None => parse_from(query.from.as_deref(), "from")?,
     };
-    Ok(stream::reattach(&state, answer, from))
+    let (chat, answer) = (chat_id(&id)?, message_id(&message)?);
+    // The user's feed opens before the answer is read: whatever happens to it afterwards
+    // arrives through the feed, so the answer as read here is where following starts.
+    let feed = state.events.subscribe(user.user_id);
+    let found = tokio::try_join!(owned_chat(&state, &user, &id), async {
+        messages::find_in_chat(&state.store.messages, chat, answer)
+            .await
+            .map_err(ApiError::from)
+    },);
+    let answer = match found {
+        Ok((_, Some(answer))) if answer.role == messages::Role::Assistant => Ok(answer),
+        Ok(_) => Err(ApiError::NotFound("message")),
+        Err(err) => Err(err),
+    }
+    .inspect_err(|_| state.events.unsubscribe(user.user_id, feed.id))?;
+    Ok(stream::reattach(&state, answer, from, feed))
 }
 
 /// Stops an answer being generated: the upstream request is cancelled and the partial text is

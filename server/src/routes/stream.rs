@@ -111,18 +111,27 @@ pub fn respond(state: &AppState, started: Started) -> Response {
 
 /// `GET …/messages/{id}/stream`: the answer from `from` (UTF-16 units) on, wherever it runs:
 /// followed here, followed from another process, or ended.
-pub fn reattach(state: &AppState, answer: MessageDoc, from: usize) -> Response {
+///
+/// `feed` is the user's feed, opened before `answer` was read: following another process's
+/// answer starts from `answer` as read, without reading it again.
+pub fn reattach(
+    state: &AppState,
+    answer: MessageDoc,
+    from: usize,
+    mut feed: crate::events::Subscription,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    if answer.status == Status::Streaming && state.generations.get(answer.id).is_none() {
+        let state = state.clone();
+        tokio::spawn(async move {
+            followed_elsewhere(&state, &mut feed, None, &answer, &tx, from, Some(&answer)).await;
+            state.events.unsubscribe(answer.user_id, feed.id);
+        });
+        return sse_response(rx);
+    }
+    state.events.unsubscribe(answer.user_id, feed.id);
     if let Some(generation) = state.generations.get(answer.id) {
         tokio::spawn(follow_from(generation, tx, from, false));
-    } else if answer.status == Status::Streaming {
-        tokio::spawn(follow_elsewhere(
-            state.clone(),
-            None,
-            Box::new(answer),
-            tx,
-            from,
-        ));
     } else {
         tokio::spawn(async move {
             send_all(&tx, ended(None, &answer, from)).await;
@@ -283,7 +292,7 @@ async fn follow_elsewhere(
     from: usize,
 ) {
     let mut feed = state.events.subscribe(answer.user_id);
-    followed_elsewhere(&state, &mut feed, user_message, &answer, &tx, from).await;
+    followed_elsewhere(&state, &mut feed, user_message, &answer, &tx, from, None).await;
     state.events.unsubscribe(answer.user_id, feed.id);
 }
 
@@ -294,6 +303,7 @@ async fn followed_elsewhere(
     answer: &MessageDoc,
     tx: &mpsc::Sender<Result<Event, Infallible>>,
     from: usize,
+    read_after_feed: Option<&MessageDoc>,
 ) {
     let (chat_id, message_id) = (answer.chat_id, answer.id);
     let mut placeholder = answer.clone();
@@ -330,10 +340,13 @@ async fn followed_elsewhere(
         ))
     };
     // The answer as stored now (the feed, opened first, brings whatever happens after).
-    let current = match stored::find_by_id(&state.store.messages, message_id).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return end_deleted(tx, answer).await,
-        Err(_) => answer.clone(),
+    let current = match read_after_feed {
+        Some(current) => current.clone(),
+        None => match stored::find_by_id(&state.store.messages, message_id).await {
+            Ok(Some(current)) => current,
+            Ok(None) => return end_deleted(tx, answer).await,
+            Err(_) => answer.clone(),
+        },
     };
     let finished = current.status != stored::Status::Streaming;
     let mut events: Vec<LiveEvent> = catch_up(&current.content, 0, &mut sent)

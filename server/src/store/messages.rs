@@ -431,12 +431,17 @@ pub async fn answers_since(
 /// A change to a message that another process may have to act on.
 #[derive(Debug)]
 pub enum MessageChange {
-    /// An answer's text grew or it was asked to stop (the document as it is now).
-    Updated(Box<MessageDoc>),
+    /// A partial save of an answer being generated (its whole text so far), or a stop request.
+    Updated {
+        id: ObjectId,
+        content: Option<String>,
+        stop_requested: bool,
+    },
     Deleted(ObjectId),
 }
 
-/// Partial-text saves, stop requests and deletions of messages, from now on.
+/// Partial-text saves, stop requests and deletions of messages, from now on. Only what the
+/// update changed is read (no look-up of the whole document per change and per process).
 pub async fn watch_changes(
     messages: &Collection<MessageDoc>,
 ) -> mongodb::error::Result<
@@ -455,18 +460,22 @@ pub async fn watch_changes(
             },
             { "updateDescription.updatedFields.stop_requested": { "$exists": true } },
         ] } }])
-        .full_document(mongodb::options::FullDocumentType::UpdateLookup)
         .await?;
     Ok(stream.map_ok(|event| {
         let id = event
             .document_key
             .as_ref()
-            .and_then(|key| key.get_object_id("_id").ok());
+            .and_then(|key| key.get_object_id("_id").ok())?;
         match event.operation_type {
-            OperationType::Delete => id.map(MessageChange::Deleted),
-            OperationType::Update => event
-                .full_document
-                .map(|doc| MessageChange::Updated(Box::new(doc))),
+            OperationType::Delete => Some(MessageChange::Deleted(id)),
+            OperationType::Update => {
+                let fields = event.update_description?.updated_fields;
+                Some(MessageChange::Updated {
+                    id,
+                    content: fields.get_str("content").ok().map(str::to_owned),
+                    stop_requested: fields.get_bool("stop_requested").unwrap_or(false),
+                })
+            }
             _ => None,
         }
     }))

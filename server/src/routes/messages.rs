@@ -200,6 +200,8 @@ async fn regenerate_message(
 pub struct ReattachQuery {
     /// Continue from this length of the answer (UTF-16 code units, the `id` of the last event
     /// received); the same as the `Last-Event-ID` header, which wins when both are given.
+    /// Empty: from the start.
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 1073741824)]
     from: Option<String>,
 }
 
@@ -207,8 +209,11 @@ pub struct ReattachQuery {
 const MAX_FROM: usize = 1 << 30;
 
 fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
-    let Some(raw) = raw else { return Ok(0) };
-    match raw.trim().parse::<usize>() {
+    let raw = raw.map(str::trim).unwrap_or_default();
+    if raw.is_empty() {
+        return Ok(0);
+    }
+    match raw.parse::<usize>() {
         Ok(from) if from <= MAX_FROM => Ok(from),
         _ => Err(ApiError::Validation(
             [(
@@ -230,7 +235,8 @@ fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
 #[utoipa::path(get, path = "/api/chats/{id}/messages/{message_id}/stream", tag = "messages",
     security(("bearer" = [])),
     params(("id" = String, Path), ("message_id" = String, Path), ReattachQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "Continue from this length (UTF-16 code units)")),
+        ("Last-Event-ID" = Option<u32>, Header, minimum = 0, maximum = 1073741824,
+            description = "Continue from this length (UTF-16 code units); empty: from the start")),
     responses(
         (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),

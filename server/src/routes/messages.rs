@@ -210,7 +210,8 @@ const MAX_FROM: usize = 1 << 30;
 
 fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
     let raw = raw.map(str::trim).unwrap_or_default();
-    if raw.is_empty() {
+    // Empty or `null` (the documented parameters are nullable): from the start.
+    if raw.is_empty() || raw == "null" {
         return Ok(0);
     }
     match raw.parse::<usize>() {

@@ -229,6 +229,30 @@ pub async fn via_confab(
     }))
 }
 
+/// Votes on `answer` (up on even rounds, down on odd ones, so that every round changes it).
+pub async fn vote(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    chat: &str,
+    answer: &str,
+    round: usize,
+) -> anyhow::Result<()> {
+    let vote = if round.is_multiple_of(2) { "up" } else { "down" };
+    let response = client
+        .put(format!("{base}/api/chats/{chat}/messages/{answer}/vote"))
+        .bearer_auth(token)
+        .json(&json!({ "vote": vote }))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "vote: {}",
+        response.status()
+    );
+    Ok(())
+}
+
 /// A benchmark's WebSocket client.
 pub type BenchSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

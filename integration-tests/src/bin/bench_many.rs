@@ -18,7 +18,7 @@ use futures::StreamExt as _;
 use integration_tests::{
     bench::{
         BenchSocket, ServerProcess, direct, fan_out, ms, percentile, post_json, sorted,
-        start_server_with, via_confab,
+        start_server_with, via_confab, vote,
     },
     fake_upstream::{Behaviour, FakeUpstream},
     mongodb_uri,
@@ -118,20 +118,8 @@ async fn main() -> anyhow::Result<()> {
     let mut missing = 0;
     let (names, mut open): (Vec<char>, Vec<BenchSocket>) = streams.into_iter().unzip();
     for round in 0..10 {
-        let vote = if round % 2 == 0 { "up" } else { "down" };
-        let (received, back) = fan_out(open, "message.voted", || async {
-            let response = client
-                .put(format!("{}/api/chats/{chat}/messages/{voted}/vote", a.base))
-                .bearer_auth(&token)
-                .json(&json!({ "vote": vote }))
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "vote: {}",
-                response.status()
-            );
-            Ok(())
+        let (received, back) = fan_out(open, "message.voted", || {
+            vote(&client, &a.base, &token, &chat, &voted, round)
         })
         .await?;
         open = back;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use integration_tests::{
-    bench::{fan_out, memory_kib, percentile, post_json, start_server},
+    bench::{fan_out, memory_kib, percentile, post_json, start_server, vote},
     fake_upstream::FakeUpstream,
 };
 use serde_json::{Value, json};
@@ -90,20 +90,8 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     let mut missing = 0;
     for round in 0..5 {
-        let vote = if round % 2 == 0 { "up" } else { "down" };
-        let (received, back) = fan_out(streams, "message.voted", || async {
-            let response = client
-                .put(format!("{base}/api/chats/{chat_id}/messages/{answer}/vote"))
-                .bearer_auth(&token)
-                .json(&json!({ "vote": vote }))
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "vote: {}",
-                response.status()
-            );
-            Ok(())
+        let (received, back) = fan_out(streams, "message.voted", || {
+            vote(&client, &base, &token, &chat_id, &answer, round)
         })
         .await?;
         streams = back;

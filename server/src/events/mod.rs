@@ -124,10 +124,7 @@ impl Events {
     /// Delivers `event` to every socket of `user_id` on every process. Never blocks.
     pub fn publish(&self, user_id: ObjectId, event: LiveEvent) {
         if let LiveEvent::GenerationDelta { .. } = &event {
-            let (_, message_id, _) = event.about();
-            if let (Some(message_id), Ok(frame)) = (message_id, event.frame()) {
-                self.local.deliver_delta(user_id, message_id, frame.into());
-            }
+            self.deliver_delta(user_id, &event);
             return;
         }
         self.publish_all(user_id, vec![event]);

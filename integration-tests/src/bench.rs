@@ -238,7 +238,11 @@ pub async fn vote(
     answer: &str,
     round: usize,
 ) -> anyhow::Result<()> {
-    let vote = if round.is_multiple_of(2) { "up" } else { "down" };
+    let vote = if round.is_multiple_of(2) {
+        "up"
+    } else {
+        "down"
+    };
     let response = client
         .put(format!("{base}/api/chats/{chat}/messages/{answer}/vote"))
         .bearer_auth(token)

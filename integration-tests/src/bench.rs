@@ -307,3 +307,74 @@ where
     }
     Ok((latencies, sockets))
 }
+
+/// A Prometheus text scrape: each series (`name{labels}`) and its value.
+pub struct Scrape(std::collections::HashMap<String, f64>);
+
+impl Scrape {
+    pub async fn fetch(client: &reqwest::Client, url: &str) -> anyhow::Result<Self> {
+        let text = client.get(url).send().await?.text().await?;
+        Ok(Self(
+            text.lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter_map(|line| {
+                    let (series, value) = line.rsplit_once(' ')?;
+                    Some((series.to_owned(), value.parse().ok()?))
+                })
+                .collect(),
+        ))
+    }
+
+    /// The sum of the series named `name` whose labels contain `label` (e.g. `stage="load"`).
+    pub fn sum(&self, name: &str, label: &str) -> f64 {
+        self.0
+            .iter()
+            .filter(|(series, _)| {
+                series
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('{'))
+                    && series.contains(label)
+            })
+            .map(|(_, value)| value)
+            .sum()
+    }
+
+    /// The values of label `key` among the series named `name`.
+    pub fn label_values(&self, name: &str, key: &str) -> Vec<String> {
+        let prefix = format!("{name}{{");
+        let marker = format!("{key}=\"");
+        let mut values: Vec<String> = self
+            .0
+            .keys()
+            .filter_map(|series| {
+                let labels = series.strip_prefix(&prefix)?;
+                let start = labels.find(&marker)? + marker.len();
+                let end = labels[start..].find('"')?;
+                Some(labels[start..start + end].to_owned())
+            })
+            .collect();
+        values.sort();
+        values.dedup();
+        values
+    }
+
+    /// A histogram's mean in ms between two scrapes (`name` without `_sum` / `_count`).
+    pub fn mean_ms_since(&self, before: &Scrape, name: &str, label: &str) -> f64 {
+        let sum = format!("{name}_sum");
+        let count = format!("{name}_count");
+        let n = self.sum(&count, label) - before.sum(&count, label);
+        (self.sum(&sum, label) - before.sum(&sum, label)) / n * 1e3
+    }
+
+    /// How much a counter (or a histogram's `_count`) grew between two scrapes.
+    pub fn grew_since(&self, before: &Scrape, name: &str, label: &str) -> f64 {
+        self.sum(name, label) - before.sum(name, label)
+    }
+}
+
+/// A free port on 127.0.0.1 (for a listener a child process opens).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}

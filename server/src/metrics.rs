@@ -17,6 +17,7 @@ pub const OPEN_SOCKETS: &str = "confab_open_sockets";
 pub const OPEN_SSE_STREAMS: &str = "confab_open_sse_streams";
 pub const TIME_TO_FIRST_TOKEN: &str = "confab_time_to_first_token_seconds";
 pub const OVERHEAD: &str = "confab_overhead_seconds";
+pub const FIRST_TOKEN_STAGE: &str = "confab_first_token_stage_seconds";
 pub const INTER_CHUNK: &str = "confab_inter_chunk_seconds";
 pub const UPSTREAM_ERRORS: &str = "confab_upstream_errors_total";
 pub const UPSTREAM_REPLICA_UP: &str = "confab_upstream_replica_up";
@@ -88,6 +89,14 @@ fn describe() {
         OVERHEAD,
         "Confab's own share of the time to first token: the total minus the upstream's wait"
     );
+    describe_histogram!(
+        FIRST_TOKEN_STAGE,
+        "Where the time to an answer's first token goes, by stage: auth (request to handler: \
+         sign-in check and body), load (the chat with its messages), save (the new messages \
+         written and fair use verified; the upstream request runs alongside), upstream_connect \
+         (the upstream request to its response headers), upstream_first_byte (those to its \
+         first text)"
+    );
     describe_histogram!(INTER_CHUNK, "Time between two pieces of an answer's text");
     describe_counter!(
         UPSTREAM_ERRORS,
@@ -149,6 +158,11 @@ pub async fn serve(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
 /// Records a MongoDB command's duration (the driver's command events).
 pub fn mongodb_command(name: &str, duration: Duration) {
     metrics::histogram!(MONGODB_OPERATION, "op" => name.to_owned()).record(duration.as_secs_f64());
+}
+
+/// One stage of the way to an answer's first token (see `FIRST_TOKEN_STAGE`).
+pub fn first_token_stage(stage: &'static str, took: Duration) {
+    metrics::histogram!(FIRST_TOKEN_STAGE, "stage" => stage).record(took.as_secs_f64());
 }
 
 /// A gauge raised while this guard lives (an open socket or stream).

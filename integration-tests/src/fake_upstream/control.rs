@@ -59,6 +59,9 @@ pub struct Shared {
     /// Whether requests are kept (tests) or forgotten at once (the demo model).
     record: bool,
     recorded: Mutex<Recorded>,
+    /// Streamed answers whose body is still being sent (the reader has not gone away and the
+    /// answer has not ended).
+    pub open_streams: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 pub type SharedState = Arc<Shared>;
@@ -69,6 +72,7 @@ impl Shared {
             models,
             record,
             recorded: Mutex::new(Recorded::default()),
+            open_streams: Arc::default(),
         })
     }
 

@@ -152,6 +152,13 @@ impl FakeUpstream {
         self.state.request_count()
     }
 
+    /// Streamed answers being sent right now (not yet ended, reader still there).
+    pub fn open_streams(&self) -> usize {
+        self.state
+            .open_streams
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn behaviour(&self) -> Behaviour {
         self.state.behaviour()
     }

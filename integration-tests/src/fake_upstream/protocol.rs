@@ -148,7 +148,7 @@ pub async fn chat_completions(State(state): State<SharedState>, raw: Bytes) -> R
         break_after_chunks: behaviour.break_after_chunks,
         usage: usage.filter(|_| include_usage),
     };
-    sse::response(&header, &completion, plan)
+    sse::response(&header, &completion, plan, &state.open_streams)
 }
 
 fn usage(completion: &Completion) -> Value {

@@ -1,7 +1,13 @@
 //! Server-sent events for a streamed completion: `data: <chunk>\n\n` frames, flushed as they
 //! come due, ending with `data: [DONE]` (or cut abruptly when the behaviour says so).
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use axum::{
     body::Body,
@@ -82,17 +88,43 @@ fn steps(header: &Header, completion: &Completion, plan: Plan) -> Vec<Step> {
     steps
 }
 
+/// Counted in `open` while the body is being sent: until it ends or its reader goes away.
+struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The `text/event-stream` response; each chunk is flushed as it is produced.
-pub fn response(header: &Header, completion: &Completion, plan: Plan) -> Response {
+pub fn response(
+    header: &Header,
+    completion: &Completion,
+    plan: Plan,
+    open: &Arc<AtomicUsize>,
+) -> Response {
+    // Dropped with the body: when the answer has been sent, or its reader went away.
+    let open = Open::new(open);
     let stream =
-        futures::stream::iter(steps(header, completion, plan)).then(|(delay, data)| async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
+        futures::stream::iter(steps(header, completion, plan)).then(move |(delay, data)| {
+            let _counted = &open;
+            async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                data.ok_or_else(|| {
+                    let kind = std::io::ErrorKind::ConnectionAborted;
+                    std::io::Error::new(kind, "simulated upstream disconnect")
+                })
             }
-            data.ok_or_else(|| {
-                let kind = std::io::ErrorKind::ConnectionAborted;
-                std::io::Error::new(kind, "simulated upstream disconnect")
-            })
         });
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();

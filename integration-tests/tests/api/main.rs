@@ -8,6 +8,7 @@ mod connections;
 mod demo_model;
 mod errors;
 mod fair_use;
+mod first_token;
 mod health;
 mod interrupted;
 mod live;

@@ -71,6 +71,18 @@ async fn a_scrape_shows_every_metric_on_its_own_listener_and_never_on_the_public
         "route templates label requests"
     );
     assert!(!body.contains(chat.id.as_str()), "no raw id in a label");
+    // Where the time to the first token went, stage by stage (one answer at least).
+    for stage in [
+        "auth",
+        "load",
+        "save",
+        "upstream_connect",
+        "upstream_first_byte",
+    ] {
+        let label = format!(r#"stage="{stage}""#);
+        let count = sample(&body, "confab_first_token_stage_seconds_count", &label);
+        assert!(count.is_some_and(|n| n >= 1.0), "{stage}: {count:?}");
+    }
     assert_eq!(sample(&body, "confab_open_sockets", ""), Some(1.0));
     assert_eq!(sample(&body, "confab_active_generations", ""), Some(0.0));
     assert!(sample(&body, "confab_login_failures_total", "").is_some_and(|n| n >= 1.0));

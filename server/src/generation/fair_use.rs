@@ -1,6 +1,6 @@
 //! The fair-use limits on starting answers — at once per user, per minute per user — counted
-//! from the answers in MongoDB, so every process sees the same counts. Checked twice: before
-//! the messages are written (a cheap refusal, read alongside the chat), and after (a race
+//! from the answers in MongoDB (one query), so every process sees the same counts. Checked
+//! twice: before the messages are written (a cheap refusal, read alongside the chat), and after (a race
 //! between processes: answers are ranked by id, and one ranked past a limit is withdrawn
 //! before anyone hears of it). The count is of answers that exist: an answer whose chat was
 //! deleted no longer counts against the minute.
@@ -23,40 +23,35 @@ pub(super) enum OverLimit {
 }
 
 /// Whether the user may start one more answer (`answer: None`, before it exists) or whether the
-/// answer `answer`, now written, is within the limits.
+/// answer `answer`, now written, is within the limits. One query, none with both limits off.
 pub(super) async fn check(
     messages: &mongodb::Collection<MessageDoc>,
     limits: FairUse,
     user_id: ObjectId,
     answer: Option<ObjectId>,
 ) -> mongodb::error::Result<Option<OverLimit>> {
-    let running = async {
-        if limits.max_concurrent_per_user == 0 {
-            return Ok(0);
-        }
-        messages::running_up_to(messages, user_id, answer).await
-    };
-    let recent = async {
-        if limits.per_minute == 0 {
-            return Ok(Vec::new());
-        }
-        messages::answers_since(messages, user_id, SystemTime::now() - MINUTE).await
-    };
-    let (running, mut recent) = tokio::try_join!(running, recent)?;
+    if limits.is_off() {
+        return Ok(None);
+    }
+    let since = SystemTime::now() - MINUTE;
+    let mut counted = messages::counted_answers(messages, user_id, since).await?;
+    // Answers started after this one do not count against it.
+    if let Some(answer) = answer {
+        counted.retain(|(id, _)| *id <= answer);
+    }
     // Counting the answer itself: it is in the database after the write, not before.
-    let (running, pending) = match answer {
-        Some(_) => (running, 0),
-        None => (running + 1, 1),
-    };
-    if limits.max_concurrent_per_user > 0
-        && running > u64::try_from(limits.max_concurrent_per_user).unwrap_or(u64::MAX)
-    {
+    let pending = usize::from(answer.is_none());
+    let running = counted.iter().filter(|(_, running)| *running).count() + pending;
+    if limits.max_concurrent_per_user > 0 && running > limits.max_concurrent_per_user {
         return Ok(Some(OverLimit::TooMany));
     }
     if limits.per_minute > 0 {
-        if let Some(answer) = answer {
-            recent.retain(|id| *id <= answer);
-        }
+        let from = messages::first_id_at(since);
+        let recent: Vec<ObjectId> = counted
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| *id >= from)
+            .collect();
         let started = recent.len() + pending;
         if started > limits.per_minute
             && let Some(oldest) = recent.get(started - 1 - limits.per_minute)

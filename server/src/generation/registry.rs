@@ -20,6 +20,11 @@ pub struct FairUse {
 }
 
 impl FairUse {
+    /// Neither limit applies: nothing to count.
+    pub fn is_off(&self) -> bool {
+        self.max_concurrent_per_user == 0 && self.per_minute == 0
+    }
+
     pub fn from_env(env: &crate::env::Env<'_>) -> Result<Self, crate::env::BadSetting> {
         Ok(Self {
             max_concurrent_per_user: env.parse("MAX_CONCURRENT_GENERATIONS_PER_USER", 3)?,
@@ -36,31 +41,6 @@ pub(super) struct Existing(pub Arc<Generation>);
 pub struct Generations {
     inner: Mutex<Inner>,
     pub(super) limits: FairUse,
-    /// Partial-text writes in flight, all generations together: they give way to the writes an
-    /// answer cannot do without (its insert, its final state), which a busy database would
-    /// otherwise queue behind them.
-    pub(super) partial_saves: PartialSaves,
-}
-
-/// At most this many partial-text writes at once (the driver's pool holds 10 connections).
-const PARTIAL_SAVES_IN_FLIGHT: usize = 4;
-
-#[derive(Debug, Clone)]
-pub(super) struct PartialSaves(Arc<tokio::sync::Semaphore>);
-
-impl Default for PartialSaves {
-    fn default() -> Self {
-        Self(Arc::new(tokio::sync::Semaphore::new(
-            PARTIAL_SAVES_IN_FLIGHT,
-        )))
-    }
-}
-
-impl PartialSaves {
-    /// A place for one write, if one is free now (else the write waits for the next round).
-    pub(super) fn try_start(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        Arc::clone(&self.0).try_acquire_owned().ok()
-    }
 }
 
 #[derive(Debug, Default)]
@@ -74,7 +54,6 @@ impl Generations {
         Self {
             inner: Mutex::default(),
             limits,
-            partial_saves: PartialSaves::default(),
         }
     }
 

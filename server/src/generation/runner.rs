@@ -56,7 +56,7 @@ pub async fn run(
     // The final write matters most: nothing the user was shown may be lost. The client is told
     // the answer is done only once it is saved; if the database is down, it is told the text is
     // not stored yet, and the save is retried here until the database is back.
-    if let Err(err) = messages::finish(&state.store.messages, &message).await {
+    if let Err(err) = state.store.batched.finish(&message).await {
         tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
         generation.finish(message.clone(), false);
         state.events.publish(
@@ -134,7 +134,7 @@ async fn save_until_stored(state: &AppState, message: &messages::MessageDoc) {
     let mut wait = Duration::from_millis(500);
     for attempt in 1_u32.. {
         tokio::time::sleep(wait).await;
-        match messages::finish(&state.store.messages, message).await {
+        match state.store.batched.finish(message).await {
             Ok(()) => {
                 tracing::info!(message_id = %message.id, attempt, "a finished answer was saved after all");
                 return;
@@ -165,6 +165,8 @@ async fn stream(
         () = generation.cancel.cancelled() => return outcome,
         opened = llm::stream_chat(&state.catalog, resolved, prompt) => opened,
     };
+    let connected = started.elapsed();
+    crate::metrics::first_token_stage("upstream_connect", connected);
     let mut upstream = match opened {
         Ok(upstream) => upstream,
         Err(error) => {
@@ -192,6 +194,9 @@ async fn stream(
                 if let Some(previous) = last_chunk.replace(now) {
                     metrics::histogram!(crate::metrics::INTER_CHUNK)
                         .record((now - previous).as_secs_f64());
+                }
+                if outcome.first_token.is_none() {
+                    crate::metrics::first_token_stage("upstream_first_byte", now - connected);
                 }
                 outcome.first_token.get_or_insert(now);
                 live.first_token.get_or_insert(now);
@@ -222,8 +227,8 @@ async fn stream(
 }
 
 /// Writes the growing text in the background: the token loop never waits for MongoDB, at most
-/// one write per answer is in flight, and a few for all answers together (a slow database gets
-/// fewer, larger writes, and the final ones are not queued behind them).
+/// one write per answer is in flight, and all answers' saves share one command at a time (a
+/// slow database gets fewer, larger writes, and the final ones are not queued behind them).
 #[derive(Default)]
 struct PartialSaver {
     saved_len: usize,
@@ -244,13 +249,9 @@ impl PartialSaver {
         if content.len() <= self.saved_len {
             return;
         }
-        let Some(permit) = state.generations.partial_saves.try_start() else {
-            return;
-        };
-        let (messages, id) = (state.store.messages.clone(), generation.message_id());
+        let (batched, id) = (state.store.batched.clone(), generation.message_id());
         self.in_flight = Some(tokio::spawn(async move {
-            let _permit = permit;
-            match messages::save_partial(&messages, id, &content).await {
+            match batched.save_partial(id, &content).await {
                 Ok(()) => Some(content.len()),
                 Err(err) => {
                     tracing::warn!(message_id = %id, error = %err, "saving partial text failed; will retry");

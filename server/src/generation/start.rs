@@ -1,8 +1,16 @@
 //! Starting a generation: load the chat, plan (pure: `plan.rs`), follow an earlier identical
 //! submission if there is one, else launch: register, hand the upstream call to a task of its
 //! own, save the new messages and announce them.
+//!
+//! The way to the first token: one read (the chat with its messages, and the fair-use counts
+//! alongside), then the upstream request and the insert of the new messages at the same time.
+//! No text reaches anyone before the insert is acknowledged (and, with fair-use limits on, the
+//! answer is counted within them): if it fails, the upstream request is cancelled.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use mongodb::bson::oid::ObjectId;
 
@@ -16,8 +24,9 @@ use super::{
 use crate::{
     domain::FieldErrors,
     events::LiveEvent,
+    metrics,
     state::AppState,
-    store::{MessageDoc, chats, duplicate_key_index, messages},
+    store::{MessageDoc, duplicate_key_index, messages},
     views::{ChatView, MessageView},
 };
 
@@ -66,27 +75,29 @@ impl From<PlanError> for StartError {
     }
 }
 
-/// Starts `request` in the user's chat `chat_id`.
+/// Starts `request` in the user's chat `chat_id` (`received`: when the request arrived).
 #[tracing::instrument(skip_all, fields(%chat_id))]
 pub async fn start(
     state: &AppState,
     user_id: ObjectId,
     chat_id: ObjectId,
     request: Request,
+    received: Instant,
 ) -> Result<Started, StartError> {
-    let received = std::time::Instant::now();
+    let loading = Instant::now();
+    metrics::first_token_stage("auth", loading - received);
     if state.is_draining() {
         return Err(StartError::Draining);
     }
-    // The chat, its messages and the user's fair-use counts in one round trip (all scoped to
-    // the caller).
+    // The chat with its messages (one aggregation, scoped to the caller) and the user's
+    // fair-use counts: one round trip.
     let limits = state.generations.limits;
-    let (chat, all, over) = tokio::try_join!(
-        chats::find_owned(&state.store.chats, user_id, chat_id),
-        messages::for_chat_of(&state.store.messages, chat_id, user_id),
+    let (loaded, over) = tokio::try_join!(
+        state.store.batched.chat_with_messages(user_id, chat_id),
         fair_use::check(&state.store.messages, limits, user_id, None),
     )?;
-    let chat = chat.ok_or(StartError::ChatNotFound)?;
+    metrics::first_token_stage("load", loading.elapsed());
+    let (chat, all) = loaded.ok_or(StartError::ChatNotFound)?;
     // Everything the request says is checked first, also when it repeats an earlier
     // submission: a replay answers only a request that would have been accepted.
     let plan = plan(&state.catalog, &chat, &all, request)?;
@@ -110,11 +121,8 @@ impl From<OverLimit> for StartError {
     }
 }
 
-async fn launch(
-    state: &AppState,
-    plan: Plan,
-    received: std::time::Instant,
-) -> Result<Started, StartError> {
+async fn launch(state: &AppState, plan: Plan, received: Instant) -> Result<Started, StartError> {
+    let saving = Instant::now();
     let Plan {
         user_message,
         answer,
@@ -144,7 +152,7 @@ async fn launch(
         prompt,
     ));
     let docs: Vec<MessageDoc> = user_message.into_iter().chain([answer.clone()]).collect();
-    if let Err(err) = messages::insert_many(&state.store.messages, &docs).await {
+    if let Err(err) = state.store.batched.insert_messages(docs.clone()).await {
         generation.abandon();
         state.generations.remove(answer.id);
         if duplicate_key_index(&err).is_some()
@@ -158,6 +166,7 @@ async fn launch(
     }
     // Counted again now that the answer exists: of two processes starting answers for one user
     // at once, the one ranked past a limit withdraws before anyone heard of its messages.
+    // (With both limits off, nothing is read.)
     let limits = state.generations.limits;
     let over = fair_use::check(&state.store.messages, limits, user_id, Some(answer.id))
         .await
@@ -175,6 +184,7 @@ async fn launch(
         }
         return Err(over.into());
     }
+    metrics::first_token_stage("save", saving.elapsed());
 
     // The branch on screen and the title are not needed for the first token: they are written
     // alongside, and the answer is reported done only once they are. The new messages, the
@@ -182,7 +192,11 @@ async fn launch(
     let for_update = state.clone();
     let started = LiveEvent::generation_started(MessageView::from(&answer));
     generation.set_chat_update(tokio::spawn(async move {
-        let updated = chats::update(&for_update.store.chats, user_id, chat_id, &chat_update).await;
+        let updated = for_update
+            .store
+            .batched
+            .update_chat(user_id, chat_id, &chat_update)
+            .await;
         let mut announce: Vec<LiveEvent> = docs
             .iter()
             .map(|message| LiveEvent::message_created(MessageView::from(message)))

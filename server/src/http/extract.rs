@@ -96,3 +96,23 @@ mod tests {
         assert!(body["error"]["fields"]["ticket"].is_string(), "{body}");
     }
 }
+
+/// When the request arrived (noted by the outermost metrics layer; now, if it is missing): the
+/// start of the time to first token.
+#[derive(Debug, Clone, Copy)]
+pub struct Received(pub std::time::Instant);
+
+impl<S: Send + Sync> FromRequestParts<S> for Received {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Received>()
+            .copied()
+            .unwrap_or_else(|| Received(std::time::Instant::now())))
+    }
+}

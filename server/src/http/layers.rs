@@ -64,7 +64,7 @@ pub fn apply(router: Router, settings: &Settings) -> Router {
 /// `confab_http_requests_total{route,status}` and `…_duration_seconds{route}`: the route
 /// template (never the raw path, which carries ids); `unmatched` for no route.
 async fn record_metrics(
-    request: Request<Body>,
+    mut request: Request<Body>,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let route = request
@@ -72,6 +72,9 @@ async fn record_metrics(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let started = std::time::Instant::now();
+    request
+        .extensions_mut()
+        .insert(super::extract::Received(started));
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route.clone(), "status" => status)

@@ -9,7 +9,7 @@ mod settings;
 mod validated_json;
 
 pub use client_ip::ClientIp;
-pub use extract::{Path, Query};
+pub use extract::{Path, Query, Received};
 pub use origin::origin_allowed;
 pub use settings::{BUILT_CLIENT_DIR, HttpSettings};
 pub use validated_json::ValidatedJson;

@@ -16,7 +16,7 @@ use crate::{
     domain::SamplingParams,
     error::{ApiError, ApiResult, ErrorBody},
     generation::{self, Request},
-    http::{Path, Query, ValidatedJson},
+    http::{Path, Query, Received, ValidatedJson},
     state::AppState,
     store::messages,
     views::{MessageView, StreamEvent},
@@ -81,8 +81,9 @@ async fn stream_answer(
     user: &CurrentUser,
     chat: &str,
     request: Request,
+    Received(received): Received,
 ) -> ApiResult<Response> {
-    let started = generation::start(state, user.user_id, chat_id(chat)?, request).await?;
+    let started = generation::start(state, user.user_id, chat_id(chat)?, request, received).await?;
     Ok(stream::respond(state, started))
 }
 
@@ -114,6 +115,7 @@ pub struct SendMessage {
     ))]
 async fn send_message(
     State(state): State<AppState>,
+    received: Received,
     user: CurrentUser,
     Path(id): Path<String>,
     ValidatedJson(body): ValidatedJson<SendMessage>,
@@ -131,7 +133,7 @@ async fn send_message(
         parameters: body.parameters,
         client_request_id: body.client_request_id,
     };
-    stream_answer(&state, &user, &id, request).await
+    stream_answer(&state, &user, &id, request, received).await
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -155,6 +157,7 @@ pub struct EditMessage {
     ))]
 async fn edit_message(
     State(state): State<AppState>,
+    received: Received,
     user: CurrentUser,
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<EditMessage>,
@@ -164,7 +167,7 @@ async fn edit_message(
         content: body.content,
         parameters: body.parameters,
     };
-    stream_answer(&state, &user, &id, request).await
+    stream_answer(&state, &user, &id, request, received).await
 }
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
@@ -185,6 +188,7 @@ pub struct RegenerateMessage {
     ))]
 async fn regenerate_message(
     State(state): State<AppState>,
+    received: Received,
     user: CurrentUser,
     Path((id, message)): Path<(String, String)>,
     ValidatedJson(body): ValidatedJson<RegenerateMessage>,
@@ -193,7 +197,7 @@ async fn regenerate_message(
         message_id: message_id(&message)?,
         parameters: body.parameters,
     };
-    stream_answer(&state, &user, &id, request).await
+    stream_answer(&state, &user, &id, request, received).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

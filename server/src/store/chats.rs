@@ -142,7 +142,7 @@ pub struct ChatUpdate {
 }
 
 impl ChatUpdate {
-    fn to_set(&self) -> mongodb::error::Result<Document> {
+    pub(super) fn to_set(&self) -> mongodb::error::Result<Document> {
         let mut set = doc! { "updated_at": DateTime::now() };
         if let Some(title) = &self.title {
             set.insert("title", title.clone());

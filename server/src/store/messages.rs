@@ -3,7 +3,7 @@
 use futures::TryStreamExt as _;
 use mongodb::{
     Collection,
-    bson::{self, DateTime, Document, doc, oid::ObjectId},
+    bson::{DateTime, Document, doc, oid::ObjectId},
 };
 use serde::{Deserialize, Serialize};
 
@@ -156,30 +156,6 @@ pub fn request_key(chat_id: ObjectId, client_request_id: &str) -> String {
     format!("{}:{client_request_id}", chat_id.to_hex())
 }
 
-#[tracing::instrument(skip_all, fields(count = docs.len()))]
-pub async fn insert_many(
-    messages: &Collection<MessageDoc>,
-    docs: &[MessageDoc],
-) -> mongodb::error::Result<()> {
-    messages.insert_many(docs).await.map(drop)
-}
-
-/// Every message of a chat that belongs to `user_id`, oldest first (safe to run before the
-/// chat's ownership is known).
-#[tracing::instrument(skip_all, fields(%chat_id))]
-pub async fn for_chat_of(
-    messages: &Collection<MessageDoc>,
-    chat_id: ObjectId,
-    user_id: ObjectId,
-) -> mongodb::error::Result<Vec<MessageDoc>> {
-    messages
-        .find(doc! { "chat_id": chat_id, "user_id": user_id })
-        .sort(doc! { "created_at": 1, "_id": 1 })
-        .await?
-        .try_collect()
-        .await
-}
-
 /// Every message of these chats that belongs to `user_id` (so another user's text can never
 /// be read through a chat id), in no particular order.
 pub async fn for_chats_of(
@@ -247,35 +223,6 @@ pub async fn latest_child(
         .find_one(doc! { "parent_id": parent_id })
         .sort(doc! { "created_at": -1, "_id": -1 })
         .await
-}
-
-/// Saves the partial text of an answer still being generated.
-pub async fn save_partial(
-    messages: &Collection<MessageDoc>,
-    message_id: ObjectId,
-    content: &str,
-) -> mongodb::error::Result<()> {
-    messages
-        .update_one(
-            doc! { "_id": message_id, "status": "streaming" },
-            doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
-        )
-        .await
-        .map(drop)
-}
-
-/// Writes the final state of an answer.
-pub async fn finish(
-    messages: &Collection<MessageDoc>,
-    message: &MessageDoc,
-) -> mongodb::error::Result<()> {
-    let mut set = bson::to_document(message)?;
-    set.remove("_id");
-    set.insert("updated_at", DateTime::now());
-    messages
-        .update_one(doc! { "_id": message.id }, doc! { "$set": set })
-        .await
-        .map(drop)
 }
 
 /// Ids of the user's chats with a message matching the (escaped) pattern.
@@ -386,45 +333,43 @@ pub async fn request_stop(
     Ok(result.matched_count > 0)
 }
 
-/// Answers of `user_id` being generated now, by any process; with `up_to`, only those up to
-/// and including it (answers started later do not count against an earlier one).
-pub async fn running_up_to(
-    messages: &Collection<MessageDoc>,
-    user_id: ObjectId,
-    up_to: Option<ObjectId>,
-) -> mongodb::error::Result<u64> {
-    let mut filter = doc! { "status": "streaming", "user_id": user_id, "role": "assistant" };
-    if let Some(up_to) = up_to {
-        filter.insert("_id", doc! { "$lte": up_to });
-    }
-    messages.count_documents(filter).await
+/// The smallest id a document created at `time` (to the second) can have.
+pub fn first_id_at(time: std::time::SystemTime) -> ObjectId {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&secs.to_be_bytes());
+    ObjectId::from_bytes(bytes)
 }
 
-/// When each of the user's answers created at or after `since` was created, oldest first.
-pub async fn answers_since(
+/// The user's answers that count against the fair-use limits, in one query: those being
+/// generated now (by any process) and those created at or after `since`; `(id, still
+/// generating)`, oldest first.
+pub async fn counted_answers(
     messages: &Collection<MessageDoc>,
     user_id: ObjectId,
     since: std::time::SystemTime,
-) -> mongodb::error::Result<Vec<ObjectId>> {
-    let secs = since
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-    let from = ObjectId::from_bytes({
-        let mut bytes = [0u8; 12];
-        bytes[..4].copy_from_slice(&secs.to_be_bytes());
-        bytes
-    });
+) -> mongodb::error::Result<Vec<(ObjectId, bool)>> {
+    let from = first_id_at(since);
     let found: Vec<Document> = messages
         .clone_with_type::<Document>()
-        .find(doc! { "user_id": user_id, "_id": { "$gte": from }, "role": "assistant" })
+        .find(doc! {
+            "user_id": user_id,
+            "role": "assistant",
+            "$or": [{ "status": "streaming" }, { "_id": { "$gte": from } }],
+        })
         .sort(doc! { "_id": 1 })
-        .projection(doc! { "_id": 1 })
+        .projection(doc! { "_id": 1, "status": 1 })
         .await?
         .try_collect()
         .await?;
     Ok(found
         .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
+        .filter_map(|d| {
+            let id = d.get_object_id("_id").ok()?;
+            Some((id, d.get_str("status").is_ok_and(|s| s == "streaming")))
+        })
         .collect())
 }
 

@@ -1,5 +1,7 @@
 //! MongoDB storage: one `Client` for the process, typed collections, indexes created at start-up.
 
+pub mod batch;
+pub mod batched;
 pub mod chats;
 mod errors;
 pub mod events;
@@ -69,6 +71,8 @@ pub struct Store {
     pub tickets: Collection<tickets::TicketDoc>,
     /// The processes sharing this database and their leases.
     pub instances: Collection<instances::InstanceDoc>,
+    /// What every answer reads and writes, group-committed across answers.
+    pub batched: batched::Batched,
 }
 
 impl Store {
@@ -111,11 +115,16 @@ impl Store {
             sessions: db.collection_with_options("sessions", durable.clone()),
             chats: db.collection_with_options("chats", durable.clone()),
             messages: db.collection_with_options("messages", durable.clone()),
-            votes: db.collection_with_options("votes", durable),
+            votes: db.collection_with_options("votes", durable.clone()),
             throttles: db.collection("throttles"),
             events: db.collection("events"),
             tickets: db.collection("tickets"),
             instances: db.collection("instances"),
+            batched: batched::Batched::new(
+                &db,
+                &db.collection_with_options("chats", durable.clone()),
+                &db.collection_with_options("messages", durable),
+            ),
             db,
         };
 
@@ -195,11 +204,7 @@ impl Store {
                     .keys(doc! { "parent_id": 1, "created_at": -1 })
                     .options(named("messages_by_parent"))
                     .build(),
-                IndexModel::builder()
-                    .keys(doc! { "user_id": 1 })
-                    .options(named("messages_by_user"))
-                    .build(),
-                // A user's recent answers (fair use per minute).
+                // A user's messages (search), and their recent answers (fair use).
                 IndexModel::builder()
                     .keys(doc! { "user_id": 1, "_id": 1 })
                     .options(named("messages_by_user_recent"))
@@ -223,6 +228,11 @@ impl Store {
                     .build(),
             ])
             .await?;
+        // Older versions also kept `messages_by_user` (user_id alone), which the index above
+        // serves: one index fewer to maintain on every insert.
+        if let Err(err) = self.messages.drop_index("messages_by_user").await {
+            tracing::debug!(error = %err, "no messages_by_user index to drop");
+        }
         self.votes
             .create_indexes([
                 // One vote per user per message.

@@ -1,0 +1,463 @@
+//! The writes (and the one read) every answer makes, group-committed across answers
+//! (`batch.rs`): with one answer at a time each is a single command as before; with a
+//! thousand at once they share a few commands, so the database's time per answer stays small
+//! and no answer's text waits behind another's write.
+//!
+//! - reading chats with their messages (two reads at once);
+//! - inserting an answer's new messages (an ordered `insert`, all or nothing per answer);
+//! - saving answers' partial and final text (one `update` command with one statement each);
+//! - moving chats' branch on screen (one `update`, then one `find` for the chats as updated).
+
+use std::collections::HashMap;
+
+use futures::TryStreamExt as _;
+use mongodb::{
+    Collection, Database,
+    bson::{self, DateTime, Document, doc, oid::ObjectId},
+    error::{Error, ErrorKind, Result},
+};
+
+use super::{
+    ChatDoc, MessageDoc,
+    batch::{Batcher, Limits},
+    chats::ChatUpdate,
+};
+
+/// One update statement: a filter and what to set.
+type Statement = (Document, Document);
+
+/// A chat with its messages, oldest first.
+pub type Loaded = (ChatDoc, Vec<MessageDoc>);
+
+/// The batchers of one process (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Batched {
+    load: Batcher<(ObjectId, ObjectId), Result<Option<Loaded>>>,
+    insert: Batcher<Vec<MessageDoc>, Result<()>>,
+    partials: Batcher<Statement, Result<()>>,
+    finishes: Batcher<Statement, Result<()>>,
+    chats: Batcher<(ObjectId, ChatUpdateFor), Result<Option<ChatDoc>>>,
+}
+
+/// A chat's change, with the user it must belong to.
+#[derive(Debug)]
+struct ChatUpdateFor {
+    user_id: ObjectId,
+    set: Document,
+}
+
+impl Batched {
+    pub fn new(
+        db: &Database,
+        chats: &Collection<ChatDoc>,
+        messages: &Collection<MessageDoc>,
+    ) -> Self {
+        let limits = Limits::default();
+        let load = {
+            let (chats, messages) = (chats.clone(), messages.clone());
+            Batcher::new(
+                limits,
+                |_| 64,
+                move |items| load_chats(chats.clone(), messages.clone(), items),
+            )
+        };
+        let insert = {
+            let messages = messages.clone();
+            Batcher::new(limits, weigh_messages, move |items| {
+                insert_all(messages.clone(), items)
+            })
+        };
+        let updates = |limits| {
+            let (db, name) = (db.clone(), messages.name().to_owned());
+            let write_concern = messages.write_concern().cloned();
+            Batcher::new(limits, weigh_statement, move |items| {
+                update_each(db.clone(), name.clone(), write_concern.clone(), items)
+            })
+        };
+        // Partial saves go one command at a time, a few times a second at most, each carrying
+        // every answer's newer text since the last: they never hold up the inserts and final
+        // saves, which have their own.
+        let partials = updates(Limits {
+            in_flight: 1,
+            items: 200,
+            min_gap: std::time::Duration::from_millis(200),
+            ..limits
+        });
+        let finishes = updates(limits);
+        let chat_updates = {
+            let (db, chats) = (db.clone(), chats.clone());
+            Batcher::new(
+                limits,
+                |(_, change): &(ObjectId, ChatUpdateFor)| bson_size(&change.set),
+                move |items| update_chats(db.clone(), chats.clone(), items),
+            )
+        };
+        Self {
+            load,
+            insert,
+            partials,
+            finishes,
+            chats: chat_updates,
+        }
+    }
+
+    /// The chat, if it belongs to `user_id`, with every message of it (oldest first): what an
+    /// answer needs before its upstream request, in one round trip.
+    pub async fn chat_with_messages(
+        &self,
+        user_id: ObjectId,
+        chat_id: ObjectId,
+    ) -> Result<Option<Loaded>> {
+        self.load
+            .run((user_id, chat_id))
+            .await
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Inserts one answer's new messages, in order: all of them, or (on error) none.
+    pub async fn insert_messages(&self, docs: Vec<MessageDoc>) -> Result<()> {
+        self.insert.run(docs).await.unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Saves the partial text of an answer still being generated.
+    pub async fn save_partial(&self, message_id: ObjectId, content: &str) -> Result<()> {
+        let statement = (
+            doc! { "_id": message_id, "status": "streaming" },
+            doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
+        );
+        self.partials
+            .run(statement)
+            .await
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Writes the final state of an answer.
+    pub async fn finish(&self, message: &MessageDoc) -> Result<()> {
+        // Only what an answer's end changes: a smaller write, and a smaller change for every
+        // process's change stream to read.
+        let mut set: Document = bson::to_document(message)?
+            .into_iter()
+            .filter(|(key, _)| FINAL_FIELDS.contains(&key.as_str()))
+            .collect();
+        set.insert("updated_at", DateTime::now());
+        let statement = (doc! { "_id": message.id }, doc! { "$set": set });
+        self.finishes
+            .run(statement)
+            .await
+            .unwrap_or_else(|| Err(gone()))
+    }
+
+    /// Applies `change` to the user's chat and bumps `updated_at`; the chat as it is after it
+    /// (`None` if it is not the user's, or is gone).
+    pub async fn update_chat(
+        &self,
+        user_id: ObjectId,
+        chat_id: ObjectId,
+        change: &ChatUpdate,
+    ) -> Result<Option<ChatDoc>> {
+        let set = change.to_set()?;
+        self.chats
+            .run((chat_id, ChatUpdateFor { user_id, set }))
+            .await
+            .unwrap_or_else(|| Err(gone()))
+    }
+}
+
+/// The fields of an answer that its end sets (the others are written with the placeholder).
+const FINAL_FIELDS: &[&str] = &[
+    "content",
+    "status",
+    "usage",
+    "ttft_ms",
+    "duration_ms",
+    "tokens_per_second",
+    "finish_reason",
+    "error",
+];
+
+fn gone() -> Error {
+    Error::custom("the database batch worker has stopped")
+}
+
+fn bson_size(document: &Document) -> usize {
+    bson::to_vec(document).map_or(1 << 20, |bytes| bytes.len())
+}
+
+#[allow(clippy::ptr_arg)] // the batcher weighs its items as they are: `&Vec`
+fn weigh_messages(docs: &Vec<MessageDoc>) -> usize {
+    docs.iter()
+        .map(|doc| 512 + doc.content.len())
+        .sum::<usize>()
+}
+
+fn weigh_statement((filter, update): &Statement) -> usize {
+    bson_size(filter) + bson_size(update)
+}
+
+/// The chats and their messages, in two reads at once (one round trip): `_id` and `chat_id`
+/// in the batch's ids. (A `$lookup` would make it one command, but costs more per chat than
+/// the two indexed reads on the servers measured.)
+async fn load_chats(
+    chats: Collection<ChatDoc>,
+    messages: Collection<MessageDoc>,
+    items: Vec<(ObjectId, ObjectId)>,
+) -> Vec<Result<Option<Loaded>>> {
+    let ids: Vec<ObjectId> = items.iter().map(|(_, chat)| *chat).collect();
+    let found = async {
+        let (found, listed) = tokio::try_join!(
+            async {
+                chats
+                    .find(doc! { "_id": { "$in": &ids } })
+                    .await?
+                    .try_collect::<Vec<ChatDoc>>()
+                    .await
+            },
+            async {
+                messages
+                    .find(doc! { "chat_id": { "$in": &ids } })
+                    .sort(doc! { "created_at": 1, "_id": 1 })
+                    .await?
+                    .try_collect::<Vec<MessageDoc>>()
+                    .await
+            },
+        )?;
+        let mut by_chat: HashMap<ObjectId, Loaded> = found
+            .into_iter()
+            .map(|chat| (chat.id, (chat, Vec::new())))
+            .collect();
+        for message in listed {
+            // Another user's messages can never be read through a chat id.
+            if let Some((chat, list)) = by_chat.get_mut(&message.chat_id)
+                && chat.user_id == message.user_id
+            {
+                list.push(message);
+            }
+        }
+        Ok::<_, Error>(by_chat)
+    }
+    .await;
+    match found {
+        Ok(found) => items
+            .iter()
+            .map(|(user_id, chat_id)| {
+                Ok(found
+                    .get(chat_id)
+                    .filter(|(chat, _)| chat.user_id == *user_id)
+                    .cloned())
+            })
+            .collect(),
+        Err(err) => items.iter().map(|_| Err(err.clone())).collect(),
+    }
+}
+
+/// One ordered insert of every item's documents. An error names the failing document: its
+/// item gets the error, and the others are checked against what the database holds (MongoDB
+/// keeps the documents before the failing one; other servers keep none): an item that is all
+/// in is saved, any other is inserted again (its stray documents taken out first).
+async fn insert_all(
+    messages: Collection<MessageDoc>,
+    items: Vec<Vec<MessageDoc>>,
+) -> Vec<Result<()>> {
+    let mut results: Vec<Option<Result<()>>> = items.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..items.len()).collect();
+    while !pending.is_empty() {
+        let docs: Vec<&MessageDoc> = pending.iter().flat_map(|&i| &items[i]).collect();
+        let Err(err) = messages.insert_many(docs).ordered(true).await else {
+            for &i in &pending {
+                results[i] = Some(Ok(()));
+            }
+            break;
+        };
+        let failed_at = match err.kind.as_ref() {
+            ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => {
+                failure.write_errors.iter().flatten().map(|e| e.index).min()
+            }
+            _ => None,
+        };
+        // Which item the failing document belongs to.
+        let failing = failed_at.and_then(|at| {
+            let mut start = 0;
+            pending.iter().copied().find(|&i| {
+                start += items[i].len();
+                at < start
+            })
+        });
+        let ids: Vec<ObjectId> = pending
+            .iter()
+            .flat_map(|&i| &items[i])
+            .map(|d| d.id)
+            .collect();
+        let present = match (failing, present_ids(&messages, &ids).await) {
+            (Some(failing), Ok(present)) => Some((failing, present)),
+            _ => None,
+        };
+        let Some((failing, present)) = present else {
+            // Not one document's fault (the database is unreachable, or the write was not
+            // acknowledged as durable): none of the remaining items is known to be saved.
+            for &i in &pending {
+                results[i] = Some(Err(err.clone()));
+            }
+            break;
+        };
+        let mut again = Vec::new();
+        let mut strays = Vec::new();
+        for &i in &pending {
+            let inside: Vec<ObjectId> = items[i]
+                .iter()
+                .map(|d| d.id)
+                .filter(|id| present.contains(id))
+                .collect();
+            if i == failing {
+                strays.extend(inside);
+                results[i] = Some(Err(err.clone()));
+            } else if inside.len() == items[i].len() {
+                results[i] = Some(Ok(()));
+            } else {
+                strays.extend(inside);
+                again.push(i);
+            }
+        }
+        if !strays.is_empty()
+            && let Err(cleanup) = messages
+                .delete_many(doc! { "_id": { "$in": strays } })
+                .await
+        {
+            tracing::warn!(error = %cleanup, "taking out half an answer's messages failed");
+        }
+        pending = again;
+    }
+    results
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|| Err(gone())))
+        .collect()
+}
+
+/// Which of `ids` the collection holds.
+async fn present_ids(
+    messages: &Collection<MessageDoc>,
+    ids: &[ObjectId],
+) -> Result<std::collections::HashSet<ObjectId>> {
+    let found: Vec<Document> = messages
+        .clone_with_type::<Document>()
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
+/// One `update` command with a statement per item (unordered: a failing statement does not
+/// hold up the others). Each item gets its own statement's error, or the command's.
+async fn update_each(
+    db: Database,
+    collection: String,
+    write_concern: Option<mongodb::options::WriteConcern>,
+    items: Vec<Statement>,
+) -> Vec<Result<()>> {
+    let count = items.len();
+    let updates: Vec<Document> = items
+        .into_iter()
+        .map(|(q, u)| doc! { "q": q, "u": u })
+        .collect();
+    let mut command = doc! { "update": collection, "updates": updates, "ordered": false };
+    if let Some(concern) = write_concern
+        && let Ok(concern) = bson::to_document(&concern)
+    {
+        command.insert("writeConcern", concern);
+    }
+    let reply = match db.run_command(command).await {
+        Ok(reply) => reply,
+        Err(err) => return (0..count).map(|_| Err(err.clone())).collect(),
+    };
+    if let Ok(concern) = reply.get_document("writeConcernError") {
+        let err = Error::custom(format!(
+            "the update was not acknowledged as durable: {}",
+            concern.get_str("errmsg").unwrap_or("write concern error")
+        ));
+        return (0..count).map(|_| Err(err.clone())).collect();
+    }
+    let mut results: Vec<Result<()>> = (0..count).map(|_| Ok(())).collect();
+    for failure in reply
+        .get_array("writeErrors")
+        .map(|errors| errors.iter().filter_map(bson::Bson::as_document))
+        .into_iter()
+        .flatten()
+    {
+        let index = failure
+            .get_i32("index")
+            .ok()
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(slot) = index.and_then(|i| results.get_mut(i)) {
+            *slot = Err(Error::custom(format!(
+                "update failed ({}): {}",
+                failure.get_i32("code").unwrap_or_default(),
+                failure.get_str("errmsg").unwrap_or("write error")
+            )));
+        }
+    }
+    results
+}
+
+/// The chats' changes as one `update`, then the chats as they are after it in one `find` (a
+/// lone change: one `findAndModify`).
+async fn update_chats(
+    db: Database,
+    chats: Collection<ChatDoc>,
+    mut items: Vec<(ObjectId, ChatUpdateFor)>,
+) -> Vec<Result<Option<ChatDoc>>> {
+    if items.len() == 1
+        && let Some((chat_id, change)) = items.pop()
+    {
+        // Alone: one command that answers with the chat as updated.
+        let updated = chats
+            .find_one_and_update(
+                doc! { "_id": chat_id, "user_id": change.user_id },
+                doc! { "$set": change.set },
+            )
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await;
+        return vec![updated];
+    }
+    let ids: Vec<ObjectId> = items.iter().map(|(id, _)| *id).collect();
+    let owners: Vec<ObjectId> = items.iter().map(|(_, change)| change.user_id).collect();
+    let statements = items
+        .into_iter()
+        .map(|(chat_id, change)| {
+            (
+                doc! { "_id": chat_id, "user_id": change.user_id },
+                doc! { "$set": change.set },
+            )
+        })
+        .collect();
+    let written = update_each(
+        db,
+        chats.name().to_owned(),
+        chats.write_concern().cloned(),
+        statements,
+    )
+    .await;
+    let read: Result<HashMap<ObjectId, ChatDoc>> = async {
+        let found: Vec<ChatDoc> = chats
+            .find(doc! { "_id": { "$in": &ids } })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().map(|chat| (chat.id, chat)).collect())
+    }
+    .await;
+    written
+        .into_iter()
+        .zip(ids.iter().zip(owners))
+        .map(|(written, (id, owner))| {
+            written?;
+            match &read {
+                Ok(found) => Ok(found.get(id).filter(|c| c.user_id == owner).cloned()),
+                Err(err) => Err(err.clone()),
+            }
+        })
+        .collect()
+}

@@ -18,6 +18,7 @@ pub const OPEN_SSE_STREAMS: &str = "confab_open_sse_streams";
 pub const TIME_TO_FIRST_TOKEN: &str = "confab_time_to_first_token_seconds";
 pub const OVERHEAD: &str = "confab_overhead_seconds";
 pub const FIRST_TOKEN_STAGE: &str = "confab_first_token_stage_seconds";
+pub const FINAL_SAVE: &str = "confab_final_save_seconds";
 pub const INTER_CHUNK: &str = "confab_inter_chunk_seconds";
 pub const UPSTREAM_ERRORS: &str = "confab_upstream_errors_total";
 pub const UPSTREAM_REPLICA_UP: &str = "confab_upstream_replica_up";
@@ -97,6 +98,11 @@ fn describe() {
          (the upstream request to its response headers), upstream_first_byte (those to its \
          first text)"
     );
+    describe_histogram!(
+        FINAL_SAVE,
+        "From an answer's last text to its final state stored, by step: branch (waiting for the \
+         chat's branch on screen to be written), answer (the answer's final write)"
+    );
     describe_histogram!(INTER_CHUNK, "Time between two pieces of an answer's text");
     describe_counter!(
         UPSTREAM_ERRORS,
@@ -163,6 +169,11 @@ pub fn mongodb_command(name: &str, duration: Duration) {
 /// One stage of the way to an answer's first token (see `FIRST_TOKEN_STAGE`).
 pub fn first_token_stage(stage: &'static str, took: Duration) {
     metrics::histogram!(FIRST_TOKEN_STAGE, "stage" => stage).record(took.as_secs_f64());
+}
+
+/// One step of storing an answer that ended (see `FINAL_SAVE`).
+pub fn final_save(step: &'static str, took: Duration) {
+    metrics::histogram!(FINAL_SAVE, "step" => step).record(took.as_secs_f64());
 }
 
 /// A gauge raised while this guard lives (an open socket or stream).

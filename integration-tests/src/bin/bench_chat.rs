@@ -1,11 +1,19 @@
 //! Streaming benchmark: Confab in front of the fake upstream, side by side with the fake
-//! upstream called directly in the same run. Prints time-to-first-token overhead, per-chunk
-//! overhead, and 100 / 1,000 concurrent streams (errors, server peak RSS).
+//! upstream called directly in the same run. Prints:
 //!
-//!     ./scripts/bench bench_chat
+//! - the time-to-first-token overhead, with where it goes (the server's own per-stage means,
+//!   scraped from its metrics listener) and the MongoDB commands per answer;
+//! - the per-chunk overhead;
+//! - 100, 500 and 1,000 answers of 100 chunks 20 ms apart started together: TTFT and total
+//!   time, direct and through Confab, beside the database floor (the writes those answers
+//!   need, timed alone: one per answer and step, and batched), with errors, commands per
+//!   answer and the server's peak RSS.
 //!
-//! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`) so that its
-//! memory is measured alone; MongoDB is `CONFAB_TEST_MONGODB_URI`.
+//!     ./scripts/bench bench_chat                  # BENCH_ONLY_LOAD=1: the load levels alone
+//!
+//! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`: an older
+//! build gives the baseline) so that its memory is measured alone; MongoDB is
+//! `CONFAB_TEST_MONGODB_URI`.
 
 use std::time::{Duration, Instant};
 
@@ -89,16 +97,23 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         use futures::TryStreamExt as _;
         let chat_id = mongodb::bson::oid::ObjectId::new();
-        probe_chats
-            .aggregate([
-                mongodb::bson::doc! { "$match": { "_id": { "$in": [chat_id] } } },
-                mongodb::bson::doc! { "$lookup": {
-                    "from": "probe_messages", "localField": "_id", "foreignField": "chat_id", "as": "messages",
-                } },
-            ])
-            .await?
-            .try_collect::<Vec<_>>()
-            .await?;
+        tokio::try_join!(
+            async {
+                probe_chats
+                    .find(mongodb::bson::doc! { "_id": { "$in": [chat_id] } })
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            },
+            async {
+                probe_messages
+                    .find(mongodb::bson::doc! { "chat_id": { "$in": [chat_id] } })
+                    .sort(mongodb::bson::doc! { "created_at": 1, "_id": 1 })
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            },
+        )?;
         let docs = [
             mongodb::bson::doc! { "chat_id": chat_id, "content": "question", "created_at": mongodb::bson::DateTime::now() },
             mongodb::bson::doc! { "chat_id": chat_id, "content": "", "created_at": mongodb::bson::DateTime::now() },
@@ -108,56 +123,60 @@ async fn main() -> anyhow::Result<()> {
     }
     let db_path = percentile(&sorted(db_path), 0.5);
 
-    // 1. Time to first token, sequential, short answers.
-    upstream.set_behaviour(Behaviour {
-        reply_tokens: Some(8),
-        ..Behaviour::default()
-    });
-    let links = (&client, base.as_str(), token.as_str(), metrics_url.as_str());
-    println!("\n== time to first token (n=200, one at a time; chats created beforehand) ==");
-    ttft_round(links, &upstream, "back to back", Duration::ZERO).await?;
-    ttft_round(links, &upstream, "20 ms apart", Duration::from_millis(20)).await?;
-    println!(
-        "the same database work alone: p50 {db_path:7.2} ms (a chat and its messages read, then the two messages inserted; ping {ping:.2} ms)"
-    );
+    // BENCH_ONLY_LOAD=1 runs the load levels alone.
+    if std::env::var_os("BENCH_ONLY_LOAD").is_none() {
+        // 1. Time to first token, sequential, short answers.
+        upstream.set_behaviour(Behaviour {
+            reply_tokens: Some(8),
+            ..Behaviour::default()
+        });
+        let links = (&client, base.as_str(), token.as_str(), metrics_url.as_str());
+        println!(
+            "\n== time to first token (n=200, one at a time, back to back; chats created beforehand) =="
+        );
+        ttft_round(links, &upstream).await?;
+        println!(
+            "  the same database work alone: p50 {db_path:.2} ms (a chat and its messages read at once, then the two messages inserted; ping {ping:.2} ms)"
+        );
 
-    // 2. Per-chunk overhead: long answers, no upstream delay.
-    let tokens = 400;
-    upstream.set_behaviour(Behaviour {
-        reply_tokens: Some(tokens),
-        chunk_delay_ms: 1,
-        ..Behaviour::default()
-    });
-    let mut direct_chunk = Vec::new();
-    let mut confab_chunk = Vec::new();
-    let mut confab_events = Vec::new();
-    for i in 0..30 {
-        let chat = new_chat().await?;
-        let prompt = format!("chunk probe {i}");
-        let d = direct(&client, &upstream, &prompt).await?;
-        direct_chunk.push(ms(d.total - d.ttft) / tokens as f64);
-        if let Some(c) = via_confab(&client, &base, &token, &chat, &prompt).await? {
-            confab_chunk.push(ms(c.total - c.ttft) / tokens as f64);
-            confab_events.push(c.chunks as f64);
+        // 2. Per-chunk overhead: long answers, no upstream delay.
+        let tokens = 400;
+        upstream.set_behaviour(Behaviour {
+            reply_tokens: Some(tokens),
+            chunk_delay_ms: 1,
+            ..Behaviour::default()
+        });
+        let mut direct_chunk = Vec::new();
+        let mut confab_chunk = Vec::new();
+        let mut confab_events = Vec::new();
+        for i in 0..30 {
+            let chat = new_chat().await?;
+            let prompt = format!("chunk probe {i}");
+            let d = direct(&client, &upstream, &prompt).await?;
+            direct_chunk.push(ms(d.total - d.ttft) / tokens as f64);
+            if let Some(c) = via_confab(&client, &base, &token, &chat, &prompt).await? {
+                confab_chunk.push(ms(c.total - c.ttft) / tokens as f64);
+                confab_events.push(c.chunks as f64);
+            }
         }
+        let (direct_chunk, confab_chunk) = (sorted(direct_chunk), sorted(confab_chunk));
+        println!(
+            "\n== per-chunk time ({tokens}-token answers, chunks 1 ms apart, n=30; time from first to last token / {tokens}) =="
+        );
+        println!(
+            "direct   p50 {:7.4} ms/chunk",
+            percentile(&direct_chunk, 0.5)
+        );
+        println!(
+            "confab   p50 {:7.4} ms/chunk  ({:.0} SSE delta events for {tokens} upstream chunks: coalesced)",
+            percentile(&confab_chunk, 0.5),
+            percentile(&sorted(confab_events), 0.5)
+        );
+        println!(
+            "overhead p50 {:7.4} ms/chunk   (target <= 0.5 ms; includes the final save)",
+            percentile(&confab_chunk, 0.5) - percentile(&direct_chunk, 0.5)
+        );
     }
-    let (direct_chunk, confab_chunk) = (sorted(direct_chunk), sorted(confab_chunk));
-    println!(
-        "\n== per-chunk time ({tokens}-token answers, chunks 1 ms apart, n=30; time from first to last token / {tokens}) =="
-    );
-    println!(
-        "direct   p50 {:7.4} ms/chunk",
-        percentile(&direct_chunk, 0.5)
-    );
-    println!(
-        "confab   p50 {:7.4} ms/chunk  ({:.0} SSE delta events for {tokens} upstream chunks: coalesced)",
-        percentile(&confab_chunk, 0.5),
-        percentile(&sorted(confab_events), 0.5)
-    );
-    println!(
-        "overhead p50 {:7.4} ms/chunk   (target <= 0.5 ms; includes the final save)",
-        percentile(&confab_chunk, 0.5) - percentile(&direct_chunk, 0.5)
-    );
 
     // 3. Under load: answers of 100 chunks 20 ms apart (about 2 s each), all started together,
     // straight from the upstream and through Confab, beside the database's own floor.
@@ -281,13 +300,15 @@ async fn under_load(
         commands_by_kind(&before, &after, streams as f64)
     );
     println!(
-        "              confab: first to last token p50 {:.2} s, then to `done` (stored) p50 {:.0} ms | server-side stage means: auth {:.0} ms, load {:.0} ms, save {:.0} ms, upstream connect {:.0} ms",
+        "              confab: first to last token p50 {:.2} s, then to `done` (stored) p50 {:.0} ms | server-side means: auth {:.0} ms, load {:.0} ms, save {:.0} ms, upstream connect {:.0} ms; at the end, the branch update {:.0} ms, the final write {:.0} ms",
         percentile(&text, 0.5) / 1e3,
         percentile(&saved, 0.5),
         stage("auth"),
         stage("load"),
         stage("save"),
         stage("upstream_connect"),
+        after.mean_ms_since(&before, "confab_final_save_seconds", "step=\"branch\""),
+        after.mean_ms_since(&before, "confab_final_save_seconds", "step=\"answer\""),
     );
     Ok(())
 }
@@ -364,14 +385,12 @@ async fn database_floor(
     Ok((one_by_one, batched))
 }
 
-/// 200 short answers one at a time, each straight from the upstream then through Confab,
-/// `pause` apart: TTFT of both, the overhead, where it goes (server-side stage means) and the
+/// 200 short answers one at a time, each straight from the upstream then through Confab, back
+/// to back: TTFT of both, the overhead, where it goes (server-side stage means) and the
 /// database commands per answer.
 async fn ttft_round(
     (client, base, token, metrics_url): (&reqwest::Client, &str, &str, &str),
     upstream: &FakeUpstream,
-    label: &str,
-    pause: Duration,
 ) -> anyhow::Result<()> {
     let rounds = 200;
     let mut chats = Vec::with_capacity(rounds);
@@ -391,9 +410,7 @@ async fn ttft_round(
     let before = Scrape::fetch(client, metrics_url).await?;
     for (i, chat) in chats.iter().enumerate() {
         let prompt = format!("ttft probe {i}");
-        tokio::time::sleep(pause).await;
         direct_ttft.push(ms(direct(client, upstream, &prompt).await?.ttft));
-        tokio::time::sleep(pause).await;
         if let Some(t) = via_confab(client, base, token, chat, &prompt).await? {
             confab_ttft.push(ms(t.ttft));
         }
@@ -401,7 +418,7 @@ async fn ttft_round(
     let after = Scrape::fetch(client, metrics_url).await?;
     let (direct_ttft, confab_ttft) = (sorted(direct_ttft), sorted(confab_ttft));
     println!(
-        "{label}: direct p50 {:.2} ms p99 {:.2} ms | confab p50 {:.2} ms p99 {:.2} ms | overhead p50 {:.2} ms p99 {:.2} ms (goal p50 <= 2 ms, p99 <= 5 ms)",
+        "direct p50 {:.2} ms p99 {:.2} ms | confab p50 {:.2} ms p99 {:.2} ms | overhead p50 {:.2} ms p99 {:.2} ms (goal p50 <= 2 ms, p99 <= 5 ms)",
         percentile(&direct_ttft, 0.5),
         percentile(&direct_ttft, 0.99),
         percentile(&confab_ttft, 0.5),

@@ -1,5 +1,5 @@
 //! The log's three parts in this process: the writer (appends what handlers publish, in
-//! order, a batch per user per round), the tail (a change stream on the log, delivering every
+//! order, a batch per user per round, all users' batches of a round in one insert), the tail (a change stream on the log, delivering every
 //! batch to this process's sockets), and `open` (a new socket catching up from `since`).
 
 use std::{collections::HashMap, sync::Weak, time::Duration};
@@ -66,7 +66,62 @@ pub(super) async fn write(
         if heads.len() > HEADS {
             heads.clear();
         }
-        let appended = join_all(batches.into_iter().map(|(user_id, batch)| {
+        // Every user's batch in one insert (the heads of users not seen yet read first); a
+        // batch that conflicts, or all of them if the insert fails, go one by one.
+        let unknown: Vec<ObjectId> = batches
+            .iter()
+            .map(|(user_id, _)| *user_id)
+            .filter(|user_id| !heads.contains_key(user_id))
+            .collect();
+        let read = join_all(
+            unknown
+                .iter()
+                .map(|user_id| store::events::head(&log, *user_id)),
+        )
+        .await;
+        for (user_id, head) in unknown.into_iter().zip(read) {
+            if let Ok(head) = head {
+                heads.insert(user_id, head);
+            }
+        }
+        let (known, mut alone): (Vec<_>, Vec<_>) = batches
+            .into_iter()
+            .partition(|(user_id, _)| heads.contains_key(user_id));
+        let together: Vec<(ObjectId, i64, Vec<LoggedEvent>)> = known
+            .iter()
+            .map(|(user_id, batch)| {
+                (
+                    *user_id,
+                    heads.get(user_id).copied().unwrap_or(0),
+                    batch.clone(),
+                )
+            })
+            .collect();
+        if !together.is_empty() {
+            match store::events::append_many(&log, together).await {
+                Ok(appended) => {
+                    for ((user_id, batch), appended) in known.into_iter().zip(appended) {
+                        match appended {
+                            Appended::Written(doc) => {
+                                heads.insert(user_id, doc.last);
+                            }
+                            Appended::Conflict => {
+                                heads.remove(&user_id);
+                                alone.push((user_id, batch));
+                            }
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "appending to the event log failed; retrying");
+                    for (user_id, _) in &known {
+                        heads.remove(user_id);
+                    }
+                    alone.extend(known);
+                }
+            }
+        }
+        let appended = join_all(alone.into_iter().map(|(user_id, batch)| {
             let head = heads.get(&user_id).copied();
             append(&log, user_id, head, batch, &stop)
         }))

@@ -52,11 +52,16 @@ pub async fn run(
         state.generations.remove(generation.message_id());
         return;
     }
+    let ended = Instant::now();
     generation.chat_updated().await;
+    crate::metrics::final_save("branch", ended.elapsed());
     // The final write matters most: nothing the user was shown may be lost. The client is told
     // the answer is done only once it is saved; if the database is down, it is told the text is
     // not stored yet, and the save is retried here until the database is back.
-    if let Err(err) = state.store.batched.finish(&message).await {
+    let saving = Instant::now();
+    let saved = state.store.batched.finish(&message).await;
+    crate::metrics::final_save("answer", saving.elapsed());
+    if let Err(err) = saved {
         tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
         generation.finish(message.clone(), false);
         state.events.publish(

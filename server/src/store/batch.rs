@@ -20,8 +20,10 @@ pub struct Limits {
     pub bytes: usize,
     /// Batches in flight together.
     pub in_flight: usize,
-    /// The least time between the starts of two batches (zero: none).
-    pub min_gap: std::time::Duration,
+    /// For work that may wait (partial saves): after each batch its slot rests as long as the
+    /// batch took, and at least this long, so that this batcher never takes more than half of
+    /// the database's time, however much is queued (the queue grows into bigger batches).
+    pub rest: Option<std::time::Duration>,
 }
 
 impl Default for Limits {
@@ -30,7 +32,7 @@ impl Default for Limits {
             items: 500,
             bytes: 4 << 20,
             in_flight: 4,
-            min_gap: std::time::Duration::ZERO,
+            rest: None,
         }
     }
 }
@@ -95,7 +97,7 @@ async fn work<T, R, F, Fut>(
     let slots = Arc::new(Semaphore::new(limits.in_flight.max(1)));
     // An item that did not fit in the previous batch starts the next one.
     let mut carried: Option<Job<T, R>> = None;
-    let mut last_start: Option<tokio::time::Instant> = None;
+
     loop {
         let first = match carried.take() {
             Some(job) => job,
@@ -108,10 +110,7 @@ async fn work<T, R, F, Fut>(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             return;
         };
-        if let Some(last) = last_start {
-            tokio::time::sleep_until(last + limits.min_gap).await;
-        }
-        last_start = Some(tokio::time::Instant::now());
+
         let mut size = weight(&first.item);
         let mut batch = vec![first];
         while batch.len() < limits.items {
@@ -125,14 +124,19 @@ async fn work<T, R, F, Fut>(
             batch.push(job);
         }
         let run = Arc::clone(&run);
+        let rest = limits.rest;
         tokio::spawn(async move {
-            let _slot = slot;
+            let started = tokio::time::Instant::now();
             let (items, replies): (Vec<T>, Vec<_>) =
                 batch.into_iter().map(|job| (job.item, job.reply)).unzip();
             let results = run(items).await;
             for (result, reply) in results.into_iter().zip(replies) {
                 let _ = reply.send(result);
             }
+            if let Some(rest) = rest {
+                tokio::time::sleep(started.elapsed().max(rest)).await;
+            }
+            drop(slot);
         });
     }
 }
@@ -155,7 +159,7 @@ mod tests {
                 items: 100,
                 bytes: usize::MAX,
                 in_flight: 1,
-                min_gap: Duration::ZERO,
+                rest: None,
             },
             |_: &u32| 1,
             move |items: Vec<u32>| {
@@ -177,6 +181,59 @@ mod tests {
         assert!((3..=5).contains(&used), "{used} batches for 300 items");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_resting_batcher_takes_at_most_half_the_time_and_gathers_the_rest_meanwhile() {
+        let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&sizes);
+        let batcher = Batcher::new(
+            Limits {
+                items: 1000,
+                bytes: usize::MAX,
+                in_flight: 1,
+                rest: Some(Duration::from_millis(100)),
+            },
+            |_: &u32| 1,
+            move |items: Vec<u32>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    seen.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((tokio::time::Instant::now(), items.len()));
+                    // Each batch takes 300 ms.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    items
+                }
+            },
+        );
+        // 10 items a second for 3 s.
+        let mut waiting = Vec::new();
+        for i in 0..30 {
+            let batcher = batcher.clone();
+            waiting.push(tokio::spawn(async move { batcher.run(i).await }));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for (i, done) in futures::future::join_all(waiting)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(done.ok().flatten(), Some(i as u32));
+        }
+        let sizes = sizes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        // A batch starts at most every 600 ms (300 ms of work, then as long at rest).
+        for pair in sizes.windows(2) {
+            assert!(
+                pair[1].0 - pair[0].0 >= Duration::from_millis(600),
+                "{sizes:?}"
+            );
+        }
+        assert_eq!(sizes.iter().map(|(_, n)| n).sum::<usize>(), 30);
+        assert!(sizes.len() <= 7, "{} batches", sizes.len());
+    }
+
     #[tokio::test]
     async fn a_batch_stops_at_its_size_and_the_item_that_did_not_fit_starts_the_next() {
         let sizes = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -188,7 +245,7 @@ mod tests {
                 items: 100,
                 bytes: 10,
                 in_flight: 1,
-                min_gap: Duration::ZERO,
+                rest: None,
             },
             |item: &usize| *item,
             move |items: Vec<usize>| {

@@ -74,14 +74,16 @@ impl Batched {
                 update_each(db.clone(), name.clone(), write_concern.clone(), items)
             })
         };
-        // Partial saves go one command at a time, a few times a second at most, each carrying
-        // every answer's newer text since the last: they never hold up the inserts and final
-        // saves, which have their own.
+        // Partial saves go one command at a time, each carrying every answer's newer text since
+        // the last, and rest between commands as long as the last took: on a busy database
+        // they take at most half its time (each answer's text is saved less often, never
+        // lost while the process lives), and the inserts and final saves, which have their
+        // own batchers, are not queued behind them.
         let partials = updates(Limits {
             in_flight: 1,
             items: 200,
-            min_gap: std::time::Duration::from_millis(200),
-            ..limits
+            bytes: 4 << 20,
+            rest: Some(std::time::Duration::from_millis(100)),
         });
         let finishes = updates(limits);
         let chat_updates = {

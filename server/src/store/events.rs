@@ -81,6 +81,73 @@ pub enum Appended {
     Conflict,
 }
 
+/// The batch that follows `prev` (0: the log is empty).
+fn batch_after(user_id: ObjectId, prev: i64, events: Vec<LoggedEvent>) -> EventBatchDoc {
+    let seq = if prev == 0 {
+        DateTime::now().timestamp_millis().max(1)
+    } else {
+        prev + 1
+    };
+    let count = i64::try_from(events.len()).unwrap_or(i64::MAX / 4);
+    EventBatchDoc {
+        id: ObjectId::new(),
+        user_id,
+        seq,
+        last: seq + count - 1,
+        prev,
+        at: DateTime::now(),
+        events,
+    }
+}
+
+/// Appends several users' batches in one unordered insert, each after its user's `prev`. Per
+/// batch: `Written`, or `Conflict` when it is not in the log (another writer appended after
+/// `prev` first, or the database refused that one document): read the head again and retry.
+/// An error means the command as a whole failed (none is known to be written).
+pub async fn append_many(
+    events: &Collection<EventBatchDoc>,
+    batches: Vec<(ObjectId, i64, Vec<LoggedEvent>)>,
+) -> mongodb::error::Result<Vec<Appended>> {
+    let docs: Vec<EventBatchDoc> = batches
+        .into_iter()
+        .map(|(user_id, prev, batch)| batch_after(user_id, prev, batch))
+        .collect();
+    let Err(err) = events.insert_many(&docs).ordered(false).await else {
+        return Ok(docs.into_iter().map(Appended::Written).collect());
+    };
+    let refused_one = matches!(
+        err.kind.as_ref(),
+        mongodb::error::ErrorKind::InsertMany(failure)
+            if failure.write_concern_error.is_none() && failure.write_errors.is_some()
+    );
+    if !refused_one {
+        return Err(err);
+    }
+    // Some documents were refused; which are in depends on the server (MongoDB keeps the
+    // others, some servers keep none): look.
+    let ids: Vec<ObjectId> = docs.iter().map(|d| d.id).collect();
+    let present: std::collections::HashSet<ObjectId> = events
+        .clone_with_type::<Document>()
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect::<Vec<Document>>()
+        .await?
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect();
+    Ok(docs
+        .into_iter()
+        .map(|doc| {
+            if present.contains(&doc.id) {
+                Appended::Written(doc)
+            } else {
+                Appended::Conflict
+            }
+        })
+        .collect())
+}
+
 /// Appends `events` after the batch ending at `prev` (0: the log is empty).
 pub async fn append(
     events: &Collection<EventBatchDoc>,
@@ -88,21 +155,7 @@ pub async fn append(
     prev: i64,
     batch: Vec<LoggedEvent>,
 ) -> mongodb::error::Result<Appended> {
-    let seq = if prev == 0 {
-        DateTime::now().timestamp_millis().max(1)
-    } else {
-        prev + 1
-    };
-    let count = i64::try_from(batch.len()).unwrap_or(i64::MAX / 4);
-    let doc = EventBatchDoc {
-        id: ObjectId::new(),
-        user_id,
-        seq,
-        last: seq + count - 1,
-        prev,
-        at: DateTime::now(),
-        events: batch,
-    };
+    let doc = batch_after(user_id, prev, batch);
     match events.insert_one(&doc).await {
         Ok(_) => Ok(Appended::Written(doc)),
         Err(err) if duplicate_key_index(&err).is_some_and(|m| m.contains(CHAIN_INDEX)) => {

@@ -56,6 +56,8 @@ async fn a_scrape_shows_every_metric_on_its_own_listener_and_never_on_the_public
         "confab_open_sse_streams",
         "confab_time_to_first_token_seconds_bucket",
         "confab_overhead_seconds_bucket",
+        "confab_first_token_stage_seconds_bucket",
+        "confab_final_save_seconds_bucket",
         "confab_inter_chunk_seconds_bucket",
         "confab_upstream_errors_total",
         "confab_upstream_replica_up",

@@ -238,6 +238,14 @@ async fn stream(
 struct PartialSaver {
     saved_len: usize,
     in_flight: Option<tokio::task::JoinHandle<Option<usize>>>,
+    /// Set when the answer ends: a save still queued is dropped (the final write follows).
+    ended: crate::store::batched::Superseded,
+}
+
+impl Drop for PartialSaver {
+    fn drop(&mut self) {
+        self.ended.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl PartialSaver {
@@ -255,8 +263,9 @@ impl PartialSaver {
             return;
         }
         let (batched, id) = (state.store.batched.clone(), generation.message_id());
+        let ended = std::sync::Arc::clone(&self.ended);
         self.in_flight = Some(tokio::spawn(async move {
-            match batched.save_partial(id, &content).await {
+            match batched.save_partial(id, &content, ended).await {
                 Ok(()) => Some(content.len()),
                 Err(err) => {
                     tracing::warn!(message_id = %id, error = %err, "saving partial text failed; will retry");

@@ -26,6 +26,9 @@ use super::{
 /// One update statement: a filter and what to set.
 type Statement = (Document, Document);
 
+/// Set once a queued write is no longer wanted.
+pub type Superseded = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
 /// A chat with its messages, oldest first.
 pub type Loaded = (ChatDoc, Vec<MessageDoc>);
 
@@ -34,7 +37,7 @@ pub type Loaded = (ChatDoc, Vec<MessageDoc>);
 pub struct Batched {
     load: Batcher<(ObjectId, ObjectId), Result<Option<Loaded>>>,
     insert: Batcher<Vec<MessageDoc>, Result<()>>,
-    partials: Batcher<Statement, Result<()>>,
+    partials: Batcher<(Statement, Superseded), Result<()>>,
     finishes: Batcher<Statement, Result<()>>,
     chats: Batcher<(ObjectId, ChatUpdateFor), Result<Option<ChatDoc>>>,
 }
@@ -79,12 +82,25 @@ impl Batched {
         // they take at most half its time (each answer's text is saved less often, never
         // lost while the process lives), and the inserts and final saves, which have their
         // own batchers, are not queued behind them.
-        let partials = updates(Limits {
-            in_flight: 1,
-            items: 200,
-            bytes: 4 << 20,
-            rest: Some(std::time::Duration::from_millis(100)),
-        });
+        // A partial save still queued when its answer ends is dropped (the final write says
+        // more).
+        let partials = {
+            let (db, name) = (db.clone(), messages.name().to_owned());
+            let write_concern = messages.write_concern().cloned();
+            let limits = Limits {
+                in_flight: 1,
+                items: 200,
+                bytes: 4 << 20,
+                rest: Some(std::time::Duration::from_millis(100)),
+            };
+            Batcher::new(
+                limits,
+                |(statement, _): &(Statement, Superseded)| weigh_statement(statement),
+                move |items| {
+                    update_still_wanted(db.clone(), name.clone(), write_concern.clone(), items)
+                },
+            )
+        };
         let finishes = updates(limits);
         let chat_updates = {
             let (db, chats) = (db.clone(), chats.clone());
@@ -121,14 +137,20 @@ impl Batched {
         self.insert.run(docs).await.unwrap_or_else(|| Err(gone()))
     }
 
-    /// Saves the partial text of an answer still being generated.
-    pub async fn save_partial(&self, message_id: ObjectId, content: &str) -> Result<()> {
+    /// Saves the partial text of an answer still being generated, unless `superseded` is set
+    /// (its answer ended) before the save's turn comes.
+    pub async fn save_partial(
+        &self,
+        message_id: ObjectId,
+        content: &str,
+        superseded: Superseded,
+    ) -> Result<()> {
         let statement = (
             doc! { "_id": message_id, "status": "streaming" },
             doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
         );
         self.partials
-            .run(statement)
+            .run((statement, superseded))
             .await
             .unwrap_or_else(|| Err(gone()))
     }
@@ -402,6 +424,42 @@ async fn update_each(
         }
     }
     results
+}
+
+/// `update_each` for the statements still wanted; the others are done with at once.
+async fn update_still_wanted(
+    db: Database,
+    collection: String,
+    write_concern: Option<mongodb::options::WriteConcern>,
+    items: Vec<(Statement, Superseded)>,
+) -> Vec<Result<()>> {
+    use std::sync::atomic::Ordering;
+    let wanted: Vec<bool> = items
+        .iter()
+        .map(|(_, superseded)| !superseded.load(Ordering::Acquire))
+        .collect();
+    let statements: Vec<Statement> = items
+        .into_iter()
+        .zip(&wanted)
+        .filter(|(_, wanted)| **wanted)
+        .map(|((statement, _), _)| statement)
+        .collect();
+    let mut written = if statements.is_empty() {
+        Vec::new()
+    } else {
+        update_each(db, collection, write_concern, statements).await
+    }
+    .into_iter();
+    wanted
+        .into_iter()
+        .map(|wanted| {
+            if wanted {
+                written.next().unwrap_or_else(|| Err(gone()))
+            } else {
+                Ok(())
+            }
+        })
+        .collect()
 }
 
 /// The chats' changes as one `update`, then the chats as they are after it in one `find` (a

@@ -59,16 +59,6 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let token = auth["access_token"].as_str().unwrap_or_default().to_owned();
-    let new_chat = || async {
-        post_json(
-            &client,
-            &format!("{base}/api/chats"),
-            Some(&token),
-            &json!({ "title": "bench" }),
-        )
-        .await
-        .map(|c| c["id"].as_str().unwrap_or_default().to_owned())
-    };
 
     // Database round trip, to say how much of the overhead is MongoDB.
     let mongo = mongodb::Client::with_uri_str(mongodb_uri()).await?;
@@ -81,17 +71,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let ping = percentile(&sorted(pings), 0.5);
     // The same two round trips Confab makes before the first token, timed alone.
-    let durable = mongodb::options::CollectionOptions::builder()
-        .write_concern(
-            mongodb::options::WriteConcern::builder()
-                .w(mongodb::options::Acknowledgment::Majority)
-                .journal(true)
-                .build(),
-        )
-        .build();
     let probe_chats = db.collection::<mongodb::bson::Document>("chats");
     let probe_messages =
-        db.collection_with_options::<mongodb::bson::Document>("probe_messages", durable);
+        db.collection_with_options::<mongodb::bson::Document>("probe_messages", durable());
     let mut db_path = Vec::new();
     for _ in 0..50 {
         let started = Instant::now();
@@ -149,12 +131,12 @@ async fn main() -> anyhow::Result<()> {
         let mut direct_chunk = Vec::new();
         let mut confab_chunk = Vec::new();
         let mut confab_events = Vec::new();
-        for i in 0..30 {
-            let chat = new_chat().await?;
+        let chats = new_chats(&client, &base, &token, 30).await?;
+        for (i, chat) in chats.iter().enumerate() {
             let prompt = format!("chunk probe {i}");
             let d = direct(&client, &upstream, &prompt).await?;
             direct_chunk.push(ms(d.total - d.ttft) / tokens as f64);
-            if let Some(c) = via_confab(&client, &base, &token, &chat, &prompt).await? {
+            if let Some(c) = via_confab(&client, &base, &token, chat, &prompt).await? {
                 confab_chunk.push(ms(c.total - c.ttft) / tokens as f64);
                 confab_events.push(c.chunks as f64);
             }
@@ -218,17 +200,7 @@ async fn under_load(
     streams: usize,
     pid: u32,
 ) -> anyhow::Result<()> {
-    let mut chats = Vec::with_capacity(streams);
-    for _ in 0..streams {
-        let chat = post_json(
-            client,
-            &format!("{base}/api/chats"),
-            Some(token),
-            &json!({ "title": "bench" }),
-        )
-        .await?;
-        chats.push(chat["id"].as_str().unwrap_or_default().to_owned());
-    }
+    let chats = new_chats(client, base, token, streams).await?;
     let direct_runs =
         (0..streams).map(|i| async move { direct(client, upstream, &format!("load {i}")).await });
     let direct_runs: Vec<_> = futures::future::join_all(direct_runs)
@@ -265,13 +237,7 @@ async fn under_load(
         }
     }
     let (ttft, total, text, saved) = (sorted(ttft), sorted(total), sorted(text), sorted(saved));
-    let stage = |name: &str| {
-        after.mean_ms_since(
-            &before,
-            "confab_first_token_stage_seconds",
-            &format!("stage=\"{name}\""),
-        )
-    };
+    let stage = |name: &str| stage_mean(&before, &after, name);
 
     let (floor, floor_batched) = database_floor(db, streams).await?;
     let bound = percentile(&direct_total, 0.5).max(ms(floor));
@@ -322,15 +288,7 @@ async fn database_floor(
     streams: usize,
 ) -> anyhow::Result<(Duration, Duration)> {
     use mongodb::bson::{DateTime, doc, oid::ObjectId};
-    let durable = mongodb::options::CollectionOptions::builder()
-        .write_concern(
-            mongodb::options::WriteConcern::builder()
-                .w(mongodb::options::Acknowledgment::Majority)
-                .journal(true)
-                .build(),
-        )
-        .build();
-    let floor = db.collection_with_options::<mongodb::bson::Document>("floor_messages", durable);
+    let floor = db.collection_with_options::<mongodb::bson::Document>("floor_messages", durable());
     let started = Instant::now();
     let answers = (0..streams).map(|i| {
         let floor = floor.clone();
@@ -393,17 +351,7 @@ async fn ttft_round(
     upstream: &FakeUpstream,
 ) -> anyhow::Result<()> {
     let rounds = 200;
-    let mut chats = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let chat = post_json(
-            client,
-            &format!("{base}/api/chats"),
-            Some(token),
-            &json!({ "title": "bench" }),
-        )
-        .await?;
-        chats.push(chat["id"].as_str().unwrap_or_default().to_owned());
-    }
+    let chats = new_chats(client, base, token, rounds).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut direct_ttft = Vec::new();
     let mut confab_ttft = Vec::new();
@@ -426,13 +374,7 @@ async fn ttft_round(
         percentile(&confab_ttft, 0.5) - percentile(&direct_ttft, 0.5),
         percentile(&confab_ttft, 0.99) - percentile(&direct_ttft, 0.99),
     );
-    let stage = |name: &str| {
-        after.mean_ms_since(
-            &before,
-            "confab_first_token_stage_seconds",
-            &format!("stage=\"{name}\""),
-        )
-    };
+    let stage = |name: &str| stage_mean(&before, &after, name);
     println!(
         "  stages (server-side means, ms): auth {:.2} | load {:.2} | save {:.2} (the upstream request runs alongside) | upstream connect {:.2} | upstream first byte {:.2}",
         stage("auth"),
@@ -467,4 +409,46 @@ fn commands_by_kind(before: &Scrape, after: &Scrape, answers: f64) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `n` new chats of the user, by id.
+async fn new_chats(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let mut chats = Vec::with_capacity(n);
+    for _ in 0..n {
+        let chat = post_json(
+            client,
+            &format!("{base}/api/chats"),
+            Some(token),
+            &json!({ "title": "bench" }),
+        )
+        .await?;
+        chats.push(chat["id"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(chats)
+}
+
+/// A first-token stage's mean (ms) on the server between two scrapes.
+fn stage_mean(before: &Scrape, after: &Scrape, stage: &str) -> f64 {
+    after.mean_ms_since(
+        before,
+        "confab_first_token_stage_seconds",
+        &format!("stage=\"{stage}\""),
+    )
+}
+
+/// How Confab writes messages: majority, journaled.
+fn durable() -> mongodb::options::CollectionOptions {
+    mongodb::options::CollectionOptions::builder()
+        .write_concern(
+            mongodb::options::WriteConcern::builder()
+                .w(mongodb::options::Acknowledgment::Majority)
+                .journal(true)
+                .build(),
+        )
+        .build()
 }

@@ -89,8 +89,8 @@ pub async fn start(
     if state.is_draining() {
         return Err(StartError::Draining);
     }
-    // The chat with its messages (one aggregation, scoped to the caller) and the user's
-    // fair-use counts: one round trip.
+    // The chat with its messages (two reads at once, scoped to the caller) and the user's
+    // fair-use counts alongside: one round trip.
     let limits = state.generations.limits;
     let (loaded, over) = tokio::try_join!(
         state.store.batched.chat_with_messages(user_id, chat_id),

@@ -171,9 +171,11 @@ async fn stream(
         opened = llm::stream_chat(&state.catalog, resolved, prompt) => opened,
     };
     let connected = started.elapsed();
-    crate::metrics::first_token_stage("upstream_connect", connected);
     let mut upstream = match opened {
-        Ok(upstream) => upstream,
+        Ok(upstream) => {
+            crate::metrics::first_token_stage("upstream_connect", connected);
+            upstream
+        }
         Err(error) => {
             outcome.ending = Ending::Failed(error);
             return outcome;

@@ -2,7 +2,11 @@
 //! order, a batch per user per round, all users' batches of a round in one insert), the tail (a change stream on the log, delivering every
 //! batch to this process's sockets), and `open` (a new socket catching up from `since`).
 
-use std::{collections::HashMap, sync::Weak, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Weak,
+    time::Duration,
+};
 
 use futures::{StreamExt as _, future::join_all};
 use mongodb::{Collection, bson::oid::ObjectId, change_stream::event::ResumeToken};
@@ -87,37 +91,26 @@ pub(super) async fn write(
         let (known, mut alone): (Vec<_>, Vec<_>) = batches
             .into_iter()
             .partition(|(user_id, _)| heads.contains_key(user_id));
-        let together: Vec<(ObjectId, i64, Vec<LoggedEvent>)> = known
-            .iter()
+        let together: Vec<EventBatchDoc> = known
+            .into_iter()
             .map(|(user_id, batch)| {
-                (
-                    *user_id,
-                    heads.get(user_id).copied().unwrap_or(0),
-                    batch.clone(),
-                )
+                let head = heads.get(&user_id).copied().unwrap_or(0);
+                store::events::batch_after(user_id, head, batch)
             })
             .collect();
         if !together.is_empty() {
-            match store::events::append_many(&log, together).await {
-                Ok(appended) => {
-                    for ((user_id, batch), appended) in known.into_iter().zip(appended) {
-                        match appended {
-                            Appended::Written(doc) => {
-                                heads.insert(user_id, doc.last);
-                            }
-                            Appended::Conflict => {
-                                heads.remove(&user_id);
-                                alone.push((user_id, batch));
-                            }
-                        }
-                    }
-                }
-                Err(err) => {
+            let written = store::events::append_many(&log, &together)
+                .await
+                .unwrap_or_else(|err| {
                     tracing::warn!(error = %err, "appending to the event log failed; retrying");
-                    for (user_id, _) in &known {
-                        heads.remove(user_id);
-                    }
-                    alone.extend(known);
+                    HashSet::new()
+                });
+            for doc in together {
+                if written.contains(&doc.id) {
+                    heads.insert(doc.user_id, doc.last);
+                } else {
+                    heads.remove(&doc.user_id);
+                    alone.push((doc.user_id, doc.events));
                 }
             }
         }

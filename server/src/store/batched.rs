@@ -21,6 +21,7 @@ use super::{
     ChatDoc, MessageDoc,
     batch::{Batcher, Limits},
     chats::ChatUpdate,
+    present_ids,
 };
 
 /// One update statement: a filter and what to set.
@@ -70,13 +71,7 @@ impl Batched {
                 insert_all(messages.clone(), items)
             })
         };
-        let updates = |limits| {
-            let (db, name) = (db.clone(), messages.name().to_owned());
-            let write_concern = messages.write_concern().cloned();
-            Batcher::new(limits, weigh_statement, move |items| {
-                update_each(db.clone(), name.clone(), write_concern.clone(), items)
-            })
-        };
+        let messages_target = UpdateTarget::of(db, messages);
         // Partial saves go one command at a time, each carrying every answer's newer text since
         // the last, and rest between commands as long as the last took: on a busy database
         // they take at most half its time (each answer's text is saved less often, never
@@ -85,8 +80,7 @@ impl Batched {
         // A partial save still queued when its answer ends is dropped (the final write says
         // more).
         let partials = {
-            let (db, name) = (db.clone(), messages.name().to_owned());
-            let write_concern = messages.write_concern().cloned();
+            let target = messages_target.clone();
             let limits = Limits {
                 in_flight: 1,
                 items: 200,
@@ -96,18 +90,18 @@ impl Batched {
             Batcher::new(
                 limits,
                 |(statement, _): &(Statement, Superseded)| weigh_statement(statement),
-                move |items| {
-                    update_still_wanted(db.clone(), name.clone(), write_concern.clone(), items)
-                },
+                move |items| update_still_wanted(target.clone(), items),
             )
         };
-        let finishes = updates(limits);
+        let finishes = Batcher::new(limits, weigh_statement, move |items| {
+            update_each(messages_target.clone(), items)
+        });
         let chat_updates = {
-            let (db, chats) = (db.clone(), chats.clone());
+            let (target, chats) = (UpdateTarget::of(db, chats), chats.clone());
             Batcher::new(
                 limits,
                 |(_, change): &(ObjectId, ChatUpdateFor)| bson_size(&change.set),
-                move |items| update_chats(db.clone(), chats.clone(), items),
+                move |items| update_chats(target.clone(), chats.clone(), items),
             )
         };
         Self {
@@ -126,15 +120,12 @@ impl Batched {
         user_id: ObjectId,
         chat_id: ObjectId,
     ) -> Result<Option<Loaded>> {
-        self.load
-            .run((user_id, chat_id))
-            .await
-            .unwrap_or_else(|| Err(gone()))
+        ran(&self.load, (user_id, chat_id)).await
     }
 
     /// Inserts one answer's new messages, in order: all of them, or (on error) none.
     pub async fn insert_messages(&self, docs: Vec<MessageDoc>) -> Result<()> {
-        self.insert.run(docs).await.unwrap_or_else(|| Err(gone()))
+        ran(&self.insert, docs).await
     }
 
     /// Saves the partial text of an answer still being generated, unless `superseded` is set
@@ -149,10 +140,7 @@ impl Batched {
             doc! { "_id": message_id, "status": "streaming" },
             doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
         );
-        self.partials
-            .run((statement, superseded))
-            .await
-            .unwrap_or_else(|| Err(gone()))
+        ran(&self.partials, (statement, superseded)).await
     }
 
     /// Writes the final state of an answer.
@@ -165,10 +153,7 @@ impl Batched {
             .collect();
         set.insert("updated_at", DateTime::now());
         let statement = (doc! { "_id": message.id }, doc! { "$set": set });
-        self.finishes
-            .run(statement)
-            .await
-            .unwrap_or_else(|| Err(gone()))
+        ran(&self.finishes, statement).await
     }
 
     /// Applies `change` to the user's chat and bumps `updated_at`; the chat as it is after it
@@ -180,10 +165,7 @@ impl Batched {
         change: &ChatUpdate,
     ) -> Result<Option<ChatDoc>> {
         let set = change.to_set()?;
-        self.chats
-            .run((chat_id, ChatUpdateFor { user_id, set }))
-            .await
-            .unwrap_or_else(|| Err(gone()))
+        ran(&self.chats, (chat_id, ChatUpdateFor { user_id, set })).await
     }
 }
 
@@ -198,6 +180,14 @@ const FINAL_FIELDS: &[&str] = &[
     "finish_reason",
     "error",
 ];
+
+/// A batcher's result for `item`, or an error if the batch never answered.
+async fn ran<T: Send + 'static, U: Send + 'static>(
+    batcher: &Batcher<T, Result<U>>,
+    item: T,
+) -> Result<U> {
+    batcher.run(item).await.unwrap_or_else(|| Err(gone()))
+}
 
 fn gone() -> Error {
     Error::custom("the database batch worker has stopped")
@@ -306,14 +296,19 @@ async fn insert_all(
                 at < start
             })
         });
-        let ids: Vec<ObjectId> = pending
-            .iter()
-            .flat_map(|&i| &items[i])
-            .map(|d| d.id)
-            .collect();
-        let present = match (failing, present_ids(&messages, &ids).await) {
-            (Some(failing), Ok(present)) => Some((failing, present)),
-            _ => None,
+        let present = match failing {
+            Some(failing) => {
+                let ids: Vec<ObjectId> = pending
+                    .iter()
+                    .flat_map(|&i| &items[i])
+                    .map(|d| d.id)
+                    .collect();
+                present_ids(&messages, &ids)
+                    .await
+                    .ok()
+                    .map(|present| (failing, present))
+            }
+            None => None,
         };
         let Some((failing, present)) = present else {
             // Not one document's fault (the database is unreachable, or the write was not
@@ -356,32 +351,32 @@ async fn insert_all(
         .collect()
 }
 
-/// Which of `ids` the collection holds.
-async fn present_ids(
-    messages: &Collection<MessageDoc>,
-    ids: &[ObjectId],
-) -> Result<std::collections::HashSet<ObjectId>> {
-    let found: Vec<Document> = messages
-        .clone_with_type::<Document>()
-        .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(found
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect())
+/// Where `update` commands go: a collection, with its write concern.
+#[derive(Clone)]
+struct UpdateTarget {
+    db: Database,
+    collection: String,
+    write_concern: Option<mongodb::options::WriteConcern>,
+}
+
+impl UpdateTarget {
+    fn of<T: Send + Sync>(db: &Database, collection: &Collection<T>) -> Self {
+        Self {
+            db: db.clone(),
+            collection: collection.name().to_owned(),
+            write_concern: collection.write_concern().cloned(),
+        }
+    }
 }
 
 /// One `update` command with a statement per item (unordered: a failing statement does not
 /// hold up the others). Each item gets its own statement's error, or the command's.
-async fn update_each(
-    db: Database,
-    collection: String,
-    write_concern: Option<mongodb::options::WriteConcern>,
-    items: Vec<Statement>,
-) -> Vec<Result<()>> {
+async fn update_each(target: UpdateTarget, items: Vec<Statement>) -> Vec<Result<()>> {
+    let UpdateTarget {
+        db,
+        collection,
+        write_concern,
+    } = target;
     let count = items.len();
     let updates: Vec<Document> = items
         .into_iter()
@@ -428,9 +423,7 @@ async fn update_each(
 
 /// `update_each` for the statements still wanted; the others are done with at once.
 async fn update_still_wanted(
-    db: Database,
-    collection: String,
-    write_concern: Option<mongodb::options::WriteConcern>,
+    target: UpdateTarget,
     items: Vec<(Statement, Superseded)>,
 ) -> Vec<Result<()>> {
     use std::sync::atomic::Ordering;
@@ -447,7 +440,7 @@ async fn update_still_wanted(
     let mut written = if statements.is_empty() {
         Vec::new()
     } else {
-        update_each(db, collection, write_concern, statements).await
+        update_each(target, statements).await
     }
     .into_iter();
     wanted
@@ -465,7 +458,7 @@ async fn update_still_wanted(
 /// The chats' changes as one `update`, then the chats as they are after it in one `find` (a
 /// lone change: one `findAndModify`).
 async fn update_chats(
-    db: Database,
+    target: UpdateTarget,
     chats: Collection<ChatDoc>,
     mut items: Vec<(ObjectId, ChatUpdateFor)>,
 ) -> Vec<Result<Option<ChatDoc>>> {
@@ -473,14 +466,7 @@ async fn update_chats(
         && let Some((chat_id, change)) = items.pop()
     {
         // Alone: one command that answers with the chat as updated.
-        let updated = chats
-            .find_one_and_update(
-                doc! { "_id": chat_id, "user_id": change.user_id },
-                doc! { "$set": change.set },
-            )
-            .return_document(mongodb::options::ReturnDocument::After)
-            .await;
-        return vec![updated];
+        return vec![super::chats::set_fields(&chats, change.user_id, chat_id, change.set).await];
     }
     let ids: Vec<ObjectId> = items.iter().map(|(id, _)| *id).collect();
     let owners: Vec<ObjectId> = items.iter().map(|(_, change)| change.user_id).collect();
@@ -493,13 +479,7 @@ async fn update_chats(
             )
         })
         .collect();
-    let written = update_each(
-        db,
-        chats.name().to_owned(),
-        chats.write_concern().cloned(),
-        statements,
-    )
-    .await;
+    let written = update_each(target, statements).await;
     let read: Result<HashMap<ObjectId, ChatDoc>> = async {
         let found: Vec<ChatDoc> = chats
             .find(doc! { "_id": { "$in": &ids } })

@@ -165,7 +165,16 @@ pub async fn update(
     chat_id: ObjectId,
     change: &ChatUpdate,
 ) -> mongodb::error::Result<Option<ChatDoc>> {
-    let set = change.to_set()?;
+    set_fields(chats, user_id, chat_id, change.to_set()?).await
+}
+
+/// Sets `set` on the user's chat; the updated chat, if found.
+pub(super) async fn set_fields(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    chat_id: ObjectId,
+    set: Document,
+) -> mongodb::error::Result<Option<ChatDoc>> {
     chats
         .find_one_and_update(
             doc! { "_id": chat_id, "user_id": user_id },

@@ -8,6 +8,8 @@
 //! the change stream delivers batches in `seq` order. A log that is empty (new, or expired)
 //! starts at the current time in milliseconds, so `seq` never goes back for a user.
 
+use std::collections::HashSet;
+
 use futures::TryStreamExt as _;
 use mongodb::{
     Collection,
@@ -82,7 +84,7 @@ pub enum Appended {
 }
 
 /// The batch that follows `prev` (0: the log is empty).
-fn batch_after(user_id: ObjectId, prev: i64, events: Vec<LoggedEvent>) -> EventBatchDoc {
+pub fn batch_after(user_id: ObjectId, prev: i64, events: Vec<LoggedEvent>) -> EventBatchDoc {
     let seq = if prev == 0 {
         DateTime::now().timestamp_millis().max(1)
     } else {
@@ -100,20 +102,17 @@ fn batch_after(user_id: ObjectId, prev: i64, events: Vec<LoggedEvent>) -> EventB
     }
 }
 
-/// Appends several users' batches in one unordered insert, each after its user's `prev`. Per
-/// batch: `Written`, or `Conflict` when it is not in the log (another writer appended after
-/// `prev` first, or the database refused that one document): read the head again and retry.
-/// An error means the command as a whole failed (none is known to be written).
+/// Writes several users' batches (each made by `batch_after` on its user's head) in one
+/// unordered insert; the ids of those now in the log. A batch not in it conflicted (another
+/// writer appended after its `prev` first) or was refused: read the head again and retry. An
+/// error means the command as a whole failed (none is known to be written).
 pub async fn append_many(
     events: &Collection<EventBatchDoc>,
-    batches: Vec<(ObjectId, i64, Vec<LoggedEvent>)>,
-) -> mongodb::error::Result<Vec<Appended>> {
-    let docs: Vec<EventBatchDoc> = batches
-        .into_iter()
-        .map(|(user_id, prev, batch)| batch_after(user_id, prev, batch))
-        .collect();
-    let Err(err) = events.insert_many(&docs).ordered(false).await else {
-        return Ok(docs.into_iter().map(Appended::Written).collect());
+    docs: &[EventBatchDoc],
+) -> mongodb::error::Result<HashSet<ObjectId>> {
+    let ids: Vec<ObjectId> = docs.iter().map(|d| d.id).collect();
+    let Err(err) = events.insert_many(docs).ordered(false).await else {
+        return Ok(ids.into_iter().collect());
     };
     let refused_one = matches!(
         err.kind.as_ref(),
@@ -123,29 +122,7 @@ pub async fn append_many(
     if !refused_one {
         return Err(err);
     }
-    // Some documents were refused; which are in depends on the server (MongoDB keeps the
-    // others, some servers keep none): look.
-    let ids: Vec<ObjectId> = docs.iter().map(|d| d.id).collect();
-    let present: std::collections::HashSet<ObjectId> = events
-        .clone_with_type::<Document>()
-        .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect::<Vec<Document>>()
-        .await?
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect();
-    Ok(docs
-        .into_iter()
-        .map(|doc| {
-            if present.contains(&doc.id) {
-                Appended::Written(doc)
-            } else {
-                Appended::Conflict
-            }
-        })
-        .collect())
+    super::present_ids(events, &ids).await
 }
 
 /// Appends `events` after the batch ending at `prev` (0: the log is empty).

@@ -47,6 +47,26 @@ impl MongoSettings {
         })
     }
 }
+/// Which of `ids` the collection holds (after a multi-document write that failed in part:
+/// which documents are in depends on the server, so look).
+async fn present_ids<T: Send + Sync>(
+    collection: &Collection<T>,
+    ids: &[mongodb::bson::oid::ObjectId],
+) -> mongodb::error::Result<std::collections::HashSet<mongodb::bson::oid::ObjectId>> {
+    use futures::TryStreamExt as _;
+    let found: Vec<mongodb::bson::Document> = collection
+        .clone_with_type::<mongodb::bson::Document>()
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
 pub use chats::ChatDoc;
 pub use errors::{duplicate_key_index, is_unavailable};
 pub use messages::MessageDoc;

@@ -204,7 +204,7 @@ async fn regenerate_message(
 pub struct ReattachQuery {
     /// Continue from this length of the answer (UTF-16 code units, the `id` of the last event
     /// received); the same as the `Last-Event-ID` header, which wins when both are given.
-    /// Empty: from the start.
+    /// Absent: from the start.
     #[param(value_type = Option<u32>, minimum = 0, maximum = 1073741824)]
     from: Option<String>,
 }
@@ -213,12 +213,12 @@ pub struct ReattachQuery {
 const MAX_FROM: usize = 1 << 30;
 
 fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
-    let raw = raw.map(str::trim).unwrap_or_default();
-    // Empty or `null` (the documented parameters are nullable): from the start.
-    if raw.is_empty() || raw == "null" {
+    // Absent: from the start. Present, it must be a length: an empty value or `null` is refused
+    // like any other non-number (a browser's EventSource sends no header rather than an empty one).
+    let Some(raw) = raw else {
         return Ok(0);
-    }
-    match raw.parse::<usize>() {
+    };
+    match raw.trim().parse::<usize>() {
         Ok(from) if from <= MAX_FROM => Ok(from),
         _ => Err(ApiError::Validation(
             [(
@@ -240,8 +240,8 @@ fn parse_from(raw: Option<&str>, field: &str) -> ApiResult<usize> {
 #[utoipa::path(get, path = "/api/chats/{id}/messages/{message_id}/stream", tag = "messages",
     security(("bearer" = [])),
     params(("id" = String, Path), ("message_id" = String, Path), ReattachQuery,
-        ("Last-Event-ID" = Option<u32>, Header, minimum = 0, maximum = 1073741824,
-            description = "Continue from this length (UTF-16 code units); empty: from the start")),
+        ("Last-Event-ID" = Option<u32>, Header, nullable = false, minimum = 0, maximum = 1073741824,
+            description = "Continue from this length (UTF-16 code units); absent: from the start")),
     responses(
         (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
         (status = 404, body = ErrorBody),

@@ -1,19 +1,32 @@
 import { ApiError, errorFromResponse } from './errors';
 import { readSse } from './sse';
 import type {
+  AdminUser,
+  AdminUserPage,
+  AdminUserUpdate,
+  AuditPage,
   AuthResponse,
   Chat,
   ChatPage,
   CreateChatRequest,
+  CreateInviteRequest,
   EditMessageRequest,
+  Invite,
   LoginRequest,
   Message,
   ModelsResponse,
+  MyUsage,
+  PendingRegistration,
   RegenerateRequest,
   RegisterRequest,
+  RegistrationInfo,
+  ResetPasswordRequest,
   SendMessageRequest,
+  SessionInfo,
   StreamEvent,
   UpdateChatRequest,
+  UsageQuery,
+  UsageReport,
   User,
   Vote,
   VoteResponse,
@@ -39,7 +52,31 @@ interface RequestOptions {
 }
 
 /** Routes whose 401 means "bad credentials", not "expired token". */
-const NO_REFRESH = new Set(['/api/auth/login', '/api/auth/register', '/api/auth/refresh', '/api/auth/logout']);
+const NO_REFRESH = new Set([
+  '/api/auth/login',
+  '/api/auth/register',
+  '/api/auth/refresh',
+  '/api/auth/logout',
+  '/api/auth/reset-password',
+  '/api/auth/registration',
+]);
+
+/** A registration that signed in (201) or awaits an admin's approval (202). */
+export type RegisterResult = AuthResponse | PendingRegistration;
+
+export function isPending(result: RegisterResult): result is PendingRegistration {
+  return !('access_token' in result);
+}
+
+/** `?a=1&b=x` from the parameters that are set (not undefined, null or ''); '' when none are. */
+function query(params: Record<string, string | number | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') q.set(name, String(value));
+  }
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
 
 /**
  * The typed API client. The access token is kept in memory only; the refresh token is the
@@ -138,10 +175,21 @@ export class ApiClient {
 
   // ---- authentication --------------------------------------------------------------------
 
-  async register(body: RegisterRequest): Promise<AuthResponse> {
-    const auth = await this.json<AuthResponse>('POST', '/api/auth/register', { body });
-    this.accessToken = auth.access_token;
-    return auth;
+  /** Who may sign up: open, by invite, with an admin's approval, or nobody; which email domains. */
+  registration(): Promise<RegistrationInfo> {
+    return this.json('GET', '/api/auth/registration');
+  }
+
+  /** Signs up; signed in at once unless an admin must approve the account (`isPending`). */
+  async register(body: RegisterRequest): Promise<RegisterResult> {
+    const result = await this.json<RegisterResult>('POST', '/api/auth/register', { body });
+    if (!isPending(result)) this.accessToken = result.access_token;
+    return result;
+  }
+
+  /** Sets a new password with a reset code an admin gave (not signed in). */
+  async resetPassword(body: ResetPasswordRequest): Promise<void> {
+    await this.send('POST', '/api/auth/reset-password', { body });
   }
 
   async login(body: LoginRequest): Promise<AuthResponse> {
@@ -171,6 +219,80 @@ export class ApiClient {
 
   models(): Promise<ModelsResponse> {
     return this.json('GET', '/api/models');
+  }
+
+  // ---- the signed-in user's account ------------------------------------------------------
+
+  /** The devices signed in to this account, this one marked `current`. */
+  sessions(): Promise<SessionInfo[]> {
+    return this.json('GET', '/api/users/me/sessions');
+  }
+
+  /** Signs another device out. */
+  async revokeSession(id: string): Promise<void> {
+    await this.send('DELETE', `/api/users/me/sessions/${enc(id)}`);
+  }
+
+  /** Signs every other device out; resolves to how many were. */
+  async revokeOtherSessions(): Promise<number> {
+    const body = await this.json<{ revoked: number }>('POST', '/api/users/me/sessions/revoke-others');
+    return body.revoked;
+  }
+
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.send('PUT', '/api/users/me/password', {
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
+  }
+
+  /** Deletes the account and everything in it; the token is forgotten. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.send('DELETE', '/api/users/me', { body: { password } });
+    this.accessToken = null;
+  }
+
+  /** Tokens used today and this month (by model), the limits and what remains. */
+  myUsage(): Promise<MyUsage> {
+    return this.json('GET', '/api/users/me/usage');
+  }
+
+  // ---- administration (admins only; others are answered 403 `forbidden`) ------------------
+
+  adminUsers(params: { q?: string; cursor?: string | null; limit?: number } = {}): Promise<AdminUserPage> {
+    return this.json('GET', `/api/admin/users${query(params)}`);
+  }
+
+  /** Changes a user's role, status or limits (409 `last_admin` for the last active admin). */
+  adminUpdateUser(id: string, body: AdminUserUpdate): Promise<AdminUser> {
+    return this.json('PATCH', `/api/admin/users/${enc(id)}`, { body });
+  }
+
+  async adminDeleteUser(id: string): Promise<void> {
+    await this.send('DELETE', `/api/admin/users/${enc(id)}`);
+  }
+
+  /** Creates an invite; only this answer carries its `code` and `url`. */
+  createInvite(body: CreateInviteRequest = {}): Promise<Invite> {
+    return this.json('POST', '/api/admin/invites', { body });
+  }
+
+  async listInvites(): Promise<Invite[]> {
+    const body = await this.json<{ invites: Invite[] }>('GET', '/api/admin/invites');
+    return body.invites;
+  }
+
+  async revokeInvite(id: string): Promise<void> {
+    await this.send('DELETE', `/api/admin/invites/${enc(id)}`);
+  }
+
+  /** Tokens and answers between two days (inclusive), by user, model or day. */
+  adminUsage(params: UsageQuery = {}): Promise<UsageReport> {
+    return this.json('GET', `/api/admin/usage${query({ ...params })}`);
+  }
+
+  /** The audit log, newest first, a page at a time. */
+  audit(params: { cursor?: string | null; limit?: number } = {}): Promise<AuditPage> {
+    return this.json('GET', `/api/admin/audit${query(params)}`);
   }
 
   // ---- chats -----------------------------------------------------------------------------

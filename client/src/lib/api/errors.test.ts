@@ -19,6 +19,8 @@ describe('Retry-After', () => {
     expect(formatWait(3900)).toBe('65 min');
     expect(formatWait(7500)).toBe('2 h 5 min');
     expect(formatWait(7200)).toBe('2 h');
+    expect(formatWait(47 * 3600)).toBe('47 h');
+    expect(formatWait(12 * 86400)).toBe('12 days');
   });
 
   it('is kept on the error built from a response', async () => {

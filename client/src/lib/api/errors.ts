@@ -34,15 +34,31 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-/** "5 s", "2 min", "1 h 5 min". */
+/** "5 s", "2 min", "1 h 5 min", "3 days". */
 export function formatWait(seconds: number): string {
   const s = Math.max(1, Math.round(seconds));
   if (s < 90) return `${s} s`;
   const m = Math.round(s / 60);
   if (m < 90) return `${m} min`;
   const h = Math.floor(m / 60);
+  if (h >= 48) return `${Math.round(h / 24)} days`;
   return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** When a spent token quota comes back: "tomorrow (in 5 h)", "next month (in 12 days)". */
+function quotaReset(retryAfter: number | null): string {
+  if (retryAfter === null) return 'when your quota resets';
+  const when = retryAfter <= DAY_SECONDS ? 'tomorrow' : 'next month';
+  return `${when} (in ${formatWait(retryAfter)})`;
+}
+
+/** Messages of our own for codes whose server message may be terse. */
+const MESSAGES: Record<string, string> = {
+  account_pending: 'Your account awaits approval by an admin. You can sign in once it is approved.',
+  account_disabled: 'Your account has been disabled. Contact an admin if you think this is a mistake.',
+};
 
 function isErrorBody(value: unknown): value is ErrorBody {
   if (typeof value !== 'object' || value === null || !('error' in value)) return false;
@@ -113,7 +129,11 @@ export function describeError(error: unknown): string {
       return 'Cannot reach the Confab server. Check your connection; your text is kept, so you can try again.';
     }
     if (error.status === 429 && error.code === 'too_many_generations') {
-      return 'Too many answers are being generated for you at once. Wait for one to finish, or stop one, then send again; your text is kept.';
+      const after = error.retryAfter !== null ? ` (or try again in ${formatWait(error.retryAfter)})` : '';
+      return `Too many answers are being generated for you at once. Wait for one to finish, or stop one, then send again${after}; your text is kept.`;
+    }
+    if (error.status === 429 && error.code === 'quota_exceeded') {
+      return `You have used all the tokens your quota allows. You can send again ${quotaReset(error.retryAfter)}; your text is kept.`;
     }
     if (error.status === 429) {
       return `Too many requests.${wait || ' Please wait a moment and try again.'}`;
@@ -122,7 +142,7 @@ export function describeError(error: unknown): string {
       return `The server is temporarily unavailable.${wait || ' Please try again shortly.'}`;
     }
     if (error.status >= 500) return `The server had a problem (${error.status}). Please try again.`;
-    return error.message;
+    return MESSAGES[error.code] ?? error.message;
   }
   if (error instanceof Error) return error.message;
   return String(error);

@@ -4,11 +4,17 @@ export interface ErrorBody {
   error: { code: string; message: string; fields?: Record<string, string> };
 }
 
+export type UserRole = 'admin' | 'user';
+/** `pending`: awaits an admin's approval; `disabled`: may not sign in. */
+export type UserStatus = 'active' | 'pending' | 'disabled';
+
 export interface User {
   id: string;
   username: string;
   email: string;
   created_at: string;
+  role: UserRole;
+  status: UserStatus;
 }
 
 export interface AuthResponse {
@@ -22,6 +28,30 @@ export interface RegisterRequest {
   username: string;
   email: string;
   password: string;
+  /** An invite code (`?invite=CODE` in an invite link). */
+  invite?: string;
+}
+
+/** The answer to a registration that an admin must approve (202): no tokens, not signed in. */
+export interface PendingRegistration {
+  status: 'pending';
+  user: User;
+}
+
+/** Who may sign up (`GET /api/auth/registration`). */
+export type RegistrationMode = 'open' | 'invite' | 'approval' | 'closed';
+
+export interface RegistrationInfo {
+  mode: RegistrationMode;
+  /** Email domains that may register; empty: any. */
+  allowed_domains: string[];
+}
+
+export interface ResetPasswordRequest {
+  /** An email address or a username. */
+  login: string;
+  code: string;
+  new_password: string;
 }
 
 export interface LoginRequest {
@@ -183,4 +213,138 @@ export interface SocketFrame {
   seq?: number;
   /** `session.ended`: the session that ended. */
   session_id?: string;
+}
+
+// ---- the signed-in user's account ------------------------------------------------------------
+
+/** One signed-in device (a refresh session). */
+export interface SessionInfo {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  device: string;
+  address: string | null;
+  /** The session of this browser. */
+  current: boolean;
+}
+
+/** Per-user limits. In effective limits null is no limit; in an admin's overrides, the default. */
+export interface Limits {
+  messages_per_minute: number | null;
+  concurrent_generations: number | null;
+  daily_tokens: number | null;
+  monthly_tokens: number | null;
+}
+
+export type LimitName = keyof Limits;
+
+export interface TokenCounts {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ModelUsage extends TokenCounts {
+  model: string;
+}
+
+export interface UsagePeriod extends TokenCounts {
+  by_model: ModelUsage[];
+}
+
+export interface MyUsage {
+  today: UsagePeriod;
+  month: UsagePeriod;
+  limits: Limits;
+  /** Tokens left in the day and the month; null: no limit. */
+  remaining: { daily_tokens: number | null; monthly_tokens: number | null };
+}
+
+// ---- administration ---------------------------------------------------------------------------
+
+export interface AdminUser {
+  id: string;
+  username: string;
+  email: string;
+  role: UserRole;
+  status: UserStatus;
+  created_at: string;
+  last_active_at: string | null;
+  tokens_this_month: number;
+  /** The user's own overrides (null: the default). */
+  limits: Limits;
+  /** What applies to the user (null: no limit). */
+  effective_limits: Limits;
+}
+
+export interface AdminUserPage {
+  users: AdminUser[];
+  next_cursor: string | null;
+}
+
+export interface AdminUserUpdate {
+  role?: UserRole;
+  status?: UserStatus;
+  /** A null value puts that limit back to the default. */
+  limits?: Partial<Limits>;
+}
+
+export interface Invite {
+  id: string;
+  /** The full code: only in the answer that created the invite. */
+  code?: string;
+  /** The link to share (`{PUBLIC_URL}/?invite=CODE`): only in the creation answer. */
+  url?: string;
+  /** The start of the code, to recognise it. */
+  prefix: string;
+  uses: number;
+  used: number;
+  expires_at: string | null;
+  role: UserRole;
+  created_at: string;
+}
+
+export interface CreateInviteRequest {
+  uses?: number;
+  expires_in_hours?: number;
+  role?: UserRole;
+}
+
+export type UsageGroupBy = 'user' | 'model' | 'day';
+
+export interface UsageRow extends TokenCounts {
+  /** The day (YYYY-MM-DD), the user's id or the model. */
+  key: string;
+  /** What to show: the day, the username or the model. */
+  label: string;
+  answers: number;
+}
+
+export interface UsageReport {
+  group_by: UsageGroupBy;
+  from: string;
+  to: string;
+  rows: UsageRow[];
+}
+
+export interface UsageQuery {
+  /** YYYY-MM-DD, inclusive. */
+  from?: string;
+  to?: string;
+  group_by?: UsageGroupBy;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: { id: string; username: string } | null;
+  action: string;
+  target: string | null;
+  address: string | null;
+  detail: string | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
 }

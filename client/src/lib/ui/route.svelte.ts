@@ -1,4 +1,19 @@
-// The address: `/` is a new chat, `/c/<id>` an existing one. Back and forward are followed.
+// The address: `/` is a new chat, `/c/<id>` an existing one, `/settings` the account's settings,
+// `/admin` the administration. Back and forward are followed.
+
+export type Page = 'chat' | 'settings' | 'admin';
+
+/** Where the address points: a page, and for the chat page the chat (null: a new one). */
+export interface Place {
+  page: Page;
+  chatId: string | null;
+}
+
+export function placeOf(path: string): Place {
+  if (/^\/settings\/?$/.test(path)) return { page: 'settings', chatId: null };
+  if (/^\/admin\/?$/.test(path)) return { page: 'admin', chatId: null };
+  return { page: 'chat', chatId: chatIdFromPath(path) };
+}
 
 export function chatIdFromPath(path: string): string | null {
   const m = /^\/c\/([^/]+)$/.exec(path);
@@ -9,14 +24,35 @@ export function pathOf(chatId: string | null): string {
   return chatId ? `/c/${encodeURIComponent(chatId)}` : '/';
 }
 
+export function pagePath(page: Page, chatId: string | null = null): string {
+  return page === 'chat' ? pathOf(chatId) : `/${page}`;
+}
+
+/** Where the page's address points now. */
+function here(): Place {
+  return typeof location === 'undefined' ? { page: 'chat', chatId: null } : placeOf(location.pathname);
+}
+
 export class Route {
-  /** The chat in the address; null for a new chat. */
-  chatId = $state<string | null>(typeof location === 'undefined' ? null : chatIdFromPath(location.pathname));
+  /** The page in the address. */
+  page = $state<Page>(here().page);
+  /** The chat in the address; null for a new chat (and on the other pages). */
+  chatId = $state<string | null>(here().chatId);
 
   /** Shows chat `id` (null: a new chat), as a new history entry unless `replace`. */
   navigate(id: string | null, replace = false): void {
-    this.chatId = id;
-    const path = pathOf(id);
+    this.#go({ page: 'chat', chatId: id }, replace);
+  }
+
+  /** Shows the settings or the administration page. */
+  open(page: Exclude<Page, 'chat'>, replace = false): void {
+    this.#go({ page, chatId: null }, replace);
+  }
+
+  #go(place: Place, replace: boolean): void {
+    this.page = place.page;
+    this.chatId = place.chatId;
+    const path = pagePath(place.page, place.chatId);
     if (typeof location === 'undefined' || location.pathname === path) return;
     if (replace) history.replaceState(null, '', path);
     else history.pushState(null, '', path);
@@ -24,7 +60,11 @@ export class Route {
 
   /** Follows back/forward until the returned function is called. */
   listen(): () => void {
-    const onPop = () => (this.chatId = chatIdFromPath(location.pathname));
+    const onPop = () => {
+      const place = placeOf(location.pathname);
+      this.page = place.page;
+      this.chatId = place.chatId;
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }

@@ -5,7 +5,7 @@
 // pass: focus order, visible focus, accessible names, and sending without a mouse.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { audit, fakeUpstream, launch, register, shots, watchProblems } from './browser.mjs';
+import { audit, fakeUpstream, launch, register, shots, unnamedControls, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
@@ -32,12 +32,6 @@ const REPLY = [
   '| ---- | ----- |',
   '| seed | 7 |',
 ].join('\n');
-
-/** Roles a user operates; each needs an accessible name. */
-const INTERACTIVE = new Set([
-  'button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'slider', 'spinbutton',
-  'checkbox', 'radio', 'switch', 'menuitem', 'tab', 'option', 'DisclosureTriangle',
-]);
 
 let browser;
 
@@ -75,34 +69,6 @@ async function ask(page, composer, text) {
   await page.waitForFunction(() => !document.querySelector('article.message[aria-busy="true"]'), null, {
     timeout: 15_000,
   });
-}
-
-/** Every operable node of the accessibility tree has a name; returns the ones without. */
-async function unnamedControls(page) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
-    const missing = [];
-    for (const node of nodes) {
-      const role = node.role?.value;
-      if (node.ignored || !INTERACTIVE.has(role)) continue;
-      if (String(node.name?.value ?? '').trim() !== '') continue;
-      let html = '';
-      if (node.backendDOMNodeId) {
-        const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: node.backendDOMNodeId });
-        const { result } = await cdp.send('Runtime.callFunctionOn', {
-          objectId: object.objectId,
-          functionDeclaration: 'function () { return this.outerHTML ? this.outerHTML.slice(0, 160) : String(this.nodeName); }',
-          returnByValue: true,
-        });
-        html = result.value;
-      }
-      missing.push(`${role}: ${html}`);
-    }
-    return missing;
-  } finally {
-    await cdp.detach();
-  }
 }
 
 /** Chromium's computed role and accessible name of the focused element. */

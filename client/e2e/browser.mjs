@@ -1,5 +1,7 @@
-// Shared by the end-to-end tests: Debian's Chromium, page-problem capture, and sign-up.
-import { mkdirSync, readFileSync } from 'node:fs';
+// Shared by the end-to-end tests: Debian's Chromium, page-problem capture, sign-up, axe, direct
+// API calls and the operator's command line (`confab user …`) against the e2e database.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -172,4 +174,106 @@ export async function audit(page, state) {
       `[${state}] ${v.id} (${v.impact}): ${v.help}\n` +
       v.nodes.map((n) => `    ${n.target}\n      ${(n.summary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
   );
+}
+
+/** Roles a user operates; each needs an accessible name. */
+const INTERACTIVE = new Set([
+  'button', 'link', 'textbox', 'searchbox', 'combobox', 'listbox', 'slider', 'spinbutton',
+  'checkbox', 'radio', 'switch', 'menuitem', 'tab', 'option', 'DisclosureTriangle',
+]);
+
+/** Every operable node of the accessibility tree has a name; returns the ones without. */
+export async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+    const missing = [];
+    for (const node of nodes) {
+      const role = node.role?.value;
+      if (node.ignored || !INTERACTIVE.has(role)) continue;
+      if (String(node.name?.value ?? '').trim() !== '') continue;
+      let html = '';
+      if (node.backendDOMNodeId) {
+        const { object } = await cdp.send('DOM.resolveNode', { backendNodeId: node.backendDOMNodeId });
+        const { result } = await cdp.send('Runtime.callFunctionOn', {
+          objectId: object.objectId,
+          functionDeclaration: 'function () { return this.outerHTML ? this.outerHTML.slice(0, 160) : String(this.nodeName); }',
+          returnByValue: true,
+        });
+        html = result.value;
+      }
+      missing.push(`${role}: ${html}`);
+    }
+    return missing;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+const repo = new URL('../../', import.meta.url).pathname;
+
+/**
+ * The e2e deployment's database: CONFAB_E2E_DATABASE, else the name scripts/test gives it,
+ * `e2e_<port of CONFAB_E2E_URL>`.
+ */
+export function e2eDatabase() {
+  if (process.env.CONFAB_E2E_DATABASE) return process.env.CONFAB_E2E_DATABASE;
+  const url = process.env.CONFAB_E2E_URL;
+  return url ? `e2e_${new URL(url).port}` : null;
+}
+
+/**
+ * Runs the operator's command line, `target/debug/confab user …args`, against the e2e database
+ * (CONFAB_E2E_MONGODB, host:port) and returns its standard output; throws with its error output
+ * when it fails. Null when CONFAB_E2E_MONGODB is not set or the binary is not built.
+ */
+export function confabUser(...args) {
+  const mongo = process.env.CONFAB_E2E_MONGODB;
+  const database = e2eDatabase();
+  const binary = `${repo}target/debug/confab`;
+  if (!mongo || !database || !existsSync(binary)) return null;
+  const run = spawnSync(binary, ['user', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {
+      PATH: process.env.PATH,
+      MONGODB_URI: `mongodb://${mongo}/?directConnection=true`,
+      MONGODB_DATABASE: database,
+      // Settings::load needs no more in development; a secret of the minimum length in case.
+      JWT_SECRET: 'e2e-cli-secret-0123456789abcdef0123456789',
+      RUST_LOG: 'warn',
+    },
+  });
+  if (run.status !== 0) throw new Error(`confab user ${args.join(' ')}: exit ${run.status}\n${run.stderr}`);
+  return run.stdout;
+}
+
+/** Calls the API directly (not through the page): `{ status, body }`, the body parsed when JSON. */
+export async function callApi(base, method, path, { token, body } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, body: parsed };
+}
+
+/**
+ * Presses Tab (from wherever the focus is) until `isTarget(activeElement)` holds in the page;
+ * throws after `max` presses. `isTarget` runs in the page.
+ */
+export async function tabTo(page, isTarget, { max = 100, what = 'the target' } = {}) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(isTarget)) return i + 1;
+  }
+  throw new Error(`Tab never reached ${what} in ${max} presses`);
 }

@@ -28,6 +28,12 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A 403 with its own code (`registration_closed`, `account_disabled`…).
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
@@ -43,10 +49,16 @@ pub enum ApiError {
     Validation(FieldErrors),
     #[error("too many requests; try again in {} seconds", whole_seconds(*retry_after))]
     TooManyRequests { retry_after: Duration },
-    #[error(
-        "too many answers are being generated for you at once; wait for one to finish or stop one"
-    )]
-    TooManyGenerations,
+    /// Over one of the user's limits: 429 with `Retry-After` and the `RateLimit-*` headers.
+    #[error("{message}")]
+    OverLimit {
+        code: &'static str,
+        message: String,
+        retry_after: Duration,
+        window: Option<RateWindow>,
+    },
+    #[error("this would leave the deployment without an active admin")]
+    LastAdmin,
     #[error("no language model is configured on this server (set OPENAI_API_BASE_URL)")]
     NoUpstream,
     #[error("the service is temporarily unavailable")]
@@ -55,6 +67,47 @@ pub enum ApiError {
     Draining,
     #[error("an unexpected error occurred")]
     Internal(#[source] anyhow::Error),
+}
+
+/// Where a caller stands against a limit: the `RateLimit-Limit`, `RateLimit-Remaining` and
+/// `RateLimit-Reset` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset: Duration,
+}
+
+impl RateWindow {
+    /// The three headers.
+    pub fn headers(&self) -> [(header::HeaderName, HeaderValue); 3] {
+        let number =
+            |n: u64| HeaderValue::from_str(&n.to_string()).unwrap_or(HeaderValue::from_static("0"));
+        [
+            (
+                header::HeaderName::from_static("ratelimit-limit"),
+                number(self.limit),
+            ),
+            (
+                header::HeaderName::from_static("ratelimit-remaining"),
+                number(self.remaining),
+            ),
+            (
+                header::HeaderName::from_static("ratelimit-reset"),
+                number(whole_seconds(self.reset)),
+            ),
+        ]
+    }
+}
+
+impl From<crate::generation::Window> for RateWindow {
+    fn from(w: crate::generation::Window) -> Self {
+        Self {
+            limit: w.limit,
+            remaining: w.remaining,
+            reset: w.reset,
+        }
+    }
 }
 
 /// A wait in whole seconds, rounded up (a client retrying after it is never early), at least 1.
@@ -108,15 +161,13 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::LastAdmin => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests { .. } | Self::TooManyGenerations => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyRequests { .. } | Self::OverLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NoUpstream | Self::Unavailable(_) | Self::Draining => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -130,13 +181,14 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::Refused { code, .. } | Self::OverLimit { code, .. } => code,
+            Self::LastAdmin => "last_admin",
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests { .. } => "rate_limited",
-            Self::TooManyGenerations => "too_many_generations",
             Self::NoUpstream => "no_upstream",
             Self::Unavailable(_) => "service_unavailable",
             Self::Draining => "draining",
@@ -186,8 +238,20 @@ impl IntoResponse for ApiError {
                     headers.insert(header::RETRY_AFTER, value);
                 }
             }
-            // When one of the running answers ends is unknown; a few seconds is a fair guess.
-            Self::Unavailable(_) | Self::TooManyGenerations => {
+            Self::OverLimit {
+                retry_after,
+                window,
+                ..
+            } => {
+                let secs = whole_seconds(*retry_after);
+                if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+                for (name, value) in window.iter().flat_map(RateWindow::headers) {
+                    headers.insert(name, value);
+                }
+            }
+            Self::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             Self::Draining => {
@@ -217,10 +281,52 @@ impl From<crate::generation::StartError> for ApiError {
             StartError::MessageNotFound => Self::NotFound("message"),
             StartError::Invalid(fields) => Self::Validation(fields),
             StartError::NoUpstream => Self::NoUpstream,
-            StartError::TooManyGenerations => Self::TooManyGenerations,
-            StartError::RateLimited(retry_after) => Self::TooManyRequests { retry_after },
+            StartError::OverLimit(over) => over.into(),
             StartError::Draining => Self::Draining,
             StartError::Store(err) => err.into(),
+        }
+    }
+}
+
+impl From<crate::generation::OverLimit> for ApiError {
+    fn from(over: crate::generation::OverLimit) -> Self {
+        use crate::generation::OverLimit;
+        // When one of the running answers ends is unknown; a few seconds is a fair guess.
+        const RUNNING_ENDS: Duration = Duration::from_secs(5);
+        match over {
+            OverLimit::TooMany { limit } => Self::OverLimit {
+                code: "too_many_generations",
+                message: format!(
+                    "{limit} answers are being generated for you at once, your limit; wait for one to finish or stop one"
+                ),
+                retry_after: RUNNING_ENDS,
+                window: Some(RateWindow {
+                    limit,
+                    remaining: 0,
+                    reset: RUNNING_ENDS,
+                }),
+            },
+            OverLimit::RateLimited(window) => Self::OverLimit {
+                code: "rate_limited",
+                message: format!(
+                    "you started {} answers in the last minute, your limit; try again in {} seconds",
+                    window.limit,
+                    whole_seconds(window.reset)
+                ),
+                retry_after: window.reset,
+                window: Some(window.into()),
+            },
+            OverLimit::QuotaExceeded { window, monthly } => Self::OverLimit {
+                code: "quota_exceeded",
+                message: format!(
+                    "you have used your {} tokens of this {}; more are available in {} seconds",
+                    window.limit,
+                    if monthly { "month" } else { "day" },
+                    whole_seconds(window.reset)
+                ),
+                retry_after: window.reset,
+                window: Some(window.into()),
+            },
         }
     }
 }

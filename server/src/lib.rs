@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod chat_log;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod env;

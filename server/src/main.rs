@@ -1,4 +1,5 @@
-//! `confab` — runs the server. `confab healthcheck` probes a running one (for containers).
+//! `confab` — runs the server. `confab healthcheck` probes a running one (for containers);
+//! `confab user …` manages accounts (see `cli`).
 
 use std::process::ExitCode;
 
@@ -6,8 +7,11 @@ use confab::{Application, Settings, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        return confab::startup::healthcheck().await;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("healthcheck") => return confab::startup::healthcheck().await,
+        Some("user") => return confab::cli::user(&args[1..]).await,
+        _ => {}
     }
     let settings = match Settings::load() {
         Ok(settings) => settings,

@@ -87,6 +87,7 @@ impl Application {
             events,
             tickets,
             session_cache: Default::default(),
+            standing_cache: Default::default(),
             sockets: Default::default(),
             draining: Default::default(),
             metrics_addr: Default::default(),

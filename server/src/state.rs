@@ -36,6 +36,8 @@ pub struct App {
     pub tickets: crate::live::Tickets,
     /// Sessions recently found live (saves a look-up per request).
     pub session_cache: crate::auth::session_cache::SessionCache,
+    /// Accounts' role, status and limits, read at most a second ago.
+    pub standing_cache: crate::auth::standing_cache::StandingCache,
     /// The tasks serving WebSockets, which shutdown waits for (bounded) so that each sends its
     /// close frame.
     pub sockets: tokio_util::task::TaskTracker,

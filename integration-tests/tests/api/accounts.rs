@@ -40,7 +40,7 @@ async fn registering_returns_201_the_user_an_access_token_and_a_refresh_cookie()
     keys.sort();
     assert_eq!(
         keys,
-        ["created_at", "email", "id", "username"],
+        ["created_at", "email", "id", "role", "status", "username"],
         "no hash, no extras"
     );
 

@@ -1,4 +1,5 @@
-//! The `CurrentUser` extractor: a valid bearer access token whose session is still live.
+//! The `CurrentUser` extractor: a valid bearer access token whose session is still live, of an
+//! account that is active; and `Admin`, the same for an admin.
 
 use axum::{
     extract::FromRequestParts,
@@ -6,12 +7,21 @@ use axum::{
 };
 use mongodb::bson::oid::ObjectId;
 
-use crate::{error::ApiError, state::AppState, store::sessions};
+use crate::{
+    domain::{AccountRole, AccountStatus, Limits},
+    error::ApiError,
+    state::AppState,
+    store::{sessions, users},
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct CurrentUser {
     pub user_id: ObjectId,
     pub session_id: ObjectId,
+    /// Read per request (through a cache of at most a second).
+    pub role: AccountRole,
+    /// The limits set for this account alone (`None`: the default).
+    pub limits: Limits,
 }
 
 /// The token from `Authorization: Bearer <token>`, if that header is present and well-formed.
@@ -34,23 +44,56 @@ impl FromRequestParts<AppState> for CurrentUser {
             .jwt
             .verify(token)
             .ok_or_else(ApiError::invalid_token)?;
-        // A logged-out or revoked session invalidates its access tokens at once.
-        if !state
-            .session_cache
-            .is_fresh(subject.session_id, subject.user_id)
-        {
-            if !sessions::is_active(&state.store.sessions, subject.session_id, subject.user_id)
-                .await?
-            {
-                return Err(ApiError::invalid_token());
-            }
-            state
-                .session_cache
-                .remember(subject.session_id, subject.user_id);
+        let (user_id, session_id) = (subject.user_id, subject.session_id);
+        // A logged-out or revoked session invalidates its access tokens at once; the account's
+        // role, status and limits are read per request (a second's cache), so a demotion or a
+        // disabled account holds on tokens already issued.
+        let session_known = state.session_cache.is_fresh(session_id, user_id);
+        let cached = state.standing_cache.get(user_id);
+        let (live, standing) = tokio::try_join!(
+            async {
+                if session_known {
+                    return Ok(true);
+                }
+                sessions::is_active(&state.store.sessions, session_id, user_id).await
+            },
+            async {
+                if cached.is_some() {
+                    return Ok(cached);
+                }
+                users::standing(&state.store.users, user_id).await
+            },
+        )?;
+        let Some(standing) = standing.filter(|s| live && s.status == AccountStatus::Active) else {
+            return Err(ApiError::invalid_token());
+        };
+        if !session_known {
+            state.session_cache.remember(session_id, user_id);
+        }
+        if cached.is_none() {
+            state.standing_cache.remember(user_id, standing);
         }
         Ok(Self {
-            user_id: subject.user_id,
-            session_id: subject.session_id,
+            user_id,
+            session_id,
+            role: standing.role,
+            limits: standing.limits,
         })
+    }
+}
+
+/// A signed-in admin: anyone else is refused with 403 (401 when not signed in).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.role != AccountRole::Admin {
+            return Err(ApiError::Forbidden("this needs an admin account"));
+        }
+        Ok(Self(user))
     }
 }

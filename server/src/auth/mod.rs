@@ -8,7 +8,8 @@ pub mod password;
 pub mod refresh_token;
 pub mod session_cache;
 mod settings;
+pub mod standing_cache;
 pub mod throttle;
 
-pub use current_user::{CurrentUser, bearer_token};
-pub use settings::AuthSettings;
+pub use current_user::{Admin, CurrentUser, bearer_token};
+pub use settings::{AuthSettings, Registration};

@@ -23,6 +23,38 @@ pub struct AuthSettings {
     pub login: LoginPolicy,
     /// Accounts that may be registered from one client address per hour (0: no limit).
     pub registrations_per_ip_per_hour: u32,
+    /// Who may create an account (`REGISTRATION`).
+    pub registration: Registration,
+    /// The e-mail domains accounts may be created with (`REGISTRATION_ALLOWED_DOMAINS`; empty:
+    /// any), lower case.
+    pub allowed_domains: Vec<String>,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone.
+    Open,
+    /// Whoever has an invite code an admin created.
+    Invite,
+    /// Anyone, but the account waits for an admin's approval.
+    Approval,
+    /// No one: accounts come from the command line (`confab user create`).
+    Closed,
+}
+
+impl std::str::FromStr for Registration {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "open" => Ok(Self::Open),
+            "invite" => Ok(Self::Invite),
+            "approval" => Ok(Self::Approval),
+            "closed" => Ok(Self::Closed),
+            _ => Err("expected open, invite, approval or closed".to_owned()),
+        }
+    }
 }
 
 impl AuthSettings {
@@ -55,6 +87,13 @@ impl AuthSettings {
                 ),
             },
             registrations_per_ip_per_hour: env.parse("REGISTRATIONS_PER_IP_PER_HOUR", 10)?,
+            registration: env.parse("REGISTRATION", Registration::Open)?,
+            allowed_domains: env
+                .string("REGISTRATION_ALLOWED_DOMAINS", "")
+                .split(',')
+                .map(|domain| domain.trim().trim_start_matches('@').to_lowercase())
+                .filter(|domain| !domain.is_empty())
+                .collect(),
         })
     }
 }

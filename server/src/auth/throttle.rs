@@ -154,15 +154,23 @@ impl LoginPolicy {
         store: &Collection<ThrottleDoc>,
         account: &str,
         ip: IpAddr,
-    ) -> mongodb::error::Result<()> {
+    ) -> mongodb::error::Result<Option<Burst>> {
         metrics::counter!(crate::metrics::LOGIN_FAILURES).increment(1);
         let keys = self.keys(account, ip);
-        tokio::try_join!(
+        let (_, by_account, by_ip) = tokio::try_join!(
             throttles::bump(store, &keys.pair, Expiry::AfterLast(self.memory)),
             throttles::bump(store, &keys.account, Expiry::AfterLast(self.memory)),
             throttles::bump(store, &keys.ip, Expiry::At(keys.ip_window_end)),
-        )
-        .map(drop)
+        )?;
+        // The counts grow atomically: exactly one failure (on whichever process) is the one
+        // that reaches a threshold, and reports the burst.
+        if by_account.count == i64::from(self.free_failures.max(1)) {
+            return Ok(Some(Burst::Account(by_account.count)));
+        }
+        if by_ip.count == i64::from(self.max_per_ip) {
+            return Ok(Some(Burst::Address(by_ip.count)));
+        }
+        Ok(None)
     }
 
     /// A success clears the account's consecutive failures (from everywhere) and remembers
@@ -185,6 +193,15 @@ impl LoginPolicy {
         )
         .map(drop)
     }
+}
+
+/// A burst of failed sign-ins, reported once when a count reaches its threshold (for the audit
+/// log): an account's consecutive failures reaching the free ones (back-off begins), or an
+/// address's failures reaching its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Burst {
+    Account(i64),
+    Address(i64),
 }
 
 /// Sign-ups per address in a fixed hour. `Err(retry_after)` once `per_hour` is reached; the

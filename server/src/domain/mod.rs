@@ -1,11 +1,14 @@
 //! Domain types that *parse* input: once a value of one of these types exists, it is valid.
 
+pub mod account;
+pub mod device;
 mod email;
 pub mod params;
 mod password;
 pub mod prompt;
 mod username;
 
+pub use account::{AccountRole, AccountStatus, Limits};
 pub use email::Email;
 pub use params::{Param, ParamValue, SamplingParams};
 pub use password::Password;

@@ -125,6 +125,29 @@ pub(super) async fn write(
     }
 }
 
+/// Appends `events` to the user's log from outside a running server (the operator's command
+/// line), without the writer task: a few attempts, then the error.
+pub async fn append_now(
+    log: &Collection<EventBatchDoc>,
+    user_id: ObjectId,
+    events: &[LiveEvent],
+) -> mongodb::error::Result<()> {
+    let batch: Vec<LoggedEvent> = events.iter().filter_map(logged).collect();
+    let mut attempts = 0;
+    loop {
+        let prev = store::events::head(log, user_id).await?;
+        match store::events::append(log, user_id, prev, batch.clone()).await? {
+            Appended::Written(_) => return Ok(()),
+            Appended::Conflict if attempts < 20 => attempts += 1,
+            Appended::Conflict => {
+                return Err(mongodb::error::Error::custom(
+                    "the event log kept moving; try again",
+                ));
+            }
+        }
+    }
+}
+
 /// Appends one user's batch, re-reading the head after a conflict; `(user, last seq)`.
 async fn append(
     log: &Collection<EventBatchDoc>,

@@ -10,6 +10,8 @@ mod event;
 mod local;
 mod log;
 
+pub use log::append_now;
+
 use std::sync::Arc;
 
 use mongodb::bson::oid::ObjectId;

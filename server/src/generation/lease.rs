@@ -76,6 +76,10 @@ pub async fn start(state: &AppState) -> mongodb::error::Result<()> {
                     if let Err(err) = events::purge(sweeping.events.log(), before).await {
                         tracing::warn!(error = %err, "purging the event log failed");
                     }
+                    // Account deletions a process began and did not end (it died midway).
+                    if let Err(err) = sweeping.store.finish_unfinished_deletions().await {
+                        tracing::warn!(error = %err, "finishing account deletions failed");
+                    }
                 }
             }
         }

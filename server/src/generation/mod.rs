@@ -1,7 +1,7 @@
 //! Generations belong to the server, not to an HTTP connection: each runs in its own task,
 //! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
 
-mod fair_use;
+pub mod fair_use;
 pub mod lease;
 mod plan;
 mod registry;
@@ -16,6 +16,7 @@ use mongodb::bson::oid::ObjectId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use fair_use::{OverLimit, Window};
 pub use plan::{Plan, PlanError, Request, plan};
 pub use registry::{FairUse, Generations};
 pub use start::{StartError, Started, start};

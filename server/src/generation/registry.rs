@@ -9,27 +9,63 @@ use std::{
 use mongodb::bson::oid::ObjectId;
 
 use super::Generation;
+use crate::domain::Limits;
 
-/// How many generations one user may start.
+/// How many generations one user may start, and how many tokens use: the deployment's
+/// defaults, or (`for_account`) what applies to one account.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FairUse {
     /// Answers being generated at once per user (0: no limit).
     pub max_concurrent_per_user: usize,
     /// Answers started per user in any 60 s (0: no limit).
     pub per_minute: usize,
+    /// Tokens per user per UTC day (0: no limit).
+    pub daily_tokens: u64,
+    /// Tokens per user per UTC month (0: no limit).
+    pub monthly_tokens: u64,
 }
 
 impl FairUse {
-    /// Neither limit applies: nothing to count.
+    /// No limit on starting answers applies: nothing to count in `messages`.
     pub fn is_off(&self) -> bool {
         self.max_concurrent_per_user == 0 && self.per_minute == 0
+    }
+
+    /// No token quota applies: nothing to read in `usage`.
+    pub fn quotas_off(&self) -> bool {
+        self.daily_tokens == 0 && self.monthly_tokens == 0
     }
 
     pub fn from_env(env: &crate::env::Env<'_>) -> Result<Self, crate::env::BadSetting> {
         Ok(Self {
             max_concurrent_per_user: env.parse("MAX_CONCURRENT_GENERATIONS_PER_USER", 3)?,
             per_minute: env.parse("RATE_LIMIT_MESSAGES_PER_MINUTE", 20)?,
+            daily_tokens: env.parse("DAILY_TOKEN_QUOTA", 0)?,
+            monthly_tokens: env.parse("MONTHLY_TOKEN_QUOTA", 0)?,
         })
+    }
+
+    /// The defaults as limits (0 stays 0: no limit).
+    pub fn as_limits(&self) -> Limits {
+        let n = |v: usize| Some(u64::try_from(v).unwrap_or(u64::MAX));
+        Limits {
+            messages_per_minute: n(self.per_minute),
+            concurrent_generations: n(self.max_concurrent_per_user),
+            daily_tokens: Some(self.daily_tokens),
+            monthly_tokens: Some(self.monthly_tokens),
+        }
+    }
+
+    /// What applies to an account with these overrides.
+    pub fn for_account(&self, overrides: Limits) -> Self {
+        let applied = overrides.over(self.as_limits());
+        let n = |v: Option<u64>| usize::try_from(Limits::value(v)).unwrap_or(usize::MAX);
+        Self {
+            max_concurrent_per_user: n(applied.concurrent_generations),
+            per_minute: n(applied.messages_per_minute),
+            daily_tokens: Limits::value(applied.daily_tokens),
+            monthly_tokens: Limits::value(applied.monthly_tokens),
+        }
     }
 }
 
@@ -40,7 +76,7 @@ pub(super) struct Existing(pub Arc<Generation>);
 #[derive(Debug, Default)]
 pub struct Generations {
     inner: Mutex<Inner>,
-    pub(super) limits: FairUse,
+    pub limits: FairUse,
 }
 
 #[derive(Debug, Default)]
@@ -121,6 +157,17 @@ impl Generations {
         let inner = self.lock();
         let mut stopped = 0;
         for generation in inner.by_message.values().filter(|g| g.chat_id == chat_id) {
+            generation.stop();
+            stopped += 1;
+        }
+        stopped
+    }
+
+    /// Stops every generation of a user (their account is being deleted).
+    pub fn stop_user(&self, user_id: ObjectId) -> usize {
+        let inner = self.lock();
+        let mut stopped = 0;
+        for generation in inner.by_message.values().filter(|g| g.user_id == user_id) {
             generation.stop();
             stopped += 1;
         }

@@ -44,6 +44,7 @@ pub async fn run(
 ) {
     let started = Instant::now();
     let outcome = stream(&state, &generation, &resolved, prompt.clone(), started).await;
+    let used_tokens = outcome.first_token.is_some() || outcome.usage.is_some();
     let message = final_message(&generation, outcome, &prompt, started.elapsed());
 
     if !generation.wait_saved().await {
@@ -58,9 +59,17 @@ pub async fn run(
     // The final write matters most: nothing the user was shown may be lost. The client is told
     // the answer is done only once it is saved; if the database is down, it is told the text is
     // not stored yet, and the save is retried here until the database is back.
+    // The answer's tokens count against its user's quotas whatever its outcome (but an answer
+    // that failed before its first token used none), written alongside the final save.
     let saving = Instant::now();
-    let saved = state.store.batched.finish(&message).await;
+    let (saved, counted) = tokio::join!(
+        state.store.batched.finish(&message),
+        record_usage(&state, &message, used_tokens),
+    );
     crate::metrics::final_save("answer", saving.elapsed());
+    if let Err(err) = counted {
+        tracing::warn!(message_id = %message.id, error = %err, "counting an answer's tokens failed");
+    }
     if let Err(err) = saved {
         tracing::error!(message_id = %message.id, error = %err, "saving an answer failed; retrying in the background");
         generation.finish(message.clone(), false);
@@ -77,6 +86,26 @@ pub async fn run(
     );
     generation.finish(message, true);
     state.generations.remove(generation.message_id());
+}
+
+/// Adds the answer's tokens to its user's usage of the day (when `used`).
+async fn record_usage(
+    state: &AppState,
+    message: &MessageDoc,
+    used: bool,
+) -> mongodb::error::Result<()> {
+    let (Some(usage), true) = (&message.usage, used) else {
+        return Ok(());
+    };
+    let model = message.model.as_deref().unwrap_or("unknown");
+    let statement = crate::store::usage::increment(
+        message.user_id,
+        model,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        chrono::Utc::now(),
+    );
+    state.store.batched.record_usage(statement).await
 }
 
 /// The answer as it ended: its text, status, usage (estimated when the upstream gave none)

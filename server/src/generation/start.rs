@@ -7,16 +7,13 @@
 //! No text reaches anyone before the insert is acknowledged (and, with fair-use limits on, the
 //! answer is counted within them): if it fails, the upstream request is cancelled.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Instant};
 
 use mongodb::bson::oid::ObjectId;
 
 use super::{
-    Generation,
-    fair_use::{self, OverLimit},
+    FairUse, Generation,
+    fair_use::{self, OverLimit, Window},
     plan::{Plan, PlanError, Request, plan},
     registry::Existing,
     runner,
@@ -55,10 +52,8 @@ pub enum StartError {
     Invalid(FieldErrors),
     #[error("no model is configured")]
     NoUpstream,
-    #[error("too many answers at once")]
-    TooManyGenerations,
-    #[error("too many answers per minute")]
-    RateLimited(Duration),
+    #[error("over a limit: {0:?}")]
+    OverLimit(OverLimit),
     #[error("this process is shutting down")]
     Draining,
     #[error("database: {0}")]
@@ -75,26 +70,29 @@ impl From<PlanError> for StartError {
     }
 }
 
-/// Starts `request` in the user's chat `chat_id` (`received`: when the request arrived).
+/// Starts `request` in the user's chat `chat_id` (`received`: when the request arrived), within
+/// the `limits` that apply to the user. With the generation, where the user stands against the
+/// limit nearest to refusing (for the `RateLimit-*` headers).
 #[tracing::instrument(skip_all, fields(%chat_id))]
 pub async fn start(
     state: &AppState,
     user_id: ObjectId,
+    limits: FairUse,
     chat_id: ObjectId,
     request: Request,
     received: Instant,
-) -> Result<Started, StartError> {
+) -> Result<(Started, Option<Window>), StartError> {
     let loading = Instant::now();
     metrics::first_token_stage("auth", loading - received);
     if state.is_draining() {
         return Err(StartError::Draining);
     }
     // The chat with its messages (two reads at once, scoped to the caller) and the user's
-    // fair-use counts alongside: one round trip.
-    let limits = state.generations.limits;
-    let (loaded, over) = tokio::try_join!(
+    // fair-use counts and token usage alongside: one round trip.
+    let (loaded, counted, used) = tokio::try_join!(
         state.store.batched.chat_with_messages(user_id, chat_id),
         fair_use::check(&state.store.messages, limits, user_id, None),
+        fair_use::quota(&state.store.usage, limits, user_id),
     )?;
     metrics::first_token_stage("load", loading.elapsed());
     let (chat, all) = loaded.ok_or(StartError::ChatNotFound)?;
@@ -104,24 +102,30 @@ pub async fn start(
     if let Some(request_id) = &plan.request_id
         && let Some(existing) = find_submission(state, chat.id, request_id).await?
     {
-        return Ok(existing);
+        return Ok((existing, None));
     }
-    if let Some(over) = over {
-        return Err(over.into());
-    }
-    launch(state, plan, received).await
+    let (minute, tokens) = (counted?, used?);
+    let started = launch(state, plan, limits, received).await?;
+    // The limit nearest to refusing: the one with the fewest left.
+    let window = match (minute, tokens) {
+        (Some(a), Some(b)) => Some(if b.remaining < a.remaining { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    Ok((started, window))
 }
 
 impl From<OverLimit> for StartError {
     fn from(over: OverLimit) -> Self {
-        match over {
-            OverLimit::TooMany => StartError::TooManyGenerations,
-            OverLimit::RateLimited(wait) => StartError::RateLimited(wait),
-        }
+        StartError::OverLimit(over)
     }
 }
 
-async fn launch(state: &AppState, plan: Plan, received: Instant) -> Result<Started, StartError> {
+async fn launch(
+    state: &AppState,
+    plan: Plan,
+    limits: FairUse,
+    received: Instant,
+) -> Result<Started, StartError> {
     let saving = Instant::now();
     let Plan {
         user_message,
@@ -167,15 +171,14 @@ async fn launch(state: &AppState, plan: Plan, received: Instant) -> Result<Start
     // Counted again now that the answer exists: of two processes starting answers for one user
     // at once, the one ranked past a limit withdraws before anyone heard of its messages.
     // (With both limits off, nothing is read.)
-    let limits = state.generations.limits;
     let over = fair_use::check(&state.store.messages, limits, user_id, Some(answer.id))
         .await
         .unwrap_or_else(|err| {
             // The first count passed: a failed recount lets the answer run rather than lose it.
             tracing::warn!(error = %err, "recounting fair use failed");
-            None
+            Ok(None)
         });
-    if let Some(over) = over {
+    if let Err(over) = over {
         generation.abandon();
         state.generations.remove(answer.id);
         let ids: Vec<ObjectId> = docs.iter().map(|d| d.id).collect();

@@ -83,8 +83,25 @@ async fn stream_answer(
     request: Request,
     Received(received): Received,
 ) -> ApiResult<Response> {
-    let started = generation::start(state, user.user_id, chat_id(chat)?, request, received).await?;
-    Ok(stream::respond(state, started))
+    let limits = state.generations.limits.for_account(user.limits);
+    let (started, window) = generation::start(
+        state,
+        user.user_id,
+        limits,
+        chat_id(chat)?,
+        request,
+        received,
+    )
+    .await?;
+    let mut response = stream::respond(state, started);
+    for (name, value) in window
+        .map(crate::error::RateWindow::from)
+        .iter()
+        .flat_map(crate::error::RateWindow::headers)
+    {
+        response.headers_mut().insert(name, value);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

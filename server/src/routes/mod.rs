@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource. Handlers only translate HTTP to domain calls.
 
+mod admin;
 mod auth;
 mod chats;
 mod client;
@@ -25,6 +26,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(auth::routes())
         .merge(users::routes())
+        .merge(admin::routes())
         .merge(models::routes())
         .merge(live::routes())
         .merge(chats::routes())

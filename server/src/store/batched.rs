@@ -25,7 +25,7 @@ use super::{
 };
 
 /// One update statement: a filter and what to set.
-type Statement = (Document, Document);
+pub type Statement = (Document, Document);
 
 /// Set once a queued write is no longer wanted.
 pub type Superseded = std::sync::Arc<std::sync::atomic::AtomicBool>;
@@ -41,6 +41,7 @@ pub struct Batched {
     partials: Batcher<(Statement, Superseded), Result<()>>,
     finishes: Batcher<Statement, Result<()>>,
     chats: Batcher<(ObjectId, ChatUpdateFor), Result<Option<ChatDoc>>>,
+    usage: Batcher<Statement, Result<()>>,
 }
 
 /// A chat's change, with the user it must belong to.
@@ -55,6 +56,7 @@ impl Batched {
         db: &Database,
         chats: &Collection<ChatDoc>,
         messages: &Collection<MessageDoc>,
+        usage: &Collection<super::usage::UsageDoc>,
     ) -> Self {
         let limits = Limits::default();
         let load = {
@@ -104,12 +106,22 @@ impl Batched {
                 move |items| update_chats(target.clone(), chats.clone(), items),
             )
         };
+        let usage = {
+            let target = UpdateTarget {
+                upsert: true,
+                ..UpdateTarget::of(db, usage)
+            };
+            Batcher::new(limits, weigh_statement, move |items| {
+                update_each(target.clone(), items)
+            })
+        };
         Self {
             load,
             insert,
             partials,
             finishes,
             chats: chat_updates,
+            usage,
         }
     }
 
@@ -154,6 +166,11 @@ impl Batched {
         set.insert("updated_at", DateTime::now());
         let statement = (doc! { "_id": message.id }, doc! { "$set": set });
         ran(&self.finishes, statement).await
+    }
+
+    /// Adds an answer's tokens to its user's usage (`usage::increment`).
+    pub async fn record_usage(&self, statement: Statement) -> Result<()> {
+        ran(&self.usage, statement).await
     }
 
     /// Applies `change` to the user's chat and bumps `updated_at`; the chat as it is after it
@@ -357,6 +374,8 @@ struct UpdateTarget {
     db: Database,
     collection: String,
     write_concern: Option<mongodb::options::WriteConcern>,
+    /// Statements insert the document they do not find.
+    upsert: bool,
 }
 
 impl UpdateTarget {
@@ -365,6 +384,7 @@ impl UpdateTarget {
             db: db.clone(),
             collection: collection.name().to_owned(),
             write_concern: collection.write_concern().cloned(),
+            upsert: false,
         }
     }
 }
@@ -376,11 +396,12 @@ async fn update_each(target: UpdateTarget, items: Vec<Statement>) -> Vec<Result<
         db,
         collection,
         write_concern,
+        upsert,
     } = target;
     let count = items.len();
     let updates: Vec<Document> = items
         .into_iter()
-        .map(|(q, u)| doc! { "q": q, "u": u })
+        .map(|(q, u)| doc! { "q": q, "u": u, "upsert": upsert })
         .collect();
     let mut command = doc! { "update": collection, "updates": updates, "ordered": false };
     if let Some(concern) = write_concern

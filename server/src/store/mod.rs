@@ -1,15 +1,19 @@
 //! MongoDB storage: one `Client` for the process, typed collections, indexes created at start-up.
 
+mod accounts;
+pub mod audit;
 pub mod batch;
 pub mod batched;
 pub mod chats;
 mod errors;
 pub mod events;
 pub mod instances;
+pub mod invites;
 pub mod messages;
 pub mod sessions;
 pub mod throttles;
 pub mod tickets;
+pub mod usage;
 pub mod users;
 pub mod votes;
 
@@ -91,6 +95,14 @@ pub struct Store {
     pub tickets: Collection<tickets::TicketDoc>,
     /// The processes sharing this database and their leases.
     pub instances: Collection<instances::InstanceDoc>,
+    /// Sign-up codes.
+    pub invites: Collection<invites::InviteDoc>,
+    /// Tokens used per user, day and model.
+    pub usage: Collection<usage::UsageDoc>,
+    /// Admin actions and sign-in failure bursts.
+    pub audit: Collection<audit::AuditDoc>,
+    /// One-off claims (the first admin).
+    pub claims: Collection<mongodb::bson::Document>,
     /// What every answer reads and writes, group-committed across answers.
     pub batched: batched::Batched,
 }
@@ -140,10 +152,15 @@ impl Store {
             events: db.collection("events"),
             tickets: db.collection("tickets"),
             instances: db.collection("instances"),
+            invites: db.collection_with_options("invites", durable.clone()),
+            usage: db.collection("usage"),
+            audit: db.collection("audit"),
+            claims: db.collection_with_options("claims", durable.clone()),
             batched: batched::Batched::new(
                 &db,
                 &db.collection_with_options("chats", durable.clone()),
                 &db.collection_with_options("messages", durable),
+                &db.collection("usage"),
             ),
             db,
         };
@@ -299,6 +316,41 @@ impl Store {
                     .options(named("events_by_age"))
                     .build(),
             ])
+            .await?;
+        self.invites
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "code_hash": 1 })
+                .options(unique("invites_code_unique"))
+                .build()])
+            .await?;
+        self.usage
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "month": 1 })
+                    .options(named("usage_by_user_month"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "day": 1 })
+                    .options(named("usage_by_day"))
+                    .build(),
+            ])
+            .await?;
+        self.audit
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "at": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .name("audit_retention_ttl".to_owned())
+                        .expire_after(audit::RETENTION)
+                        .build(),
+                )
+                .build()])
+            .await?;
+        self.users
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "role": 1, "status": 1 })
+                .options(named("users_by_role"))
+                .build()])
             .await?;
         self.tickets
             .create_indexes([IndexModel::builder()

@@ -34,6 +34,9 @@ pub struct SessionDoc {
     pub revoked_at: Option<DateTime>,
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// The client's address, made approximate (an IPv4 /24, an IPv6 /48) before it is stored.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 fn expiry(ttl: Duration) -> DateTime {
@@ -47,6 +50,7 @@ pub async fn create(
     token_hash: String,
     ttl: Duration,
     user_agent: Option<String>,
+    address: Option<String>,
 ) -> mongodb::error::Result<SessionDoc> {
     let now = DateTime::now();
     let session = SessionDoc {
@@ -59,6 +63,7 @@ pub async fn create(
         expires_at: expiry(ttl),
         revoked_at: None,
         user_agent,
+        address,
     };
     sessions.insert_one(&session).await?;
     Ok(session)
@@ -171,4 +176,75 @@ pub async fn is_active(
         .projection(doc! { "_id": 1 })
         .await?;
     Ok(found.is_some())
+}
+
+/// The user's sessions that are live (neither revoked nor expired), most recently used first.
+pub async fn live_of(
+    sessions: &Collection<SessionDoc>,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Vec<SessionDoc>> {
+    use futures::TryStreamExt as _;
+    sessions
+        .find(doc! {
+            "user_id": user_id,
+            "revoked_at": null,
+            "expires_at": { "$gt": DateTime::now() },
+        })
+        .projection(doc! { "previous_hashes": 0 })
+        .sort(doc! { "last_used_at": -1 })
+        .limit(500)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Revokes the user's live sessions, except `keep`; the ids of those it ended.
+pub async fn revoke_all_of(
+    sessions: &Collection<SessionDoc>,
+    user_id: ObjectId,
+    keep: Option<ObjectId>,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    use futures::TryStreamExt as _;
+    let mut filter = doc! { "user_id": user_id, "revoked_at": null };
+    if let Some(keep) = keep {
+        filter.insert("_id", doc! { "$ne": keep });
+    }
+    let ids: Vec<ObjectId> = sessions
+        .clone_with_type::<Document>()
+        .find(filter.clone())
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect::<Vec<Document>>()
+        .await?
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    filter.insert("_id", doc! { "$in": &ids });
+    sessions
+        .update_many(filter, doc! { "$set": { "revoked_at": DateTime::now() } })
+        .await?;
+    Ok(ids)
+}
+
+/// Revokes one of the user's sessions; false if it is not theirs or not live.
+pub async fn revoke_of(
+    sessions: &Collection<SessionDoc>,
+    user_id: ObjectId,
+    session_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let result = sessions
+        .update_one(
+            doc! {
+                "_id": session_id,
+                "user_id": user_id,
+                "revoked_at": null,
+                "expires_at": { "$gt": DateTime::now() },
+            },
+            doc! { "$set": { "revoked_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
 }

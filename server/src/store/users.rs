@@ -2,11 +2,11 @@
 
 use mongodb::{
     Collection,
-    bson::{DateTime, doc, oid::ObjectId},
+    bson::{DateTime, Document, doc, oid::ObjectId},
 };
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Email, Username};
+use crate::domain::{AccountRole, AccountStatus, Email, Limits, Username};
 
 pub const EMAIL_INDEX: &str = "users_email_unique";
 pub const USERNAME_INDEX: &str = "users_username_unique";
@@ -23,6 +23,30 @@ pub struct UserDoc {
     /// PHC string (argon2id).
     pub password_hash: String,
     pub created_at: DateTime,
+    #[serde(default)]
+    pub role: AccountRole,
+    #[serde(default)]
+    pub status: AccountStatus,
+    /// The limits set for this account alone (`None`: the deployment's default).
+    #[serde(default)]
+    pub limits: Limits,
+    /// The last sign-in or token refresh.
+    #[serde(default)]
+    pub last_active_at: Option<DateTime>,
+    /// A one-time password reset code (`confab user reset-password`), by hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetCode>,
+    /// Set when the account's deletion began: it is gone for every purpose, and the deletion
+    /// of what it owns is finished by whichever process finds it (see `accounts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting_at: Option<DateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResetCode {
+    /// SHA-256 of the code, hex.
+    pub hash: String,
+    pub expires_at: DateTime,
 }
 
 impl UserDoc {
@@ -35,7 +59,18 @@ impl UserDoc {
             email_lower: email.normalized(),
             password_hash,
             created_at: DateTime::now(),
+            role: AccountRole::User,
+            status: AccountStatus::Active,
+            limits: Limits::default(),
+            last_active_at: None,
+            reset: None,
+            deleting_at: None,
         }
+    }
+
+    /// Whether the account may use the API (signed in, tokens honoured).
+    pub fn is_usable(&self) -> bool {
+        self.status == AccountStatus::Active && self.deleting_at.is_none()
     }
 }
 
@@ -81,7 +116,13 @@ pub async fn find_by_login(
     } else {
         doc! { "username_lower": login.trim().to_ascii_lowercase() }
     };
-    users.find_one(filter).await
+    users.find_one(with_live(filter)).await
+}
+
+/// Adds "not being deleted" to a filter: an account whose deletion began is gone.
+fn with_live(mut filter: Document) -> Document {
+    filter.insert("deleting_at", doc! { "$exists": false });
+    filter
 }
 
 /// Which of the e-mail address and username is already someone's (checked before the
@@ -110,5 +151,340 @@ pub async fn find_by_id(
     users: &Collection<UserDoc>,
     id: ObjectId,
 ) -> mongodb::error::Result<Option<UserDoc>> {
-    users.find_one(doc! { "_id": id }).await
+    users.find_one(with_live(doc! { "_id": id })).await
+}
+
+/// What each request needs to know of its account: read per request (through a cache of a
+/// second), so a change by an admin or the command line holds at once on every process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct Standing {
+    #[serde(default)]
+    pub role: AccountRole,
+    #[serde(default)]
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// The account's standing; `None` if it does not exist (or is being deleted).
+pub async fn standing(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+) -> mongodb::error::Result<Option<Standing>> {
+    users
+        .clone_with_type::<Standing>()
+        .find_one(with_live(doc! { "_id": id }))
+        .projection(doc! { "role": 1, "status": 1, "limits": 1 })
+        .await
+}
+
+/// The username (or the e-mail address) of a live account.
+pub async fn find_by_name(
+    users: &Collection<UserDoc>,
+    name: &str,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    find_by_login(users, name).await
+}
+
+/// Records activity (a sign-in or a refresh).
+pub async fn touch(users: &Collection<UserDoc>, id: ObjectId) -> mongodb::error::Result<()> {
+    users
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "last_active_at": DateTime::now() } },
+        )
+        .await
+        .map(drop)
+}
+
+/// What an admin (or the command line) changes on an account.
+#[derive(Debug, Default, Clone)]
+pub struct AccountChange {
+    pub role: Option<AccountRole>,
+    pub status: Option<AccountStatus>,
+    /// Each limit given: `Some(None)` back to the default, `Some(Some(n))` set.
+    pub limits: [Option<Option<u64>>; 4],
+}
+
+/// The `limits` fields, in the order of `AccountChange::limits`.
+pub const LIMIT_FIELDS: [&str; 4] = [
+    "messages_per_minute",
+    "concurrent_generations",
+    "daily_tokens",
+    "monthly_tokens",
+];
+
+#[derive(Debug)]
+pub enum ChangeError {
+    NotFound,
+    /// The change would leave no active admin.
+    LastAdmin,
+    Db(mongodb::error::Error),
+}
+
+impl From<mongodb::error::Error> for ChangeError {
+    fn from(err: mongodb::error::Error) -> Self {
+        Self::Db(err)
+    }
+}
+
+fn role_name(role: AccountRole) -> &'static str {
+    match role {
+        AccountRole::Admin => "admin",
+        AccountRole::User => "user",
+    }
+}
+
+fn status_name(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Active => "active",
+        AccountStatus::Pending => "pending",
+        AccountStatus::Disabled => "disabled",
+    }
+}
+
+/// The filter of accounts that administer: admins that are active and not being deleted.
+fn active_admins() -> Document {
+    with_live(doc! { "role": "admin", "status": "active" })
+}
+
+pub async fn count_active_admins(users: &Collection<UserDoc>) -> mongodb::error::Result<u64> {
+    users.count_documents(active_admins()).await
+}
+
+/// Applies `change` and returns the account as it is after it. A change that would leave no
+/// active admin is undone (409 for the caller): the update goes first and the admins are
+/// counted after it, so of two admins demoting each other at once at least one stays.
+pub async fn change(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+    change: &AccountChange,
+) -> Result<UserDoc, ChangeError> {
+    let mut set = Document::new();
+    let mut unset = Document::new();
+    if let Some(role) = change.role {
+        set.insert("role", role_name(role));
+    }
+    if let Some(status) = change.status {
+        set.insert("status", status_name(status));
+    }
+    for (field, value) in LIMIT_FIELDS.iter().zip(change.limits) {
+        match value {
+            Some(Some(n)) => {
+                set.insert(
+                    format!("limits.{field}"),
+                    i64::try_from(n).unwrap_or(i64::MAX),
+                );
+            }
+            Some(None) => {
+                unset.insert(format!("limits.{field}"), "");
+            }
+            None => {}
+        }
+    }
+    let mut update = Document::new();
+    if !set.is_empty() {
+        update.insert("$set", set);
+    }
+    if !unset.is_empty() {
+        update.insert("$unset", unset);
+    }
+    if update.is_empty() {
+        return find_by_id(users, id).await?.ok_or(ChangeError::NotFound);
+    }
+    let before = users
+        .find_one_and_update(with_live(doc! { "_id": id }), update)
+        .await?
+        .ok_or(ChangeError::NotFound)?;
+    let was_admin = before.role == AccountRole::Admin && before.status == AccountStatus::Active;
+    let stays_admin = change.role.unwrap_or(before.role) == AccountRole::Admin
+        && change.status.unwrap_or(before.status) == AccountStatus::Active;
+    if was_admin && !stays_admin && count_active_admins(users).await? == 0 {
+        users
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "role": role_name(before.role), "status": status_name(before.status) } },
+            )
+            .await?;
+        return Err(ChangeError::LastAdmin);
+    }
+    find_by_id(users, id).await?.ok_or(ChangeError::NotFound)
+}
+
+/// One page of accounts, oldest first, whose username or e-mail address contains `query`
+/// (case-insensitive), after the account `after`.
+pub async fn search(
+    users: &Collection<UserDoc>,
+    query: Option<&str>,
+    after: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<UserDoc>> {
+    use futures::TryStreamExt as _;
+    let mut filter = with_live(Document::new());
+    if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = regex_escape(&query.to_lowercase());
+        filter.insert(
+            "$or",
+            vec![
+                doc! { "username_lower": { "$regex": &pattern } },
+                doc! { "email_lower": { "$regex": &pattern } },
+            ],
+        );
+    }
+    if let Some(after) = after {
+        filter.insert("_id", doc! { "$gt": after });
+    }
+    users
+        .find(filter)
+        .sort(doc! { "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// `text` as a regular expression that matches it literally.
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\^$.|?*+()[]{}/-".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Sets a reset code (by hash) valid until `expires_at`, replacing any earlier one.
+pub async fn set_reset_code(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+    hash: String,
+    expires_at: DateTime,
+) -> mongodb::error::Result<bool> {
+    let result = users
+        .update_one(
+            with_live(doc! { "_id": id }),
+            doc! { "$set": { "reset": { "hash": hash, "expires_at": expires_at } } },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
+/// Uses the reset code `hash` of the account `id`: sets the new password and forgets the code,
+/// exactly once. False if the code is wrong, used or expired.
+pub async fn use_reset_code(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+    hash: &str,
+    password_hash: String,
+) -> mongodb::error::Result<bool> {
+    let result = users
+        .update_one(
+            with_live(doc! {
+                "_id": id,
+                "reset.hash": hash,
+                "reset.expires_at": { "$gt": DateTime::now() },
+            }),
+            doc! { "$set": { "password_hash": password_hash }, "$unset": { "reset": "" } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
+}
+
+/// Replaces the password hash, if the account still has `previous` (a concurrent change wins
+/// once).
+pub async fn set_password(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+    previous: &str,
+    password_hash: String,
+) -> mongodb::error::Result<bool> {
+    let result = users
+        .update_one(
+            with_live(doc! { "_id": id, "password_hash": previous }),
+            doc! { "$set": { "password_hash": password_hash }, "$unset": { "reset": "" } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
+}
+
+/// The one-off claim that makes the first account of an empty deployment its admin: a
+/// document with a fixed `_id` in `claims`, which only one insert can create. Tried only while
+/// no account exists.
+pub async fn claim_first_admin(
+    users: &Collection<UserDoc>,
+    claims: &Collection<Document>,
+    user_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    if users.estimated_document_count().await? > 0 {
+        return Ok(false);
+    }
+    match claims
+        .insert_one(doc! { "_id": "first_admin", "user_id": user_id, "at": DateTime::now() })
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(err) if super::duplicate_key_index(&err).is_some() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Begins deleting an account: from now on it is gone (sign-in, tokens, its name and address
+/// still reserved until the deletion ends). False if it was gone already.
+pub async fn mark_deleting(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let result = users
+        .update_one(
+            with_live(doc! { "_id": id }),
+            doc! { "$set": { "deleting_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
+}
+
+/// Accounts whose deletion began before `before` and has not ended (a process died midway).
+pub async fn unfinished_deletions(
+    users: &Collection<UserDoc>,
+    before: DateTime,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    use futures::TryStreamExt as _;
+    let found: Vec<Document> = users
+        .clone_with_type::<Document>()
+        .find(doc! { "deleting_at": { "$lt": before } })
+        .projection(doc! { "_id": 1 })
+        .limit(100)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
+/// The usernames of these accounts.
+pub async fn names(
+    users: &Collection<UserDoc>,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<std::collections::HashMap<ObjectId, String>> {
+    use futures::TryStreamExt as _;
+    let found: Vec<Document> = users
+        .clone_with_type::<Document>()
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "username": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| {
+            Some((
+                d.get_object_id("_id").ok()?,
+                d.get_str("username").ok()?.to_owned(),
+            ))
+        })
+        .collect())
 }

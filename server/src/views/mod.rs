@@ -3,6 +3,7 @@
 //! password hash or an idempotency key cannot leak by accident). Routes, generations and live
 //! events all speak these types; nothing here knows HTTP.
 
+pub mod account;
 mod chat;
 mod feedback;
 mod message;

@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::UserDoc;
+use crate::{
+    domain::{AccountRole, AccountStatus},
+    store::UserDoc,
+};
 
 /// What clients see of a user. Built from `UserDoc` field by field: the password hash has no
 /// way in.
@@ -14,6 +17,8 @@ pub struct UserView {
     pub username: String,
     pub email: String,
     pub created_at: DateTime<Utc>,
+    pub role: AccountRole,
+    pub status: AccountStatus,
 }
 
 impl From<&UserDoc> for UserView {
@@ -23,6 +28,8 @@ impl From<&UserDoc> for UserView {
             username: user.username.clone(),
             email: user.email.clone(),
             created_at: user.created_at.to_chrono(),
+            role: user.role,
+            status: user.status,
         }
     }
 }

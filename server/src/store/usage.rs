@@ -1,0 +1,202 @@
+//! The `usage` collection: tokens used per user, UTC day and model, counted (`$inc`, upsert)
+//! when each answer ends. Deleting a chat does not give its tokens back.
+
+use std::collections::BTreeMap;
+
+use futures::TryStreamExt as _;
+use mongodb::{
+    Collection,
+    bson::{Document, doc, oid::ObjectId},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UsageDoc {
+    /// `{user}:{day}:{model}`: one document per user, day and model.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub user_id: ObjectId,
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub model: String,
+    #[serde(default)]
+    pub prompt_tokens: i64,
+    #[serde(default)]
+    pub completion_tokens: i64,
+    #[serde(default)]
+    pub answers: i64,
+}
+
+/// The day and month (UTC) of `at`, as the documents name them.
+pub fn day_and_month(at: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    (
+        at.format("%Y-%m-%d").to_string(),
+        at.format("%Y-%m").to_string(),
+    )
+}
+
+/// The update statement that adds one answer's tokens (with `upsert`).
+pub fn increment(
+    user_id: ObjectId,
+    model: &str,
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (Document, Document) {
+    let (day, month) = day_and_month(at);
+    let id = format!("{}:{day}:{model}", user_id.to_hex());
+    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    (
+        doc! { "_id": &id },
+        doc! {
+            "$inc": {
+                "prompt_tokens": as_i64(prompt_tokens),
+                "completion_tokens": as_i64(completion_tokens),
+                "answers": 1_i64,
+            },
+            "$setOnInsert": { "user_id": user_id, "day": day, "month": month, "model": model },
+        },
+    )
+}
+
+/// Tokens per model over some period.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Totals {
+    /// model → (prompt, completion)
+    pub by_model: BTreeMap<String, (u64, u64)>,
+}
+
+impl Totals {
+    pub fn total(&self) -> u64 {
+        self.by_model.values().map(|(p, c)| p + c).sum()
+    }
+
+    fn add(&mut self, doc: &UsageDoc) {
+        let entry = self.by_model.entry(doc.model.clone()).or_default();
+        entry.0 += u64::try_from(doc.prompt_tokens).unwrap_or(0);
+        entry.1 += u64::try_from(doc.completion_tokens).unwrap_or(0);
+    }
+}
+
+/// The user's tokens today and this month (UTC): one read of this month's documents.
+pub async fn of_user(
+    usage: &Collection<UsageDoc>,
+    user_id: ObjectId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> mongodb::error::Result<(Totals, Totals)> {
+    let (day, month) = day_and_month(now);
+    let docs: Vec<UsageDoc> = usage
+        .find(doc! { "user_id": user_id, "month": &month })
+        .await?
+        .try_collect()
+        .await?;
+    let (mut today, mut this_month) = (Totals::default(), Totals::default());
+    for doc in &docs {
+        this_month.add(doc);
+        if doc.day == day {
+            today.add(doc);
+        }
+    }
+    Ok((today, this_month))
+}
+
+/// Tokens this month of each of `users` (aggregated in MongoDB).
+pub async fn month_totals(
+    usage: &Collection<UsageDoc>,
+    users: &[ObjectId],
+    month: &str,
+) -> mongodb::error::Result<BTreeMap<ObjectId, u64>> {
+    let rows: Vec<Document> = usage
+        .aggregate([
+            doc! { "$match": { "user_id": { "$in": users }, "month": month } },
+            doc! { "$group": {
+                "_id": "$user_id",
+                "tokens": { "$sum": { "$add": ["$prompt_tokens", "$completion_tokens"] } },
+            } },
+        ])
+        .await?
+        .try_collect()
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| Some((row.get_object_id("_id").ok()?, number(row, "tokens"))))
+        .collect())
+}
+
+/// How `summary` groups.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupBy {
+    User,
+    Model,
+    Day,
+}
+
+/// One group of `summary`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The user id (hex), the model or the day.
+    pub key: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub answers: u64,
+}
+
+/// Tokens from day `from` to day `to` (inclusive, `YYYY-MM-DD`) grouped as asked, aggregated in
+/// MongoDB; largest first for users and models, in order of days for days.
+pub async fn summary(
+    usage: &Collection<UsageDoc>,
+    from: &str,
+    to: &str,
+    group_by: GroupBy,
+) -> mongodb::error::Result<Vec<Row>> {
+    let key = match group_by {
+        GroupBy::User => "$user_id",
+        GroupBy::Model => "$model",
+        GroupBy::Day => "$day",
+    };
+    let sort = match group_by {
+        GroupBy::Day => doc! { "_id": 1 },
+        _ => doc! { "total": -1, "_id": 1 },
+    };
+    let rows: Vec<Document> = usage
+        .aggregate([
+            doc! { "$match": { "day": { "$gte": from, "$lte": to } } },
+            doc! { "$group": {
+                "_id": key,
+                "prompt_tokens": { "$sum": "$prompt_tokens" },
+                "completion_tokens": { "$sum": "$completion_tokens" },
+                "answers": { "$sum": "$answers" },
+            } },
+            doc! { "$addFields": { "total": { "$add": ["$prompt_tokens", "$completion_tokens"] } } },
+            doc! { "$sort": sort },
+            doc! { "$limit": 1000 },
+        ])
+        .await?
+        .try_collect()
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Row {
+            key: match row.get("_id") {
+                Some(mongodb::bson::Bson::ObjectId(id)) => id.to_hex(),
+                Some(mongodb::bson::Bson::String(s)) => s.clone(),
+                _ => String::new(),
+            },
+            prompt_tokens: number(row, "prompt_tokens"),
+            completion_tokens: number(row, "completion_tokens"),
+            answers: number(row, "answers"),
+        })
+        .collect())
+}
+
+/// A count as the server sent it (an int32, int64 or double), never negative.
+fn number(doc: &Document, key: &str) -> u64 {
+    match doc.get(key) {
+        Some(mongodb::bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(mongodb::bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+        Some(mongodb::bson::Bson::Double(n)) if *n > 0.0 => *n as u64,
+        _ => 0,
+    }
+}

@@ -1,7 +1,9 @@
 //! Registration: the rules for usernames, e-mail addresses and passwords; uniqueness;
 //! how the password is stored; what the response reveals.
 
-use integration_tests::{TestUser, json, set_cookie_header, spawn_app, spawn_app_with};
+use integration_tests::{
+    TestUser, json, set_cookie_header, spawn_app, spawn_app_with, spawn_pair_with,
+};
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
@@ -224,35 +226,36 @@ async fn a_taken_email_or_username_is_refused_before_any_password_is_hashed() {
 }
 
 #[tokio::test]
-async fn sign_ups_from_one_address_are_limited_per_hour() {
-    let app = spawn_app_with(&[
+async fn sign_ups_from_one_address_are_limited_per_hour_across_processes() {
+    let (a, b) = spawn_pair_with(&[
         ("REGISTRATIONS_PER_IP_PER_HOUR", "3"),
         ("TRUST_PROXY_HEADERS", "true"),
     ])
     .await;
-    let sign_up = |address: &'static str, user: TestUser| {
-        let app = &app;
+    let sign_up = |app: &'static str, address: &'static str, user: TestUser| {
+        let app = if app == "a" { &a } else { &b };
         async move { app.try_register_from(address, &user.body()).await }
     };
     let taken = TestUser::random();
     assert_eq!(
-        sign_up("198.51.100.1", taken.clone()).await.status(),
+        sign_up("a", "198.51.100.1", taken.clone()).await.status(),
         StatusCode::CREATED
     );
     // A taken address costs an attempt like any other.
     assert_eq!(
-        sign_up("198.51.100.1", taken).await.status(),
+        sign_up("b", "198.51.100.1", taken).await.status(),
         StatusCode::CONFLICT
     );
-    let third = sign_up("198.51.100.1", TestUser::random()).await;
+    let third = sign_up("a", "198.51.100.1", TestUser::random()).await;
     assert_eq!(third.status(), StatusCode::CREATED);
-    let refused = sign_up("198.51.100.1", TestUser::random()).await;
+    // The two processes together allow what one would.
+    let refused = sign_up("b", "198.51.100.1", TestUser::random()).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait = integration_tests::retry_after(&refused);
     assert!((1..=3600).contains(&wait), "{wait}");
     assert_eq!(json(refused).await["error"]["code"], "rate_limited");
     // Another address is not affected.
-    let other = sign_up("198.51.100.2", TestUser::random()).await;
+    let other = sign_up("a", "198.51.100.2", TestUser::random()).await;
     assert_eq!(other.status(), StatusCode::CREATED);
 }
 

@@ -2,8 +2,10 @@
 //! Every test spawns its own app on a random port with its own database.
 
 mod accounts;
+mod admin;
 mod branching;
 mod chats;
+mod cli;
 mod connections;
 mod demo_model;
 mod errors;
@@ -16,10 +18,12 @@ mod login;
 mod logs;
 mod many;
 mod metrics;
+mod my_account;
 mod openapi;
 mod outage;
 mod parameters;
 mod processes;
+mod quotas;
 mod reattach;
 mod replicas;
 mod sessions;

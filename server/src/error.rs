@@ -59,6 +59,12 @@ pub enum ApiError {
     },
     #[error("this would leave the deployment without an active admin")]
     LastAdmin,
+    /// A 409 with its own code (`own_account`, `current_session`).
+    #[error("{message}")]
+    ConflictCode {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error("no language model is configured on this server (set OPENAI_API_BASE_URL)")]
     NoUpstream,
     #[error("the service is temporarily unavailable")]
@@ -163,7 +169,9 @@ impl ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } | Self::LastAdmin => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::LastAdmin | Self::ConflictCode { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -181,7 +189,9 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden(_) => "forbidden",
-            Self::Refused { code, .. } | Self::OverLimit { code, .. } => code,
+            Self::Refused { code, .. }
+            | Self::OverLimit { code, .. }
+            | Self::ConflictCode { code, .. } => code,
             Self::LastAdmin => "last_admin",
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",

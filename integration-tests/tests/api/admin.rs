@@ -149,24 +149,26 @@ async fn a_promotion_and_a_demotion_hold_on_tokens_already_issued_on_every_proce
 }
 
 #[tokio::test]
-async fn the_last_active_admin_cannot_be_demoted_disabled_or_deleted() {
-    let app = spawn_app_with(&[]).await;
-    let (admin, user) = admin_and_user(&app).await;
+async fn the_last_active_admin_stays_even_when_two_admins_demote_each_other_at_once() {
+    let (a, b) = spawn_pair_with(&[]).await;
+    let (admin, user) = admin_and_user(&a).await;
     let me = format!("/api/admin/users/{}", admin.user_id());
+    // An admin's own role and status are another admin's to change.
     for change in [json!({ "role": "user" }), json!({ "status": "disabled" })] {
         let body = expect(
             admin.raw(Method::PATCH, &me, Some(&change)).await,
             StatusCode::CONFLICT,
         )
         .await;
-        assert_eq!(code(&body), "last_admin");
+        assert_eq!(code(&body), "own_account");
     }
     let body = expect(
         admin.raw(Method::DELETE, &me, None).await,
         StatusCode::CONFLICT,
     )
     .await;
-    assert_eq!(code(&body), "last_admin");
+    assert_eq!(code(&body), "own_account");
+    // Deleting one's own account, as the only admin, is refused.
     let body = expect(
         admin
             .raw(
@@ -179,7 +181,7 @@ async fn the_last_active_admin_cannot_be_demoted_disabled_or_deleted() {
     )
     .await;
     assert_eq!(code(&body), "last_admin");
-    // With a second admin, the first may step down.
+    // Two admins demote each other at the same moment, on two processes: one of them stays.
     let other = format!("/api/admin/users/{}", user.user_id());
     expect(
         admin
@@ -188,14 +190,30 @@ async fn the_last_active_admin_cannot_be_demoted_disabled_or_deleted() {
         StatusCode::OK,
     )
     .await;
-    let demoted = expect(
-        admin
-            .raw(Method::PATCH, &me, Some(&json!({ "role": "user" })))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(demoted["role"], "user");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let user_on_b = user.on(&b);
+    let demote = json!({ "role": "user" });
+    let (first, second) = tokio::join!(
+        admin.raw(Method::PATCH, &other, Some(&demote)),
+        user_on_b.raw(Method::PATCH, &me, Some(&demote)),
+    );
+    let statuses = [first.status(), second.status()];
+    assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    for response in [first, second] {
+        if response.status() == StatusCode::CONFLICT {
+            assert_eq!(code(&json(response).await), "last_admin");
+        } else {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    }
+    let admins = a
+        .db()
+        .await
+        .collection::<Document>("users")
+        .count_documents(doc! { "role": "admin", "status": "active" })
+        .await
+        .expect("count");
+    assert!(admins >= 1);
 }
 
 #[tokio::test]

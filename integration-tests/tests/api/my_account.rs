@@ -76,6 +76,25 @@ async fn sessions_are_listed_with_device_and_address_and_ended_one_by_one_everyw
         a.refresh(&phone.session.refresh).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    // The session of the request is ended by signing out, not here.
+    let current = listed
+        .iter()
+        .find(|s| s["current"] == true)
+        .expect("current")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let this_one = ada
+        .raw(
+            Method::DELETE,
+            &format!("/api/users/me/sessions/{current}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        expect(this_one, StatusCode::CONFLICT).await["error"]["code"],
+        "current_session"
+    );
     // This session goes on; ending it twice is 404.
     assert_eq!(sessions(&ada).await.len(), 1);
     assert_eq!(

@@ -65,6 +65,13 @@ async fn record(
     }
 }
 
+/// An admin does not demote, disable or delete themselves here: another admin does (or they
+/// delete their own account with its password, `DELETE /api/users/me`).
+const OWN_ACCOUNT: ApiError = ApiError::ConflictCode {
+    code: "own_account",
+    message: "an admin's own role and status are changed by another admin",
+};
+
 fn user_id(raw: &str) -> ApiResult<ObjectId> {
     ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("user"))
 }
@@ -174,7 +181,7 @@ pub struct UserChange {
 }
 
 /// Changes an account's role, status or limits. An admin cannot demote or disable the last
-/// active admin (409 `last_admin`).
+/// active admin (409 `last_admin`), nor change their own role or status (409 `own_account`).
 #[utoipa::path(patch, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     request_body = UserChange,
@@ -195,6 +202,9 @@ async fn update_user(
     ValidatedJson(body): ValidatedJson<UserChange>,
 ) -> ApiResult<Json<AdminUserView>> {
     let id = user_id(&id)?;
+    if id == admin.0.user_id && (body.role.is_some() || body.status.is_some()) {
+        return Err(OWN_ACCOUNT);
+    }
     let limits = body.limits.unwrap_or_default();
     let given = [
         limits.messages_per_minute,
@@ -257,7 +267,8 @@ fn describe_change(change: &AccountChange) -> String {
     parts.join(", ")
 }
 
-/// Deletes an account and everything it owns. Not the last active admin (409 `last_admin`).
+/// Deletes an account and everything it owns. Not the last active admin (409 `last_admin`),
+/// nor the admin's own (409 `own_account`: `DELETE /api/users/me` does that).
 #[utoipa::path(delete, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
@@ -274,6 +285,9 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = user_id(&id)?;
+    if id == admin.0.user_id {
+        return Err(OWN_ACCOUNT);
+    }
     let user = users::find_by_id(&state.store.users, id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;

@@ -83,13 +83,15 @@ async fn list_sessions(
 }
 
 /// Ends one of the caller's sessions: its refresh token dies, its access tokens are refused,
-/// its sockets close (4001). Another user's session, or an ended one, is 404.
+/// its sockets close (4001). Another user's session, or an ended one, is 404; the session of
+/// the request is 409 `current_session` (signing out ends it).
 #[utoipa::path(delete, path = "/api/users/me/sessions/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 204, description = "Session ended"),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody),
     ))]
 async fn end_session(
     State(state): State<AppState>,
@@ -97,6 +99,12 @@ async fn end_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let session_id = ObjectId::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
+    if session_id == user.session_id {
+        return Err(ApiError::ConflictCode {
+            code: "current_session",
+            message: "this is the session of the request: sign out (POST /api/auth/logout) instead",
+        });
+    }
     if !sessions::revoke_of(&state.store.sessions, user.user_id, session_id).await? {
         return Err(ApiError::NotFound("session"));
     }

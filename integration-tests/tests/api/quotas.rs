@@ -211,11 +211,19 @@ async fn stopped_answers_count_and_admins_see_usage_by_day_model_and_user() {
             assert_eq!(rows[0]["label"], ada.credentials.username.as_str());
         }
     }
-    for bad in [
-        "group_by=week",
-        "from=2026-13-01",
-        "from=2026-02-02&to=2026-02-01",
-    ] {
+    let empty = admin
+        .raw(
+            Method::GET,
+            "/api/admin/usage?from=2026-02-02&to=2026-02-01",
+            None,
+        )
+        .await;
+    assert_eq!(
+        json(empty).await["rows"],
+        json!([]),
+        "a range ending before it begins"
+    );
+    for bad in ["group_by=week", "from=2026-13-01", "to=yesterday"] {
         let response = admin
             .raw(Method::GET, &format!("/api/admin/usage?{bad}"), None)
             .await;

@@ -96,6 +96,7 @@ pub struct UserListQuery {
     #[param(max_length = 254)]
     q: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9a-f]{24}$")]
     cursor: Option<String>,
     /// Accounts per page (1–200, default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -123,7 +124,7 @@ async fn list_users(
     if query.q.as_ref().is_some_and(|q| q.chars().count() > 254) {
         return Err(ApiError::field("q", "must be at most 254 characters long"));
     }
-    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let after = match query.cursor.as_deref() {
         Some(cursor) => Some(
             ObjectId::parse_str(cursor)
                 .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave"))?,
@@ -165,9 +166,45 @@ pub struct LimitsChange {
     monthly_tokens: Option<Option<u64>>,
 }
 
+/// A whole number as JSON Schema's `integer` has it (`3` and `3.0` alike), not negative.
+fn whole(value: &serde_json::Value) -> Option<u64> {
+    if let Some(n) = value.as_u64() {
+        return Some(n);
+    }
+    let f = value.as_f64()?;
+    (f >= 0.0 && f.fract() == 0.0 && f <= MAX_LIMIT as f64).then_some(f as u64)
+}
+
 /// A field that is present (`null` included) is `Some`.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
-    Option::<u64>::deserialize(d).map(Some)
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(Some(None)),
+        value => whole(&value)
+            .map(|n| Some(Some(n)))
+            .ok_or_else(|| serde::de::Error::custom("must be a whole number, at least 0, or null")),
+    }
+}
+
+/// An optional whole number (`uses`, `expires_in_hours`).
+fn optional_whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => whole(&value)
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("must be a whole number")),
+    }
+}
+
+/// `limits` is an object (or `null`), never an array.
+fn limits_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LimitsChange>, D::Error> {
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(object @ serde_json::Value::Object(_)) => serde_json::from_value(object)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(_) => Err(serde::de::Error::custom("must be an object")),
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -177,6 +214,7 @@ pub struct UserChange {
     /// `active` approves a pending account (or enables a disabled one); `disabled` ends its
     /// sessions at once.
     status: Option<AccountStatus>,
+    #[serde(default, deserialize_with = "limits_object")]
     limits: Option<LimitsChange>,
 }
 
@@ -309,10 +347,12 @@ async fn delete_user(
 pub struct InviteRequest {
     /// How many accounts it may create (default 1).
     #[validate(range(min = 1, max = 10000, message = "must be 1 to 10000"))]
+    #[serde(default, deserialize_with = "optional_whole")]
     #[schema(minimum = 1, maximum = 10000)]
     uses: Option<u32>,
     /// Hours until it expires (default: never).
     #[validate(range(min = 1, max = 87600, message = "must be 1 to 87600 (ten years)"))]
+    #[serde(default, deserialize_with = "optional_whole")]
     #[schema(minimum = 1, maximum = 87600)]
     expires_in_hours: Option<u32>,
     /// The role of the accounts it creates (default `user`).
@@ -460,9 +500,6 @@ async fn usage_summary(
         Some(raw) => parse_day(raw, "from")?,
         None => to - chrono::Days::new(29),
     };
-    if from > to {
-        return Err(ApiError::field("from", "must not be after `to`"));
-    }
     let (group_by, name) = match query.group_by.as_deref().unwrap_or("day") {
         "user" => (GroupBy::User, "user"),
         "model" => (GroupBy::Model, "model"),
@@ -473,7 +510,12 @@ async fn usage_summary(
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
     );
-    let rows = usage::summary(&state.store.usage, &from, &to, group_by).await?;
+    // A range that ends before it begins holds no day: no rows.
+    let rows = if from <= to {
+        usage::summary(&state.store.usage, &from, &to, group_by).await?
+    } else {
+        Vec::new()
+    };
     let names = match group_by {
         GroupBy::User => {
             let ids: Vec<ObjectId> = rows
@@ -509,6 +551,7 @@ async fn usage_summary(
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9a-f]{24}$")]
     cursor: Option<String>,
     /// Entries per page (1–200, default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -533,7 +576,7 @@ async fn audit_log(
     if !(1..=200).contains(&limit) {
         return Err(ApiError::field("limit", "must be 1 to 200"));
     }
-    let before = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let before = match query.cursor.as_deref() {
         Some(cursor) => Some(
             ObjectId::parse_str(cursor)
                 .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave"))?,

@@ -324,7 +324,10 @@ pub struct ResetPasswordRequest {
     new_password: String,
 }
 
-const INVALID_RESET: &str = "this reset code is wrong, used or expired; ask for a new one";
+const INVALID_RESET: ApiError = ApiError::Refused {
+    code: "reset_code_invalid",
+    message: "this login and reset code do not match, or the code was used or has expired; ask for a new one",
+};
 
 /// Sets a new password with a one-time reset code (from `confab user reset-password`, valid an
 /// hour), and ends every session of the account.
@@ -332,7 +335,8 @@ const INVALID_RESET: &str = "this reset code is wrong, used or expired; ask for 
     responses(
         (status = 204, description = "Password changed; every session ended"),
         (status = 400, body = ErrorBody),
-        (status = 422, description = "Invalid fields, or a wrong, used or expired code (`fields.code`)", body = ErrorBody),
+        (status = 403, description = "`reset_code_invalid`: a wrong, used or expired code", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
         (status = 429, description = "Too many failures; see Retry-After", body = ErrorBody),
     ))]
 async fn reset_password(
@@ -361,7 +365,7 @@ async fn reset_password(
     }) else {
         let burst = policy.failed(throttles, &account, ip).await?;
         audit_burst(&state, burst, &body.login, ip, "reset codes").await;
-        return Err(ApiError::field("code", INVALID_RESET));
+        return Err(INVALID_RESET);
     };
     let hash = state
         .passwords
@@ -369,7 +373,7 @@ async fn reset_password(
         .await
         .map_err(ApiError::internal)?;
     if !users::use_reset_code(&state.store.users, user.id, &code_hash, hash).await? {
-        return Err(ApiError::field("code", INVALID_RESET));
+        return Err(INVALID_RESET);
     }
     end_sessions(&state, user.id, None).await?;
     tracing::info!(user_id = %user.id, "password reset with a code");

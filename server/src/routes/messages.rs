@@ -271,9 +271,11 @@ async fn reattach(
     Path((id, message)): Path<(String, String)>,
     Query(query): Query<ReattachQuery>,
 ) -> ApiResult<Response> {
+    // Both are checked; the header wins when both are given.
+    let from_query = parse_from(query.from.as_deref(), "from")?;
     let from = match headers.get("last-event-id") {
         Some(value) => parse_from(Some(value.to_str().unwrap_or("invalid")), "Last-Event-ID")?,
-        None => parse_from(query.from.as_deref(), "from")?,
+        None => from_query,
     };
     let (chat, answer) = (chat_id(&id)?, message_id(&message)?);
     // The user's feed opens before the answer is read: whatever happens to it afterwards

@@ -141,13 +141,8 @@ pub struct ChangePassword {
     new_password: String,
 }
 
-/// Whether `password` is the account's (a wrong one is a 422 naming `field`).
-async fn check_password(
-    state: &AppState,
-    user: &UserDoc,
-    password: &str,
-    field: &str,
-) -> ApiResult<()> {
+/// Whether `password` is the account's (a wrong one is 403 `wrong_password`).
+async fn check_password(state: &AppState, user: &UserDoc, password: &str) -> ApiResult<()> {
     let right = state
         .passwords
         .verify(Some(&user.password_hash), password)
@@ -156,7 +151,10 @@ async fn check_password(
     if right {
         Ok(())
     } else {
-        Err(ApiError::field(field, "this is not the account's password"))
+        Err(ApiError::Refused {
+            code: "wrong_password",
+            message: "this is not the account's password",
+        })
     }
 }
 
@@ -168,7 +166,8 @@ async fn check_password(
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 409, description = "Changed meanwhile by another request", body = ErrorBody),
-        (status = 422, description = "Invalid fields, or the current password is wrong (`fields.current_password`)", body = ErrorBody),
+        (status = 403, description = "`wrong_password`: the current password is wrong", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 async fn change_password(
     State(state): State<AppState>,
@@ -178,7 +177,7 @@ async fn change_password(
     let password =
         Password::parse(&body.new_password).map_err(|e| ApiError::field("new_password", e))?;
     let account = account(&state, user.user_id).await?;
-    check_password(&state, &account, &body.current_password, "current_password").await?;
+    check_password(&state, &account, &body.current_password).await?;
     let hash = state
         .passwords
         .hash(&password)
@@ -221,7 +220,8 @@ pub struct DeleteAccount {
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 409, description = "`last_admin`: the deployment's only active admin", body = ErrorBody),
-        (status = 422, description = "Invalid fields, or a wrong password (`fields.password`)", body = ErrorBody),
+        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ErrorBody),
     ))]
 async fn delete_me(
     State(state): State<AppState>,
@@ -229,7 +229,7 @@ async fn delete_me(
     ValidatedJson(body): ValidatedJson<DeleteAccount>,
 ) -> ApiResult<StatusCode> {
     let account = account(&state, user.user_id).await?;
-    check_password(&state, &account, &body.password, "password").await?;
+    check_password(&state, &account, &body.password).await?;
     delete_account(&state, &account).await?;
     Ok(StatusCode::NO_CONTENT)
 }

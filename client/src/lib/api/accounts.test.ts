@@ -93,11 +93,11 @@ describe('registration and password reset', () => {
     expect(calls.map((c) => c.url)).toEqual(['/api/auth/register', '/api/auth/login']);
   });
 
-  it('resets a password with a code; a bad code is a field error, not a refresh', async () => {
+  it('resets a password with a code; a bad code is refused (403), not a refresh', async () => {
     const { client, calls } = recording((call) =>
       call.body && (call.body as { code: string }).code === 'good'
         ? noContent()
-        : json(422, { error: { code: 'reset_code_invalid', message: 'invalid', fields: { code: 'is not valid' } } }),
+        : json(403, { error: { code: 'reset_code_invalid', message: 'invalid' } }),
     );
     await client.resetPassword({ login: 'ann', code: 'good', new_password: 'new password' });
     expect(calls[0]).toMatchObject({
@@ -106,7 +106,7 @@ describe('registration and password reset', () => {
       body: { login: 'ann', code: 'good', new_password: 'new password' },
     });
     const bad = (await client.resetPassword({ login: 'ann', code: 'bad', new_password: 'x' }).catch((e: unknown) => e)) as ApiError;
-    expect(bad.fields).toEqual({ code: 'is not valid' });
+    expect([bad.status, bad.code]).toEqual([403, 'reset_code_invalid']);
     expect(calls).toHaveLength(2);
   });
 });
@@ -143,10 +143,10 @@ describe('the account', () => {
   it('deletes the account with its password and forgets the token; a wrong password keeps it', async () => {
     let ok = false;
     const { client, calls } = recording(() =>
-      ok ? noContent() : json(422, { error: { code: 'validation_failed', message: 'x', fields: { password: 'is wrong' } } }),
+      ok ? noContent() : json(403, { error: { code: 'wrong_password', message: 'x' } }),
     );
     const wrong = (await client.deleteAccount('nope').catch((e: unknown) => e)) as ApiError;
-    expect(wrong.fields.password).toBe('is wrong');
+    expect([wrong.status, wrong.code]).toEqual([403, 'wrong_password']);
     expect(client.token).toBe('tok');
     ok = true;
     await client.deleteAccount('right');

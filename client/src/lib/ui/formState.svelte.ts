@@ -10,10 +10,15 @@ export class FormState {
   fields = $state<Record<string, string>>({});
 
   readonly #describe: (error: unknown) => string;
+  readonly #codeFields: Record<string, string>;
 
-  /** `describe`: a short, human message for any error. */
-  constructor(describe: (error: unknown) => string) {
+  /**
+   * `describe`: a short, human message for any error. `codeFields`: error codes that are about
+   * one field (e.g. `wrong_password` → `current_password`), shown next to it.
+   */
+  constructor(describe: (error: unknown) => string, codeFields: Record<string, string> = {}) {
     this.#describe = describe;
+    this.#codeFields = codeFields;
   }
 
   /**
@@ -42,7 +47,10 @@ export class FormState {
   fail(error: unknown, fields?: Record<string, string>): void {
     this.message = this.#describe(error);
     const own = typeof error === 'object' && error !== null && 'fields' in error ? (error as { fields: unknown }).fields : null;
-    this.fields = fields ?? (typeof own === 'object' && own !== null ? (own as Record<string, string>) : {});
+    const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : null;
+    const field = typeof code === 'string' ? this.#codeFields[code] : undefined;
+    this.fields =
+      fields ?? (field ? { [field]: this.message } : typeof own === 'object' && own !== null ? (own as Record<string, string>) : {});
   }
 
   reset(): void {

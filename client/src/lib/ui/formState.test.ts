@@ -46,4 +46,17 @@ describe('FormState', () => {
     state.reset();
     expect([state.message, state.fields]).toEqual([null, {}]);
   });
+
+  it('an error code about one field is shown next to that field', async () => {
+    class Coded extends Error {
+      constructor(readonly code: string) {
+        super('this is not the account\'s password');
+      }
+    }
+    const state = new FormState((e) => (e as Error).message, { wrong_password: 'current_password' });
+    await state.run(undefined, () => Promise.reject(new Coded('wrong_password')));
+    expect(state.fields).toEqual({ current_password: "this is not the account's password" });
+    await state.run(undefined, () => Promise.reject(new Coded('something_else')));
+    expect(state.fields).toEqual({});
+  });
 });

@@ -22,15 +22,20 @@ async fn stored_messages(app: &TestApp) -> u64 {
 }
 
 fn header(response: &Response, name: &str) -> u64 {
-    response
-        .headers()
+    number(response.headers(), name)
+}
+
+fn number(headers: &reqwest::header::HeaderMap, name: &str) -> u64 {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{name} missing: {:?}", response.headers()))
+        .unwrap_or_else(|| panic!("{name} missing: {headers:?}"))
 }
 
-async fn refused_with(response: Response, code: &str) -> Response {
+/// A 429 with this code, `Retry-After` and the three `RateLimit-*` headers (none remaining):
+/// its headers and body.
+async fn refused_with(response: Response, code: &str) -> (reqwest::header::HeaderMap, Value) {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let (retry, limit, remaining, reset) = (
         header(&response, "retry-after"),
@@ -43,8 +48,10 @@ async fn refused_with(response: Response, code: &str) -> Response {
         "{retry} {limit} {reset}"
     );
     assert_eq!(remaining, 0);
-    let _ = code;
-    response
+    let headers = response.headers().clone();
+    let body = json(response).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    (headers, body)
 }
 
 async fn set_limits(admin: &SignedIn, user: &SignedIn, limits: Value) -> Value {
@@ -87,9 +94,9 @@ async fn a_daily_token_quota_holds_across_processes_and_an_admin_can_lift_it_for
     let before = stored_messages(&a).await;
     let refused = ada.on(&b).try_send(&chat, "more").await;
     let refused = refused_with(refused, "quota_exceeded").await;
-    assert!(header(&refused, "retry-after") <= 86_400);
-    assert_eq!(header(&refused, "ratelimit-limit"), 20);
-    let body = json(refused).await;
+    assert!(number(&refused.0, "retry-after") <= 86_400);
+    assert_eq!(number(&refused.0, "ratelimit-limit"), 20);
+    let body = refused.1;
     assert_eq!(body["error"]["code"], "quota_exceeded");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(stored_messages(&a).await, before);
@@ -138,9 +145,8 @@ async fn a_per_user_message_rate_holds_across_processes_with_ratelimit_headers_o
         .done()
         .await;
     let refused = refused_with(ada.try_send(&chat, "three").await, "rate_limited").await;
-    assert_eq!(header(&refused, "ratelimit-limit"), 2);
-    assert!(header(&refused, "retry-after") <= 60);
-    assert_eq!(json(refused).await["error"]["code"], "rate_limited");
+    assert_eq!(number(&refused.0, "ratelimit-limit"), 2);
+    assert!(number(&refused.0, "retry-after") <= 60);
 }
 
 #[tokio::test]
@@ -162,8 +168,7 @@ async fn a_per_user_concurrency_limit_holds_across_processes() {
         "too_many_generations",
     )
     .await;
-    assert_eq!(header(&refused, "ratelimit-limit"), 1);
-    assert_eq!(json(refused).await["error"]["code"], "too_many_generations");
+    assert_eq!(number(&refused.0, "ratelimit-limit"), 1);
 }
 
 #[tokio::test]
@@ -229,4 +234,29 @@ async fn stopped_answers_count_and_admins_see_usage_by_day_model_and_user() {
             .await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
+}
+
+#[tokio::test]
+async fn a_monthly_token_quota_refuses_until_the_next_month() {
+    let (a, b, _upstream) = spawn_pair_with_upstream(&[("MONTHLY_TOKEN_QUOTA", "20")]).await;
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    ada.send(&chat, "hello there").await.done().await;
+    let mine = usage(&ada).await;
+    assert_eq!(mine["limits"]["monthly_tokens"], 20);
+    assert_eq!(mine["limits"]["daily_tokens"], Value::Null);
+    assert_eq!(mine["remaining"]["monthly_tokens"], 0);
+    assert_eq!(mine["remaining"]["daily_tokens"], Value::Null);
+    let refused = refused_with(ada.on(&b).try_send(&chat, "more").await, "quota_exceeded").await;
+    assert_eq!(number(&refused.0, "ratelimit-limit"), 20);
+    // Until the first second of next month (UTC), at most 31 days away.
+    assert!(number(&refused.0, "retry-after") <= 31 * 86_400);
+    let body = refused.1;
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("month")
+    );
 }

@@ -11,7 +11,7 @@ use crate::{
     domain::{AccountRole, AccountStatus, Limits},
     error::ApiError,
     state::AppState,
-    store::{sessions, users},
+    store::sessions,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 if cached.is_some() {
                     return Ok(cached);
                 }
-                users::standing(&state.store.users, user_id).await
+                state.store.batched.standing(user_id).await
             },
         )?;
         let Some(standing) = standing.filter(|s| live && s.status == AccountStatus::Active) else {

@@ -98,14 +98,14 @@ async fn record_usage(
         return Ok(());
     };
     let model = message.model.as_deref().unwrap_or("unknown");
-    let statement = crate::store::usage::increment(
+    let increment = crate::store::usage::Increment::new(
         message.user_id,
         model,
         usage.prompt_tokens,
         usage.completion_tokens,
         chrono::Utc::now(),
     );
-    state.store.batched.record_usage(statement).await
+    state.store.batched.record_usage(increment).await
 }
 
 /// The answer as it ended: its text, status, usage (estimated when the upstream gave none)

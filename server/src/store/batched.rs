@@ -41,7 +41,8 @@ pub struct Batched {
     partials: Batcher<(Statement, Superseded), Result<()>>,
     finishes: Batcher<Statement, Result<()>>,
     chats: Batcher<(ObjectId, ChatUpdateFor), Result<Option<ChatDoc>>>,
-    usage: Batcher<Statement, Result<()>>,
+    usage: Batcher<super::usage::Increment, Result<()>>,
+    standings: Batcher<ObjectId, Result<Option<super::users::Standing>>>,
 }
 
 /// A chat's change, with the user it must belong to.
@@ -57,6 +58,7 @@ impl Batched {
         chats: &Collection<ChatDoc>,
         messages: &Collection<MessageDoc>,
         usage: &Collection<super::usage::UsageDoc>,
+        users: &Collection<super::UserDoc>,
     ) -> Self {
         let limits = Limits::default();
         let load = {
@@ -111,9 +113,27 @@ impl Batched {
                 upsert: true,
                 ..UpdateTarget::of(db, usage)
             };
-            Batcher::new(limits, weigh_statement, move |items| {
-                update_each(target.clone(), items)
-            })
+            // One command at a time: while it runs, the answers ending meanwhile queue up and
+            // the next command adds them up per document.
+            let one_at_a_time = Limits {
+                in_flight: 1,
+                ..limits
+            };
+            Batcher::new(
+                one_at_a_time,
+                |_| 256,
+                move |items| add_usage(target.clone(), items),
+            )
+        };
+        // Accounts' standings, read per request (through a second's cache): the requests that
+        // miss the cache at once share one read.
+        let standings = {
+            let users = users.clone();
+            Batcher::new(
+                limits,
+                |_| 16,
+                move |ids| read_standings(users.clone(), ids),
+            )
         };
         Self {
             load,
@@ -122,6 +142,7 @@ impl Batched {
             finishes,
             chats: chat_updates,
             usage,
+            standings,
         }
     }
 
@@ -168,9 +189,14 @@ impl Batched {
         ran(&self.finishes, statement).await
     }
 
-    /// Adds an answer's tokens to its user's usage (`usage::increment`).
-    pub async fn record_usage(&self, statement: Statement) -> Result<()> {
-        ran(&self.usage, statement).await
+    /// The account's role, status and limits (`None`: no such account, or being deleted).
+    pub async fn standing(&self, user_id: ObjectId) -> Result<Option<super::users::Standing>> {
+        ran(&self.standings, user_id).await
+    }
+
+    /// Adds an answer's tokens to its user's usage of the day and model.
+    pub async fn record_usage(&self, increment: super::usage::Increment) -> Result<()> {
+        ran(&self.usage, increment).await
     }
 
     /// Applies `change` to the user's chat and bumps `updated_at`; the chat as it is after it
@@ -365,6 +391,39 @@ async fn insert_all(
     results
         .into_iter()
         .map(|result| result.unwrap_or_else(|| Err(gone())))
+        .collect()
+}
+
+/// The standings of a batch's accounts, in one read of the distinct ids.
+async fn read_standings(
+    users: Collection<super::UserDoc>,
+    ids: Vec<ObjectId>,
+) -> Vec<Result<Option<super::users::Standing>>> {
+    let mut distinct = ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match super::users::standings(&users, &distinct).await {
+        Ok(found) => ids.iter().map(|id| Ok(found.get(id).copied())).collect(),
+        Err(err) => ids.iter().map(|_| Err(err.clone())).collect(),
+    }
+}
+
+/// A batch of usage increments: one upsert per document (the answers of one user, day and
+/// model add up), each answer told its document's result.
+async fn add_usage(target: UpdateTarget, items: Vec<super::usage::Increment>) -> Vec<Result<()>> {
+    let (merged, slots) = super::usage::coalesce(&items);
+    let statements = merged
+        .iter()
+        .map(super::usage::Increment::statement)
+        .collect();
+    let results = update_each(target, statements).await;
+    slots
+        .into_iter()
+        .map(|slot| match results.get(slot) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(err)) => Err(err.clone()),
+            None => Err(gone()),
+        })
         .collect()
 }
 

@@ -159,8 +159,9 @@ impl Store {
             batched: batched::Batched::new(
                 &db,
                 &db.collection_with_options("chats", durable.clone()),
-                &db.collection_with_options("messages", durable),
+                &db.collection_with_options("messages", durable.clone()),
                 &db.collection("usage"),
+                &db.collection_with_options("users", durable),
             ),
             db,
         };

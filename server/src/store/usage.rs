@@ -37,28 +37,92 @@ pub fn day_and_month(at: chrono::DateTime<chrono::Utc>) -> (String, String) {
     )
 }
 
-/// The update statement that adds one answer's tokens (with `upsert`).
-pub fn increment(
-    user_id: ObjectId,
-    model: &str,
-    prompt_tokens: u64,
-    completion_tokens: u64,
-    at: chrono::DateTime<chrono::Utc>,
-) -> (Document, Document) {
-    let (day, month) = day_and_month(at);
-    let id = format!("{}:{day}:{model}", user_id.to_hex());
-    let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-    (
-        doc! { "_id": &id },
-        doc! {
-            "$inc": {
-                "prompt_tokens": as_i64(prompt_tokens),
-                "completion_tokens": as_i64(completion_tokens),
-                "answers": 1_i64,
+/// One answer's tokens, to add to its user's document of the day and model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Increment {
+    /// `{user}:{day}:{model}`
+    pub id: String,
+    pub user_id: ObjectId,
+    pub day: String,
+    pub month: String,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub answers: u64,
+}
+
+impl Increment {
+    pub fn new(
+        user_id: ObjectId,
+        model: &str,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let (day, month) = day_and_month(at);
+        Self {
+            id: format!("{}:{day}:{model}", user_id.to_hex()),
+            user_id,
+            day,
+            month,
+            model: model.to_owned(),
+            prompt_tokens,
+            completion_tokens,
+            answers: 1,
+        }
+    }
+
+    /// Adds another increment of the same document.
+    pub fn absorb(&mut self, other: &Increment) {
+        self.prompt_tokens = self.prompt_tokens.saturating_add(other.prompt_tokens);
+        self.completion_tokens = self
+            .completion_tokens
+            .saturating_add(other.completion_tokens);
+        self.answers = self.answers.saturating_add(other.answers);
+    }
+
+    /// The update statement (to run with `upsert`).
+    pub fn statement(&self) -> (Document, Document) {
+        let as_i64 = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        (
+            doc! { "_id": &self.id },
+            doc! {
+                "$inc": {
+                    "prompt_tokens": as_i64(self.prompt_tokens),
+                    "completion_tokens": as_i64(self.completion_tokens),
+                    "answers": as_i64(self.answers),
+                },
+                "$setOnInsert": {
+                    "user_id": self.user_id,
+                    "day": &self.day,
+                    "month": &self.month,
+                    "model": &self.model,
+                },
             },
-            "$setOnInsert": { "user_id": user_id, "day": day, "month": month, "model": model },
-        },
-    )
+        )
+    }
+}
+
+/// The increments of a batch, one per document (answers of one user, day and model add up in
+/// one statement), and for each increment given the index of its document's.
+pub fn coalesce(increments: &[Increment]) -> (Vec<Increment>, Vec<usize>) {
+    let mut merged: Vec<Increment> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut slots = Vec::with_capacity(increments.len());
+    for increment in increments {
+        let slot = *index.entry(increment.id.as_str()).or_insert_with(|| {
+            merged.push(Increment {
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                answers: 0,
+                ..increment.clone()
+            });
+            merged.len() - 1
+        });
+        merged[slot].absorb(increment);
+        slots.push(slot);
+    }
+    (merged, slots)
 }
 
 /// Tokens per model over some period.
@@ -198,5 +262,51 @@ fn number(doc: &Document, key: &str) -> u64 {
         Some(mongodb::bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
         Some(mongodb::bson::Bson::Double(n)) if *n > 0.0 => *n as u64,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    #[test]
+    fn increments_of_one_document_add_up_in_one_statement() {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 29, 10, 0, 0)
+            .single()
+            .expect("a time");
+        let (ada, bob) = (ObjectId::new(), ObjectId::new());
+        let increments = [
+            Increment::new(ada, "m", 10, 5, at),
+            Increment::new(bob, "m", 1, 1, at),
+            Increment::new(ada, "m", 20, 7, at),
+            Increment::new(ada, "other", 3, 3, at),
+        ];
+        let (merged, slots) = coalesce(&increments);
+        assert_eq!(merged.len(), 3);
+        assert_eq!(slots, [0, 1, 0, 2]);
+        assert_eq!(
+            (
+                merged[0].prompt_tokens,
+                merged[0].completion_tokens,
+                merged[0].answers
+            ),
+            (30, 12, 2)
+        );
+        assert_eq!(merged[0].day, "2026-11-29");
+        assert_eq!(merged[0].month, "2026-11");
+        let (filter, update) = merged[0].statement();
+        assert_eq!(
+            filter.get_str("_id").ok(),
+            Some(format!("{}:2026-11-29:m", ada.to_hex()).as_str())
+        );
+        assert_eq!(
+            update
+                .get_document("$inc")
+                .and_then(|d| d.get_i64("answers"))
+                .ok(),
+            Some(2)
+        );
     }
 }

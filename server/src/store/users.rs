@@ -166,16 +166,27 @@ pub struct Standing {
     pub limits: Limits,
 }
 
-/// The account's standing; `None` if it does not exist (or is being deleted).
-pub async fn standing(
+/// The standings of these accounts (those that exist and are not being deleted), in one read.
+pub async fn standings(
     users: &Collection<UserDoc>,
-    id: ObjectId,
-) -> mongodb::error::Result<Option<Standing>> {
-    users
-        .clone_with_type::<Standing>()
-        .find_one(with_live(doc! { "_id": id }))
+    ids: &[ObjectId],
+) -> mongodb::error::Result<std::collections::HashMap<ObjectId, Standing>> {
+    use futures::TryStreamExt as _;
+    #[derive(Deserialize)]
+    struct WithId {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        #[serde(flatten)]
+        standing: Standing,
+    }
+    let found: Vec<WithId> = users
+        .clone_with_type::<WithId>()
+        .find(with_live(doc! { "_id": { "$in": ids } }))
         .projection(doc! { "role": 1, "status": 1, "limits": 1 })
-        .await
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().map(|w| (w.id, w.standing)).collect())
 }
 
 /// The username (or the e-mail address) of a live account.

@@ -113,6 +113,9 @@ impl Application {
             let _ = state.metrics_addr.set(bound);
         }
         tail::start(&state).await.context("following answers")?;
+        crate::auth::standing_cache::watch(Arc::clone(&state.0), state.store.users.clone())
+            .await
+            .context("following accounts")?;
         lease::start(&state)
             .await
             .context("taking this process's lease")?;

@@ -46,10 +46,12 @@ impl FromRequestParts<AppState> for CurrentUser {
             .ok_or_else(ApiError::invalid_token)?;
         let (user_id, session_id) = (subject.user_id, subject.session_id);
         // A logged-out or revoked session invalidates its access tokens at once; the account's
-        // role, status and limits are read per request (a second's cache), so a demotion or a
-        // disabled account holds on tokens already issued.
+        // role, status and limits are read per request (from a cache that every change to the
+        // account clears, on every process), so a demotion or a disabled account holds on
+        // tokens already issued.
         let session_known = state.session_cache.is_fresh(session_id, user_id);
         let cached = state.standing_cache.get(user_id);
+        let epoch = state.standing_cache.epoch();
         let (live, standing) = tokio::try_join!(
             async {
                 if session_known {
@@ -71,7 +73,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             state.session_cache.remember(session_id, user_id);
         }
         if cached.is_none() {
-            state.standing_cache.remember(user_id, standing);
+            state.standing_cache.remember(user_id, standing, epoch);
         }
         Ok(Self {
             user_id,

@@ -1,23 +1,36 @@
-//! Remembers each account's standing (role, status, limits) for at most a second, so a burst of
-//! requests costs one read while a change by an admin or the command line holds within a second
-//! on every process (at once on the process that made it: `forget`).
+//! Remembers each account's standing (role, status, limits), so a request does not read it.
+//! A change is seen at once: on the process that made it (`forget`), and on every other one
+//! through a change stream on `users` (`watch`), which forgets what changed. While that stream
+//! is down, nothing is kept longer than a second (`TTL`), so a demotion or a disable holds within
+//! a second whatever happens.
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
+use futures::StreamExt as _;
 use mongodb::bson::oid::ObjectId;
 
-use crate::store::users::Standing;
+use crate::store::users::{self, Standing};
 
+/// How long a standing is kept while the change stream is down.
 pub const TTL: Duration = Duration::from_secs(1);
+/// How long while the change stream follows every change (a safety net).
+pub const WATCHED_TTL: Duration = Duration::from_secs(30);
 const SWEEP_ABOVE: usize = 50_000;
 
 #[derive(Debug, Default)]
 pub struct StandingCache {
     known: Mutex<HashMap<ObjectId, (Standing, Instant)>>,
+    /// The change stream on `users` is open: entries may live `WATCHED_TTL`.
+    watched: AtomicBool,
+    /// Bumped by every forget: a read that began before one may be stale, and is not kept.
+    changes: AtomicU64,
 }
 
 impl StandingCache {
@@ -27,25 +40,104 @@ impl StandingCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The account's standing, if read less than `TTL` ago.
+    fn ttl(&self) -> Duration {
+        if self.watched.load(Ordering::SeqCst) {
+            WATCHED_TTL
+        } else {
+            TTL
+        }
+    }
+
+    /// The account's standing, if known and fresh.
     pub fn get(&self, user_id: ObjectId) -> Option<Standing> {
+        let ttl = self.ttl();
         self.lock()
             .get(&user_id)
-            .filter(|(_, at)| at.elapsed() < TTL)
+            .filter(|(_, at)| at.elapsed() < ttl)
             .map(|(standing, _)| *standing)
     }
 
-    pub fn remember(&self, user_id: ObjectId, standing: Standing) {
+    /// Where the changes are now: pass to `remember` with what is read after this.
+    pub fn epoch(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
+    /// Keeps a standing read after `epoch`, unless something was forgotten since (the read may
+    /// predate that change).
+    pub fn remember(&self, user_id: ObjectId, standing: Standing, epoch: u64) {
         let mut known = self.lock();
+        if self.changes.load(Ordering::SeqCst) != epoch {
+            return;
+        }
         if known.len() > SWEEP_ABOVE {
-            known.retain(|_, (_, at)| at.elapsed() < TTL);
+            let ttl = self.ttl();
+            known.retain(|_, (_, at)| at.elapsed() < ttl);
         }
         known.insert(user_id, (standing, Instant::now()));
     }
 
     pub fn forget(&self, user_id: ObjectId) {
-        self.lock().remove(&user_id);
+        let mut known = self.lock();
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        known.remove(&user_id);
     }
+
+    fn forget_all(&self) {
+        let mut known = self.lock();
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        known.clear();
+    }
+
+    fn set_watched(&self, watched: bool) {
+        self.forget_all();
+        self.watched.store(watched, Ordering::SeqCst);
+    }
+}
+
+/// Opens the change stream on `users` (returns once it listens), then follows it in a task of
+/// its own: each account changed or deleted is forgotten; a broken stream is reopened, and
+/// while it is down entries last a second.
+pub async fn watch(
+    cache: std::sync::Arc<crate::state::App>,
+    users_collection: mongodb::Collection<crate::store::UserDoc>,
+) -> mongodb::error::Result<()> {
+    let stream = users::watch_changes(&users_collection).await?;
+    cache.standing_cache.set_watched(true);
+    let weak = std::sync::Arc::downgrade(&cache);
+    drop(cache);
+    tokio::spawn(async move {
+        let mut stream = Some(stream);
+        loop {
+            if let Some(mut open) = stream.take() {
+                while let Some(change) = open.next().await {
+                    let Some(app) = weak.upgrade() else { return };
+                    match change {
+                        Ok(Some(user_id)) => app.standing_cache.forget(user_id),
+                        Ok(None) => {}
+                        Err(err) => {
+                            tracing::warn!(error = %err, "the users change stream failed; reopening");
+                            break;
+                        }
+                    }
+                }
+            }
+            let Some(app) = weak.upgrade() else { return };
+            app.standing_cache.set_watched(false);
+            drop(app);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match users::watch_changes(&users_collection).await {
+                Ok(open) => {
+                    let Some(app) = weak.upgrade() else { return };
+                    app.standing_cache.set_watched(true);
+                    stream = Some(open);
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "reopening the users change stream failed")
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]
@@ -53,21 +145,38 @@ mod tests {
     use super::*;
     use crate::domain::{AccountRole, AccountStatus, Limits};
 
-    #[test]
-    fn a_standing_is_known_until_forgotten_or_a_second_old() {
-        let cache = StandingCache::default();
-        let user = ObjectId::new();
-        let standing = Standing {
+    fn admin() -> Standing {
+        Standing {
             role: AccountRole::Admin,
             status: AccountStatus::Active,
             limits: Limits::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_standing_is_known_until_forgotten_or_a_second_old_while_unwatched() {
+        let cache = StandingCache::default();
+        let user = ObjectId::new();
         assert_eq!(cache.get(user), None);
-        cache.remember(user, standing);
-        assert_eq!(cache.get(user), Some(standing));
+        cache.remember(user, admin(), cache.epoch());
+        assert_eq!(cache.get(user), Some(admin()));
         cache.forget(user);
         assert_eq!(cache.get(user), None);
-        cache.lock().insert(user, (standing, Instant::now() - TTL));
+        cache.lock().insert(user, (admin(), Instant::now() - TTL));
         assert_eq!(cache.get(user), None, "a second old is too old");
+        cache.watched.store(true, Ordering::SeqCst);
+        assert_eq!(cache.get(user), Some(admin()), "watched: kept longer");
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_change_is_not_kept() {
+        let cache = StandingCache::default();
+        let (user, other) = (ObjectId::new(), ObjectId::new());
+        let epoch = cache.epoch();
+        cache.forget(other);
+        cache.remember(user, admin(), epoch);
+        assert_eq!(cache.get(user), None);
+        cache.remember(user, admin(), cache.epoch());
+        assert_eq!(cache.get(user), Some(admin()));
     }
 }

@@ -499,3 +499,24 @@ pub async fn names(
         })
         .collect())
 }
+
+/// The accounts changed or deleted, as they happen (a change stream): each one's id.
+pub async fn watch_changes(
+    users: &Collection<UserDoc>,
+) -> mongodb::error::Result<
+    impl futures::Stream<Item = mongodb::error::Result<Option<ObjectId>>> + Unpin + Send + use<>,
+> {
+    use futures::TryStreamExt as _;
+    let stream = users
+        .watch()
+        .pipeline([doc! { "$match": {
+            "operationType": { "$in": ["update", "replace", "delete"] },
+        } }])
+        .await?;
+    Ok(stream.map_ok(|event| {
+        event
+            .document_key
+            .as_ref()
+            .and_then(|key| key.get_object_id("_id").ok())
+    }))
+}

@@ -72,6 +72,33 @@ const OWN_ACCOUNT: ApiError = ApiError::ConflictCode {
     message: "an admin's own role and status are changed by another admin",
 };
 
+/// A page's size (`limit`, 1–200, default 50) and where it starts (`cursor`: an id this API gave
+/// as `next_cursor`).
+fn page_request(limit: Option<i64>, cursor: Option<&str>) -> ApiResult<(i64, Option<ObjectId>)> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::field("limit", "must be 1 to 200"));
+    }
+    let cursor = match cursor {
+        Some(cursor) => Some(
+            ObjectId::parse_str(cursor)
+                .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave"))?,
+        ),
+        None => None,
+    };
+    Ok((limit, cursor))
+}
+
+/// The page of `found` (read with one more than `limit`) and the cursor after it, if more follow.
+fn page_of<T>(found: &[T], limit: i64, id: impl Fn(&T) -> ObjectId) -> (&[T], Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let page = &found[..found.len().min(limit)];
+    let next = (found.len() > limit)
+        .then(|| page.last().map(|last| id(last).to_hex()))
+        .flatten();
+    (page, next)
+}
+
 fn user_id(raw: &str) -> ApiResult<ObjectId> {
     ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("user"))
 }
@@ -117,25 +144,12 @@ async fn list_users(
     _admin: Admin,
     Query(query): Query<UserListQuery>,
 ) -> ApiResult<Json<AdminUserPage>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 200"));
-    }
     if query.q.as_ref().is_some_and(|q| q.chars().count() > 254) {
         return Err(ApiError::field("q", "must be at most 254 characters long"));
     }
-    let after = match query.cursor.as_deref() {
-        Some(cursor) => Some(
-            ObjectId::parse_str(cursor)
-                .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave"))?,
-        ),
-        None => None,
-    };
+    let (limit, after) = page_request(query.limit, query.cursor.as_deref())?;
     let found = users::search(&state.store.users, query.q.as_deref(), after, limit + 1).await?;
-    let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let page = &found[..found
-        .len()
-        .min(usize::try_from(limit).unwrap_or(usize::MAX))];
+    let (page, next_cursor) = page_of(&found, limit, |u| u.id);
     let ids: Vec<ObjectId> = page.iter().map(|u| u.id).collect();
     let tokens = usage::month_totals(&state.store.usage, &ids, &this_month()).await?;
     let defaults = state.generations.limits.as_limits();
@@ -144,7 +158,7 @@ async fn list_users(
             .iter()
             .map(|u| AdminUserView::new(u, tokens.get(&u.id).copied().unwrap_or(0), defaults))
             .collect(),
-        next_cursor: more.then(|| page.last().map(|u| u.id.to_hex())).flatten(),
+        next_cursor,
     }))
 }
 
@@ -572,24 +586,11 @@ async fn audit_log(
     _admin: Admin,
     Query(query): Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::field("limit", "must be 1 to 200"));
-    }
-    let before = match query.cursor.as_deref() {
-        Some(cursor) => Some(
-            ObjectId::parse_str(cursor)
-                .map_err(|_| ApiError::field("cursor", "is not a cursor this API gave"))?,
-        ),
-        None => None,
-    };
+    let (limit, before) = page_request(query.limit, query.cursor.as_deref())?;
     let found = audit::page(&state.store.audit, before, limit + 1).await?;
-    let more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let page = &found[..found
-        .len()
-        .min(usize::try_from(limit).unwrap_or(usize::MAX))];
+    let (page, next_cursor) = page_of(&found, limit, |e| e.id);
     Ok(Json(AuditPage {
         entries: page.iter().map(AuditEntry::from).collect(),
-        next_cursor: more.then(|| page.last().map(|e| e.id.to_hex())).flatten(),
+        next_cursor,
     }))
 }

@@ -220,7 +220,7 @@ async fn create(store: &Store, options: &Options) -> anyhow::Result<()> {
 }
 
 async fn find(store: &Store, name: &str) -> anyhow::Result<UserDoc> {
-    users::find_by_name(&store.users, name)
+    users::find_by_login(&store.users, name)
         .await?
         .ok_or_else(|| anyhow!("no account {name:?}"))
 }

@@ -57,9 +57,7 @@ pub enum ApiError {
         retry_after: Duration,
         window: Option<RateWindow>,
     },
-    #[error("this would leave the deployment without an active admin")]
-    LastAdmin,
-    /// A 409 with its own code (`own_account`, `current_session`).
+    /// A 409 with its own code (`last_admin`, `own_account`, `current_session`).
     #[error("{message}")]
     ConflictCode {
         code: &'static str,
@@ -141,6 +139,12 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// The change would leave the deployment without an active admin.
+    pub const LAST_ADMIN: ApiError = ApiError::ConflictCode {
+        code: "last_admin",
+        message: "this would leave the deployment without an active admin",
+    };
+
     pub fn unauthorized(message: &'static str) -> Self {
         Self::Unauthorized {
             message,
@@ -169,9 +173,7 @@ impl ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } | Self::LastAdmin | Self::ConflictCode { .. } => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict { .. } | Self::ConflictCode { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -192,7 +194,6 @@ impl ApiError {
             Self::Refused { code, .. }
             | Self::OverLimit { code, .. }
             | Self::ConflictCode { code, .. } => code,
-            Self::LastAdmin => "last_admin",
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",

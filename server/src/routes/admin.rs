@@ -281,7 +281,7 @@ async fn update_user(
         .await
         .map_err(|err| match err {
             ChangeError::NotFound => ApiError::NotFound("user"),
-            ChangeError::LastAdmin => ApiError::LastAdmin,
+            ChangeError::LastAdmin => ApiError::LAST_ADMIN,
             ChangeError::Db(err) => err.into(),
         })?;
     state.standing_cache.forget(id);

@@ -240,7 +240,7 @@ pub async fn delete_account(state: &AppState, account: &UserDoc) -> ApiResult<()
         && account.status == crate::domain::AccountStatus::Active
         && users::count_active_admins(&state.store.users).await? <= 1
     {
-        return Err(ApiError::LastAdmin);
+        return Err(ApiError::LAST_ADMIN);
     }
     if !state.store.begin_account_deletion(account.id).await? {
         return Err(ApiError::NotFound("user"));

@@ -189,14 +189,6 @@ pub async fn standings(
     Ok(found.into_iter().map(|w| (w.id, w.standing)).collect())
 }
 
-/// The username (or the e-mail address) of a live account.
-pub async fn find_by_name(
-    users: &Collection<UserDoc>,
-    name: &str,
-) -> mongodb::error::Result<Option<UserDoc>> {
-    find_by_login(users, name).await
-}
-
 /// Records activity (a sign-in or a refresh).
 pub async fn touch(users: &Collection<UserDoc>, id: ObjectId) -> mongodb::error::Result<()> {
     users
@@ -500,7 +492,8 @@ pub async fn names(
         .collect())
 }
 
-/// The accounts changed or deleted, as they happen (a change stream): each one's id.
+/// The accounts changed or deleted, as they happen (a change stream): each one's id. Only
+/// `touch` sets `last_active_at`, and alone.
 pub async fn watch_changes(
     users: &Collection<UserDoc>,
 ) -> mongodb::error::Result<
@@ -509,9 +502,15 @@ pub async fn watch_changes(
     use futures::TryStreamExt as _;
     let stream = users
         .watch()
-        .pipeline([doc! { "$match": {
-            "operationType": { "$in": ["update", "replace", "delete"] },
-        } }])
+        // Not the activity recorded at each sign-in and refresh (`touch`): it changes no
+        // standing, and would clear the account's cache on every process.
+        .pipeline([doc! { "$match": { "$or": [
+            { "operationType": { "$in": ["replace", "delete"] } },
+            {
+                "operationType": "update",
+                "updateDescription.updatedFields.last_active_at": { "$exists": false },
+            },
+        ] } }])
         .await?;
     Ok(stream.map_ok(|event| {
         event

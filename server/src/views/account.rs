@@ -1,8 +1,6 @@
 //! What an account's owner and the admins see of accounts: sessions, usage and limits,
 //! invites, the audit log. Never a chat's content.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -285,6 +283,3 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     pub next_cursor: Option<String>,
 }
-
-/// For `BTreeMap` look-ups of usage per user.
-pub type TokensByUser = BTreeMap<mongodb::bson::oid::ObjectId, u64>;

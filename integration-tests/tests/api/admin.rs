@@ -205,12 +205,12 @@ async fn the_last_active_admin_stays_even_when_two_admins_demote_each_other_at_o
         admin.raw(Method::PATCH, &other, Some(&demote)),
         user_on_b.raw(Method::PATCH, &me, Some(&demote)),
     );
-    // Either both acted as admins and one change was undone (409 `last_admin`), or one landed
-    // first and the other was no longer an admin (403): never both.
+    // Never both. Either one landed first and the other was no longer an admin (403), or both
+    // acted as admins and the change that found no admin left was undone (409 `last_admin`) —
+    // one of them, or both when each counted after the other's update.
     let statuses = [first.status(), second.status()];
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        1,
+    assert!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count() <= 1,
         "{statuses:?}"
     );
     for response in [first, second] {

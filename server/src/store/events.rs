@@ -158,25 +158,34 @@ pub async fn since(
     since: i64,
     limit: i64,
 ) -> mongodb::error::Result<Since> {
-    let batches: Vec<EventBatchDoc> = events
-        .find(doc! { "user_id": user_id, "last": { "$gt": since } })
-        .sort(doc! { "last": 1 })
-        .limit(limit + 1)
-        .await?
-        .try_collect()
-        .await?;
-    if i64::try_from(batches.len()).unwrap_or(i64::MAX) > limit {
-        return Ok(Since::Resync);
-    }
-    let Some(first) = batches.first() else {
+    // A batch appended between the read of what follows `since` and the read of the head would
+    // make an empty answer look like a gap: then read once more.
+    let mut attempts = 0;
+    let batches = loop {
+        let batches: Vec<EventBatchDoc> = events
+            .find(doc! { "user_id": user_id, "last": { "$gt": since } })
+            .sort(doc! { "last": 1 })
+            .limit(limit + 1)
+            .await?
+            .try_collect()
+            .await?;
+        if i64::try_from(batches.len()).unwrap_or(i64::MAX) > limit {
+            return Ok(Since::Resync);
+        }
+        if !batches.is_empty() {
+            break batches;
+        }
         // Nothing after `since`: fine if `since` is the head, else it is not one of ours.
         let head = head(events, user_id).await?;
-        return Ok(if since == head {
-            Since::Events(Vec::new())
-        } else {
-            Since::Resync
-        });
+        if since == head {
+            return Ok(Since::Events(Vec::new()));
+        }
+        attempts += 1;
+        if head < since || attempts > 1 {
+            return Ok(Since::Resync);
+        }
     };
+    let first = &batches[0];
     // The first batch after `since` must follow it: hold `since + 1`, or start a log that was
     // empty when the reader last saw it (`prev` 0, `since` 0). Otherwise events in between
     // expired, or `since` was never one of ours. Each batch must follow the one before.

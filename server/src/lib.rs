@@ -12,6 +12,7 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod follow;
 pub mod generation;
 pub mod http;
 pub mod live;

@@ -13,7 +13,7 @@ use crate::{
     chat_log::ChatLog,
     config::{Environment, Settings},
     events::{EventSettings, Events},
-    generation::{Generations, lease, tail},
+    generation::{Generations, lease},
     http::{
         layers,
         serve::{ConnectionLimits, serve},
@@ -112,10 +112,9 @@ impl Application {
                 .context("serving METRICS_ADDR")?;
             let _ = state.metrics_addr.set(bound);
         }
-        tail::start(&state).await.context("following answers")?;
-        crate::auth::standing_cache::watch(Arc::clone(&state.0), state.store.users.clone())
+        crate::follow::start(&state)
             .await
-            .context("following accounts")?;
+            .context("following the database's changes")?;
         lease::start(&state)
             .await
             .context("taking this process's lease")?;

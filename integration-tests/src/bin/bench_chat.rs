@@ -1,7 +1,8 @@
 //! Streaming benchmark: Confab in front of the fake upstream, side by side with the fake
 //! upstream called directly in the same run. Prints:
 //!
-//! - the time-to-first-token overhead, with where it goes (the server's own per-stage means,
+//! - the time-to-first-token overhead (from an upstream that answers at once, and from one
+//!   whose first token takes 20 ms), with where it goes (the server's own per-stage means,
 //!   scraped from its metrics listener) and the MongoDB commands per answer;
 //! - the per-chunk overhead;
 //! - 100, 500 and 1,000 answers of 100 chunks 20 ms apart started together: TTFT and total
@@ -10,6 +11,8 @@
 //!   answer and the server's peak RSS.
 //!
 //!     ./scripts/bench bench_chat                  # BENCH_ONLY_LOAD=1: the load levels alone
+//!
+//! `BENCH_ONLY_TTFT=1` runs the first-token rounds alone.
 //!
 //! The server runs as its own process (`target/release/confab`, or `CONFAB_BIN`: an older
 //! build gives the baseline) so that its memory is measured alone; MongoDB is
@@ -107,19 +110,31 @@ async fn main() -> anyhow::Result<()> {
 
     // BENCH_ONLY_LOAD=1 runs the load levels alone.
     if std::env::var_os("BENCH_ONLY_LOAD").is_none() {
-        // 1. Time to first token, sequential, short answers.
-        upstream.set_behaviour(Behaviour {
-            reply_tokens: Some(8),
-            ..Behaviour::default()
-        });
+        // 1. Time to first token, sequential, short answers: from an upstream that answers at
+        // once (nothing hides Confab's work: its database round trips are all exposed), then
+        // from one whose first token takes 20 ms (a fast server's prompt processing: the
+        // insert that runs alongside the upstream request is hidden behind it).
         let links = (&client, base.as_str(), token.as_str(), metrics_url.as_str());
-        println!(
-            "\n== time to first token (n=200, one at a time, back to back; chats created beforehand) =="
-        );
-        ttft_round(links, &upstream).await?;
+        for (initial_delay_ms, what) in [
+            (0, "an upstream that answers at once"),
+            (20, "an upstream whose first token takes 20 ms"),
+        ] {
+            upstream.set_behaviour(Behaviour {
+                reply_tokens: Some(8),
+                initial_delay_ms,
+                ..Behaviour::default()
+            });
+            println!(
+                "\n== time to first token, {what} (n=200, one at a time, back to back; chats created beforehand) =="
+            );
+            ttft_round(links, &upstream).await?;
+        }
         println!(
             "  the same database work alone: p50 {db_path:.2} ms (a chat and its messages read at once, then the two messages inserted; ping {ping:.2} ms)"
         );
+        if std::env::var_os("BENCH_ONLY_TTFT").is_some() {
+            return Ok(());
+        }
 
         // 2. Per-chunk overhead: long answers, no upstream delay.
         let tokens = 400;

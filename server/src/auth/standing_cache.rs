@@ -1,6 +1,6 @@
 //! Remembers each account's standing (role, status, limits), so a request does not read it.
 //! A change is seen at once: on the process that made it (`forget`), and on every other one
-//! through a change stream on `users` (`watch`), which forgets what changed. While that stream
+//! through the process's change stream (`crate::follow`), which forgets what changed in `users`. While that stream
 //! is down, nothing is kept longer than a second (`TTL`), so a demotion or a disable holds within
 //! a second whatever happens.
 
@@ -13,10 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::StreamExt as _;
 use mongodb::bson::oid::ObjectId;
 
-use crate::store::users::{self, Standing};
+use crate::store::users::Standing;
 
 /// How long a standing is kept while the change stream is down.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -88,56 +87,11 @@ impl StandingCache {
         known.clear();
     }
 
-    fn set_watched(&self, watched: bool) {
+    /// Whether the process's change stream follows `users` (`crate::follow`).
+    pub fn set_watched(&self, watched: bool) {
         self.forget_all();
         self.watched.store(watched, Ordering::SeqCst);
     }
-}
-
-/// Opens the change stream on `users` (returns once it listens), then follows it in a task of
-/// its own: each account changed or deleted is forgotten; a broken stream is reopened, and
-/// while it is down entries last a second.
-pub async fn watch(
-    cache: std::sync::Arc<crate::state::App>,
-    users_collection: mongodb::Collection<crate::store::UserDoc>,
-) -> mongodb::error::Result<()> {
-    let stream = users::watch_changes(&users_collection).await?;
-    cache.standing_cache.set_watched(true);
-    let weak = std::sync::Arc::downgrade(&cache);
-    drop(cache);
-    tokio::spawn(async move {
-        let mut stream = Some(stream);
-        loop {
-            if let Some(mut open) = stream.take() {
-                while let Some(change) = open.next().await {
-                    let Some(app) = weak.upgrade() else { return };
-                    match change {
-                        Ok(Some(user_id)) => app.standing_cache.forget(user_id),
-                        Ok(None) => {}
-                        Err(err) => {
-                            tracing::warn!(error = %err, "the users change stream failed; reopening");
-                            break;
-                        }
-                    }
-                }
-            }
-            let Some(app) = weak.upgrade() else { return };
-            app.standing_cache.set_watched(false);
-            drop(app);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            match users::watch_changes(&users_collection).await {
-                Ok(open) => {
-                    let Some(app) = weak.upgrade() else { return };
-                    app.standing_cache.set_watched(true);
-                    stream = Some(open);
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "reopening the users change stream failed")
-                }
-            }
-        }
-    });
-    Ok(())
 }
 
 #[cfg(test)]

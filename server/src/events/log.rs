@@ -1,15 +1,16 @@
 //! The log's three parts in this process: the writer (appends what handlers publish, in
-//! order, a batch per user per round, all users' batches of a round in one insert), the tail (a change stream on the log, delivering every
-//! batch to this process's sockets), and `open` (a new socket catching up from `since`).
+//! order, a batch per user per round, all users' batches of a round in one insert), `deliver`
+//! (every batch appended by any process, seen through the process's change stream,
+//! `crate::follow`, to this process's sockets), and `open` (a new socket catching up from
+//! `since`).
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::Weak,
     time::Duration,
 };
 
-use futures::{StreamExt as _, future::join_all};
-use mongodb::{Collection, bson::oid::ObjectId, change_stream::event::ResumeToken};
+use futures::future::join_all;
+use mongodb::{Collection, bson::oid::ObjectId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -182,74 +183,9 @@ async fn append(
     }
 }
 
-/// Opens the change stream on the log, then keeps delivering what it brings in a task of its
-/// own. The stream resumes after an interruption from its resume token; if it cannot, this
-/// process's sockets are told to reconnect (they catch up from the log), so no gap is silent.
-pub(super) async fn tail(
-    events: Weak<Events>,
-    log: Collection<EventBatchDoc>,
-    stop: CancellationToken,
-) -> anyhow::Result<()> {
-    let stream = store::events::watch(&log, None).await?;
-    tokio::spawn(async move {
-        let mut stream = Some(stream);
-        let mut resume: Option<ResumeToken> = None;
-        let mut wait = Duration::from_millis(200);
-        loop {
-            if let Some(mut open) = stream.take() {
-                loop {
-                    let next = tokio::select! {
-                        () = stop.cancelled() => return,
-                        next = open.next() => next,
-                    };
-                    match next {
-                        Some(Ok(change)) => {
-                            resume = open.resume_token();
-                            let Some(events) = events.upgrade() else {
-                                return;
-                            };
-                            if let Some(batch) = change.full_document {
-                                deliver(&events, &batch);
-                            }
-                            wait = Duration::from_millis(200);
-                        }
-                        Some(Err(err)) => {
-                            tracing::warn!(error = %err, "the event log's change stream failed; resuming");
-                            resume = open.resume_token().or(resume);
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-            }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-            wait = (wait * 2).min(Duration::from_secs(5));
-            match store::events::watch(&log, resume.clone()).await {
-                Ok(open) => stream = Some(open),
-                Err(err) if store::is_unavailable(&err) => {
-                    tracing::warn!(error = %err, "the event log is unreachable; retrying");
-                }
-                Err(err) => {
-                    // The resume point is gone: start afresh, and have every socket catch up.
-                    tracing::warn!(error = %err, "the event log's change stream cannot resume; sockets will reconnect");
-                    resume = None;
-                    if let Ok(open) = store::events::watch(&log, None).await {
-                        stream = Some(open);
-                        if let Some(events) = events.upgrade() {
-                            events.local.reconnect_all();
-                        }
-                    }
-                }
-            }
-        }
-    });
-    Ok(())
-}
-
-fn deliver(events: &Events, batch: &EventBatchDoc) {
+/// Delivers a batch of the log (seen through the process's change stream, `crate::follow`)
+/// to this process's sockets.
+pub(super) fn deliver(events: &Events, batch: &EventBatchDoc) {
     let lag = mongodb::bson::DateTime::now().timestamp_millis() - batch.at.timestamp_millis();
     metrics::histogram!(crate::metrics::EVENT_DELIVERY_LAG).record(lag.max(0) as f64 / 1000.0);
     let mut frames = Vec::with_capacity(batch.events.len());

@@ -103,8 +103,8 @@ pub struct Events {
 }
 
 impl Events {
-    /// Starts the writer and the tail; returns once the tail is listening, so nothing this
-    /// process publishes afterwards is missed by its own sockets.
+    /// Starts the writer. What the log brings is delivered through `deliver_logged`, by the
+    /// process's change stream (`crate::follow`), which startup opens before serving.
     pub async fn start(
         log: mongodb::Collection<EventBatchDoc>,
         settings: EventSettings,
@@ -118,9 +118,24 @@ impl Events {
             settings,
             stop: CancellationToken::new(),
         });
-        tokio::spawn(log::write(log.clone(), queue, events.stop.clone()));
-        log::tail(Arc::downgrade(&events), log, events.stop.clone()).await?;
+        tokio::spawn(log::write(log, queue, events.stop.clone()));
         Ok(events)
+    }
+
+    /// Delivers a batch appended to the log (by any process) to this process's sockets.
+    pub fn deliver_logged(&self, batch: &EventBatchDoc) {
+        log::deliver(self, batch);
+    }
+
+    /// The log could not be followed without a gap: every socket here is told to reconnect
+    /// (each catches up from the log with its `since`).
+    pub fn reconnect_all(&self) {
+        self.local.reconnect_all();
+    }
+
+    /// Cancelled once the application is dropped: tasks that follow the log stop with it.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
     }
 
     /// Delivers `event` to every socket of `user_id` on every process. Never blocks.

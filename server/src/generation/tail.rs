@@ -1,12 +1,10 @@
-//! What other processes do to answers, seen through a change stream on `messages`: a stop
+//! What other processes do to answers, seen through the process's change stream (`crate::follow`): a stop
 //! requested or a chat deleted elsewhere stops the answer here (its owner); the periodic saves of
 //! an answer generated elsewhere become `generation.delta` events for this process's sockets
 //! (coalesced by the owner's save interval, so database writes do not grow with the token rate).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use futures::StreamExt as _;
 use mongodb::bson::oid::ObjectId;
 
 use crate::{
@@ -18,47 +16,13 @@ use crate::{
 
 /// Answers generated elsewhere whose text this process has relayed: bytes and UTF-16 units.
 #[derive(Default)]
-struct Relayed(HashMap<ObjectId, (usize, usize)>);
+pub struct Relayed(HashMap<ObjectId, (usize, usize)>);
 
 const RELAYED_MAX: usize = 10_000;
 
-/// Opens the change stream (returns once it listens), then follows it in a task of its own,
-/// reopening it after a failure (and then checking the answers it owns for what it missed).
-pub async fn start(state: &AppState) -> mongodb::error::Result<()> {
-    let stream = messages::watch_changes(&state.store.messages).await?;
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut stream = Some(stream);
-        let mut relayed = Relayed::default();
-        loop {
-            if let Some(mut open) = stream.take() {
-                while let Some(change) = open.next().await {
-                    match change {
-                        Ok(Some(change)) => handle(&state, change, &mut relayed),
-                        Ok(None) => {}
-                        Err(err) => {
-                            tracing::warn!(error = %err, "the messages change stream failed; reopening");
-                            break;
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            match messages::watch_changes(&state.store.messages).await {
-                Ok(open) => {
-                    stream = Some(open);
-                    catch_up(&state).await;
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "reopening the messages change stream failed")
-                }
-            }
-        }
-    });
-    Ok(())
-}
-
-fn handle(state: &AppState, change: MessageChange, relayed: &mut Relayed) {
+/// Acts on a change of a message made by any process (seen through the process's change
+/// stream, `crate::follow`).
+pub fn handle(state: &AppState, change: MessageChange, relayed: &mut Relayed) {
     match change {
         MessageChange::Deleted(id) => {
             relayed.0.remove(&id);
@@ -117,7 +81,7 @@ fn relay(state: &AppState, id: ObjectId, content: &str, relayed: &mut Relayed) {
 
 /// After a gap in the change stream: stop the answers this process owns that were stopped or
 /// deleted meanwhile.
-async fn catch_up(state: &AppState) {
+pub async fn catch_up(state: &AppState) {
     for generation in state.generations.running() {
         match messages::find_by_id(&state.store.messages, generation.message_id()).await {
             Ok(None) => generation.stop(),

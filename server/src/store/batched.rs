@@ -3,7 +3,8 @@
 //! thousand at once they share a few commands, so the database's time per answer stays small
 //! and no answer's text waits behind another's write.
 //!
-//! - reading chats with their messages (two reads at once);
+//! - reading chats with their messages (one aggregate for a lone chat, two reads at once for
+//!   several);
 //! - inserting an answer's new messages (an ordered `insert`, all or nothing per answer);
 //! - saving answers' partial and final text (one `update` command with one statement each);
 //! - moving chats' branch on screen (one `update`, then one `find` for the chats as updated).
@@ -224,6 +225,40 @@ const FINAL_FIELDS: &[&str] = &[
     "error",
 ];
 
+/// One chat of `user_id` with its messages (oldest first), in one command.
+async fn read_joined(
+    chats: &Collection<ChatDoc>,
+    messages: &str,
+    user_id: ObjectId,
+    chat_id: ObjectId,
+) -> Result<(Vec<ChatDoc>, Vec<MessageDoc>)> {
+    let joined: Vec<Document> = chats
+        .aggregate([
+            doc! { "$match": { "_id": chat_id, "user_id": user_id } },
+            doc! { "$lookup": {
+                "from": messages, "localField": "_id", "foreignField": "chat_id", "as": "messages",
+            } },
+        ])
+        .await?
+        .try_collect()
+        .await?;
+    let (mut found, mut listed) = (Vec::new(), Vec::new());
+    for mut chat in joined {
+        if let Ok(list) = chat.get_array_mut("messages") {
+            for message in std::mem::take(list) {
+                if let bson::Bson::Document(message) = message {
+                    listed.push(bson::from_document::<MessageDoc>(message)?);
+                }
+            }
+        }
+        chat.remove("messages");
+        found.push(bson::from_document::<ChatDoc>(chat)?);
+    }
+    // The order the two reads give: oldest first, ties by id.
+    listed.sort_by_key(|message: &MessageDoc| (message.created_at, message.id));
+    Ok((found, listed))
+}
+
 /// A batcher's result for `item`, or an error if the batch never answered.
 async fn ran<T: Send + 'static, U: Send + 'static>(
     batcher: &Batcher<T, Result<U>>,
@@ -251,9 +286,10 @@ fn weigh_statement((filter, update): &Statement) -> usize {
     bson_size(filter) + bson_size(update)
 }
 
-/// The chats and their messages, in two reads at once (one round trip): `_id` and `chat_id`
-/// in the batch's ids. (A `$lookup` would make it one command, but costs more per chat than
-/// the two indexed reads on the servers measured.)
+/// The chats and their messages. A chat read alone is one command (an aggregate joining its
+/// messages with `$lookup`: one round trip, and one command less for the database to serve);
+/// several are two reads at once, `_id` and `chat_id` in the batch's ids (a `$lookup` per chat
+/// costs more than the two indexed reads once a batch holds many).
 async fn load_chats(
     chats: Collection<ChatDoc>,
     messages: Collection<MessageDoc>,
@@ -261,23 +297,27 @@ async fn load_chats(
 ) -> Vec<Result<Option<Loaded>>> {
     let ids: Vec<ObjectId> = items.iter().map(|(_, chat)| *chat).collect();
     let found = async {
-        let (found, listed) = tokio::try_join!(
-            async {
-                chats
-                    .find(doc! { "_id": { "$in": &ids } })
-                    .await?
-                    .try_collect::<Vec<ChatDoc>>()
-                    .await
-            },
-            async {
-                messages
-                    .find(doc! { "chat_id": { "$in": &ids } })
-                    .sort(doc! { "created_at": 1, "_id": 1 })
-                    .await?
-                    .try_collect::<Vec<MessageDoc>>()
-                    .await
-            },
-        )?;
+        let (found, listed) = if let [(user_id, chat_id)] = items.as_slice() {
+            read_joined(&chats, messages.name(), *user_id, *chat_id).await?
+        } else {
+            tokio::try_join!(
+                async {
+                    chats
+                        .find(doc! { "_id": { "$in": &ids } })
+                        .await?
+                        .try_collect::<Vec<ChatDoc>>()
+                        .await
+                },
+                async {
+                    messages
+                        .find(doc! { "chat_id": { "$in": &ids } })
+                        .sort(doc! { "created_at": 1, "_id": 1 })
+                        .await?
+                        .try_collect::<Vec<MessageDoc>>()
+                        .await
+                },
+            )?
+        };
         let mut by_chat: HashMap<ObjectId, Loaded> = found
             .into_iter()
             .map(|chat| (chat.id, (chat, Vec::new())))

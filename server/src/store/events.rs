@@ -14,7 +14,6 @@ use futures::TryStreamExt as _;
 use mongodb::{
     Collection,
     bson::{DateTime, Document, doc, oid::ObjectId},
-    change_stream::{ChangeStream, event::ChangeStreamEvent, event::ResumeToken},
 };
 use serde::{Deserialize, Serialize};
 
@@ -212,16 +211,4 @@ pub async fn purge(
         .delete_many(doc! { "at": { "$lt": before } })
         .await?
         .deleted_count)
-}
-
-/// Every batch appended from now on (or after `resume`), for every user.
-pub async fn watch(
-    events: &Collection<EventBatchDoc>,
-    resume: Option<ResumeToken>,
-) -> mongodb::error::Result<ChangeStream<ChangeStreamEvent<EventBatchDoc>>> {
-    events
-        .watch()
-        .pipeline([doc! { "$match": { "operationType": "insert" } }])
-        .resume_after(resume)
-        .await
 }

@@ -385,43 +385,40 @@ pub enum MessageChange {
     Deleted(ObjectId),
 }
 
-/// Partial-text saves, stop requests and deletions of messages, from now on. Only what the
-/// update changed is read (no look-up of the whole document per change and per process).
-pub async fn watch_changes(
-    messages: &Collection<MessageDoc>,
-) -> mongodb::error::Result<
-    impl futures::Stream<Item = mongodb::error::Result<Option<MessageChange>>> + Unpin + Send + use<>,
-> {
+/// Which changes of `messages` other processes act on: partial saves (new text, status
+/// unchanged), stop requests and deletions; not the final save (its status changes), whose
+/// text the log's `generation.finished` carries. Only what the update changed is read (no
+/// look-up of the whole document per change and per process).
+pub(super) fn change_filter() -> Document {
+    doc! { "$or": [
+        { "operationType": "delete" },
+        {
+            "updateDescription.updatedFields.content": { "$exists": true },
+            "updateDescription.updatedFields.status": { "$exists": false },
+        },
+        { "updateDescription.updatedFields.stop_requested": { "$exists": true } },
+    ] }
+}
+
+/// What a change that `change_filter` let through means.
+pub(super) fn read_change<T>(
+    event: &mongodb::change_stream::event::ChangeStreamEvent<T>,
+) -> Option<MessageChange> {
     use mongodb::change_stream::event::OperationType;
-    let stream = messages
-        .watch()
-        // Partial saves (new text, status unchanged), stop requests and deletions; not the
-        // final save (its status changes), whose text the log's `generation.finished` carries.
-        .pipeline([doc! { "$match": { "$or": [
-            { "operationType": "delete" },
-            {
-                "updateDescription.updatedFields.content": { "$exists": true },
-                "updateDescription.updatedFields.status": { "$exists": false },
-            },
-            { "updateDescription.updatedFields.stop_requested": { "$exists": true } },
-        ] } }])
-        .await?;
-    Ok(stream.map_ok(|event| {
-        let id = event
-            .document_key
-            .as_ref()
-            .and_then(|key| key.get_object_id("_id").ok())?;
-        match event.operation_type {
-            OperationType::Delete => Some(MessageChange::Deleted(id)),
-            OperationType::Update => {
-                let fields = event.update_description?.updated_fields;
-                Some(MessageChange::Updated {
-                    id,
-                    content: fields.get_str("content").ok().map(str::to_owned),
-                    stop_requested: fields.get_bool("stop_requested").unwrap_or(false),
-                })
-            }
-            _ => None,
+    let id = event
+        .document_key
+        .as_ref()
+        .and_then(|key| key.get_object_id("_id").ok())?;
+    match event.operation_type {
+        OperationType::Delete => Some(MessageChange::Deleted(id)),
+        OperationType::Update => {
+            let fields = &event.update_description.as_ref()?.updated_fields;
+            Some(MessageChange::Updated {
+                id,
+                content: fields.get_str("content").ok().map(str::to_owned),
+                stop_requested: fields.get_bool("stop_requested").unwrap_or(false),
+            })
         }
-    }))
+        _ => None,
+    }
 }

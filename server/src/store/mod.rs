@@ -4,6 +4,7 @@ mod accounts;
 pub mod audit;
 pub mod batch;
 pub mod batched;
+pub mod changes;
 pub mod chats;
 mod errors;
 pub mod events;

@@ -492,30 +492,15 @@ pub async fn names(
         .collect())
 }
 
-/// The accounts changed or deleted, as they happen (a change stream): each one's id. Only
-/// `touch` sets `last_active_at`, and alone.
-pub async fn watch_changes(
-    users: &Collection<UserDoc>,
-) -> mongodb::error::Result<
-    impl futures::Stream<Item = mongodb::error::Result<Option<ObjectId>>> + Unpin + Send + use<>,
-> {
-    use futures::TryStreamExt as _;
-    let stream = users
-        .watch()
-        // Not the activity recorded at each sign-in and refresh (`touch`): it changes no
-        // standing, and would clear the account's cache on every process.
-        .pipeline([doc! { "$match": { "$or": [
-            { "operationType": { "$in": ["replace", "delete"] } },
-            {
-                "operationType": "update",
-                "updateDescription.updatedFields.last_active_at": { "$exists": false },
-            },
-        ] } }])
-        .await?;
-    Ok(stream.map_ok(|event| {
-        event
-            .document_key
-            .as_ref()
-            .and_then(|key| key.get_object_id("_id").ok())
-    }))
+/// Which changes of `users` change an account's standing: any but the activity recorded at
+/// each sign-in and refresh (`touch` sets `last_active_at`, and alone), which would clear the
+/// account's cache on every process.
+pub(super) fn change_filter() -> Document {
+    doc! { "$or": [
+        { "operationType": { "$in": ["replace", "delete"] } },
+        {
+            "operationType": "update",
+            "updateDescription.updatedFields.last_active_at": { "$exists": false },
+        },
+    ] }
 }

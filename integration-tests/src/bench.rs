@@ -199,7 +199,11 @@ pub async fn via_confab(
     let response = client
         .post(format!("{base}/api/chats/{chat}/messages"))
         .bearer_auth(token)
-        .json(&json!({ "content": prompt }))
+        // As the web client sends it: a key that makes a repeated submission harmless.
+        .json(&json!({
+            "content": prompt,
+            "client_request_id": uuid::Uuid::new_v4().to_string(),
+        }))
         .send()
         .await?;
     if !response.status().is_success() {

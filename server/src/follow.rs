@@ -1,7 +1,8 @@
 //! Follows the process's one change stream (`store::changes`) and hands each change to what it
 //! concerns: event-log batches to this process's sockets (`events`), other processes' partial
 //! saves, stop requests and deletions to the answers (`generation::tail`), account changes to the
-//! standing cache (`auth::standing_cache`).
+//! standing cache (`auth::standing_cache`); chats that changed are forgotten by the chats known
+//! here (`generation::known`).
 //!
 //! After an interruption the stream resumes where it was, so nothing is missed. If it cannot
 //! (the resume point is gone), it starts afresh and every consumer makes up for the gap: sockets
@@ -105,7 +106,18 @@ async fn follow(
 
 fn dispatch(state: &AppState, change: Change, relayed: &mut Relayed) {
     match change {
-        Change::Logged(batch) => state.events.deliver_logged(&batch),
+        Change::Logged(batch) => {
+            // A chat changed by any process is no longer known as it was (a head start from it
+            // would be withdrawn: the read before any text catches it, this only saves the try).
+            for event in &batch.events {
+                if let Some(chat_id) = event.chat_id
+                    && event.kind != "chat.created"
+                {
+                    state.known_chats.forget(chat_id);
+                }
+            }
+            state.events.deliver_logged(&batch);
+        }
         Change::Message(change) => tail::handle(state, change, relayed),
         Change::Account(user_id) => state.standing_cache.forget(user_id),
     }

@@ -19,6 +19,7 @@ pub const TIME_TO_FIRST_TOKEN: &str = "confab_time_to_first_token_seconds";
 pub const OVERHEAD: &str = "confab_overhead_seconds";
 pub const FIRST_TOKEN_STAGE: &str = "confab_first_token_stage_seconds";
 pub const FINAL_SAVE: &str = "confab_final_save_seconds";
+pub const KNOWN_CHATS: &str = "confab_known_chat_starts_total";
 pub const INTER_CHUNK: &str = "confab_inter_chunk_seconds";
 pub const UPSTREAM_ERRORS: &str = "confab_upstream_errors_total";
 pub const UPSTREAM_REPLICA_UP: &str = "confab_upstream_replica_up";
@@ -93,7 +94,8 @@ fn describe() {
     describe_histogram!(
         FIRST_TOKEN_STAGE,
         "Where the time to an answer's first token goes, by stage: auth (request to handler: \
-         sign-in check and body), load (the chat with its messages), save (the new messages \
+         sign-in check and body), load (the chat with its messages; near zero for a chat known \
+         here, whose read then runs alongside the save), save (the new messages \
          written and fair use verified; the upstream request runs alongside), upstream_connect \
          (the upstream request to its response headers), upstream_first_byte (those to its \
          first text)"
@@ -102,6 +104,11 @@ fn describe() {
         FINAL_SAVE,
         "From an answer's last text to its final state stored, by step: branch (waiting for the \
          chat's branch on screen to be written), answer (the answer's final write)"
+    );
+    describe_counter!(
+        KNOWN_CHATS,
+        "Answers started from a chat known here before it was read again, by outcome: \
+         confirmed (the read found it as known) or stale (withdrawn and started again from the read)"
     );
     describe_histogram!(INTER_CHUNK, "Time between two pieces of an answer's text");
     describe_counter!(
@@ -169,6 +176,12 @@ pub fn mongodb_command(name: &str, duration: Duration) {
 /// One stage of the way to an answer's first token (see `FIRST_TOKEN_STAGE`).
 pub fn first_token_stage(stage: &'static str, took: Duration) {
     metrics::histogram!(FIRST_TOKEN_STAGE, "stage" => stage).record(took.as_secs_f64());
+}
+
+/// An answer started from a chat known here: the read confirmed it, or found it stale.
+pub fn known_chat(confirmed: bool) {
+    let outcome = if confirmed { "confirmed" } else { "stale" };
+    metrics::counter!(KNOWN_CHATS, "outcome" => outcome).increment(1);
 }
 
 /// One step of storing an answer that ended (see `FINAL_SAVE`).

@@ -88,6 +88,7 @@ impl Application {
             tickets,
             session_cache: Default::default(),
             standing_cache: Default::default(),
+            known_chats: Default::default(),
             sockets: Default::default(),
             draining: Default::default(),
             metrics_addr: Default::default(),

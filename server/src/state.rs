@@ -28,6 +28,9 @@ pub struct App {
     pub catalog: Catalog,
     /// Answers being generated right now.
     pub generations: Generations,
+    /// Chats as written here (new ones, until they change), so an answer may start before its
+    /// chat is read again (never trusted: the read confirms them).
+    pub known_chats: crate::generation::known::KnownChats,
     /// `CHAT_LOG` writer (a no-op when unset).
     pub chat_log: ChatLog,
     /// Live events to every open socket of a user, on every process (the per-user log).

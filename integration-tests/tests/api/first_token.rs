@@ -155,3 +155,127 @@ async fn answers_started_together_are_saved_whole_or_not_at_all() {
         }
     }
 }
+
+/// The value of `confab_known_chat_starts_total{outcome=…}` on `app`'s metrics listener (0
+/// before the first).
+async fn known_chat_starts(app: &integration_tests::TestApp, outcome: &str) -> f64 {
+    let addr = app.state.metrics_addr.get().expect("metrics are on");
+    let body = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("confab_known_chat_starts_total{{outcome=\"{outcome}\"}} ");
+    body.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Metrics on, and no limit on the account (a head start is only for such accounts).
+const UNLIMITED: [(&str, &str); 3] = [
+    ("METRICS_ADDR", "127.0.0.1:0"),
+    ("MAX_CONCURRENT_GENERATIONS_PER_USER", "0"),
+    ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
+];
+
+fn object_id(chat: &Chat) -> ObjectId {
+    ObjectId::parse_str(chat.id.as_str()).expect("chat id")
+}
+
+#[tokio::test]
+async fn a_new_chats_first_answer_starts_from_what_this_process_knows_and_the_read_confirms_it() {
+    let (app, upstream, ada, chat) = spawn_chat(&UNLIMITED).await;
+    let answer = ada.send(&chat, "hello").await.done().await;
+    assert_eq!(answer["status"], "complete");
+    assert_eq!(known_chat_starts(&app, "confirmed").await, 1.0);
+    assert_eq!(known_chat_starts(&app, "stale").await, 0.0);
+    assert_eq!(upstream.requests().len(), 1, "one upstream request");
+    assert_eq!(ada.messages(&chat).await.len(), 2);
+    // The chat has changed since: the next answer reads it first.
+    assert!(
+        app.state
+            .known_chats
+            .get(
+                ObjectId::parse_str(ada.user_id()).expect("user id"),
+                object_id(&chat)
+            )
+            .is_none()
+    );
+    ada.send(&chat, "and again").await.done().await;
+    assert_eq!(known_chat_starts(&app, "confirmed").await, 1.0);
+    assert_eq!(ada.messages(&chat).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_chat_known_here_but_changed_behind_its_back_is_read_again_before_any_text() {
+    let (app, upstream, ada, chat) = spawn_chat(&UNLIMITED).await;
+    // Changed in the database directly (no event reaches this process): what it knows of the
+    // chat is stale.
+    app.db()
+        .await
+        .collection::<Document>("chats")
+        .update_one(
+            doc! { "_id": object_id(&chat) },
+            doc! { "$set": { "parameters.temperature": 0.25, "parameters.seed": 7 } },
+        )
+        .await
+        .expect("changed");
+    let answer = ada.send(&chat, "hello").await.done().await;
+    assert_eq!(known_chat_starts(&app, "stale").await, 1.0);
+    assert_eq!(known_chat_starts(&app, "confirmed").await, 0.0);
+    // The answer ran with the chat as it is, and nothing of the withdrawn start is left.
+    assert_eq!(answer["parameters"]["temperature"], 0.25, "{answer}");
+    assert_eq!(answer["parameters"]["seed"], 7, "{answer}");
+    let fresh: Vec<_> = upstream
+        .requests()
+        .into_iter()
+        .filter(|request| request["temperature"] == 0.25 && request["seed"] == 7)
+        .collect();
+    assert_eq!(fresh.len(), 1, "one request with the chat as it is");
+    let last = upstream.last_request().expect("a request");
+    assert_eq!(
+        last["temperature"], 0.25,
+        "the last request is the answer's"
+    );
+    let messages = ada.messages(&chat).await;
+    assert_eq!(messages.len(), 2, "one question, one answer: {messages:?}");
+    assert_eq!(stored_in(&app.db().await, &chat).await, 2);
+    assert_eq!(messages[1].id, answer.id);
+}
+
+#[tokio::test]
+async fn a_chat_changed_on_another_process_is_forgotten_here_through_the_event_log() {
+    let (a, b, _upstream) = integration_tests::spawn_pair_with_upstream(&UNLIMITED[1..]).await;
+    let ada = a.signed_in().await;
+    let chat = ada.new_chat().await;
+    let user_id = ObjectId::parse_str(ada.user_id()).expect("user id");
+    assert!(a.state.known_chats.get(user_id, object_id(&chat)).is_some());
+    // The chat's first answer on B: A hears of it and forgets what it knew.
+    ada.on(&b).send(&chat, "hello").await.done().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while a.state.known_chats.get(user_id, object_id(&chat)).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "A still knows the chat as created"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let answer = ada.send(&chat, "and on A").await.done().await;
+    assert_eq!(answer["status"], "complete");
+    assert_eq!(ada.messages(&chat).await.len(), 4);
+}
+
+#[tokio::test]
+async fn with_a_limit_on_the_account_every_answer_reads_its_chat_first() {
+    let (app, upstream, ada, chat) = spawn_chat(&[
+        ("METRICS_ADDR", "127.0.0.1:0"),
+        ("MAX_CONCURRENT_GENERATIONS_PER_USER", "3"),
+    ])
+    .await;
+    ada.send(&chat, "hello").await.done().await;
+    assert_eq!(known_chat_starts(&app, "confirmed").await, 0.0);
+    assert_eq!(known_chat_starts(&app, "stale").await, 0.0);
+    assert_eq!(upstream.requests().len(), 1);
+}

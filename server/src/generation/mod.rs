@@ -2,6 +2,7 @@
 //! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
 
 pub mod fair_use;
+pub mod known;
 pub mod lease;
 mod plan;
 mod registry;

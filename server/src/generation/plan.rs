@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// What the client asked for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Request {
     /// A new user message (under `parent_id`, or at the end of the branch on screen) and its answer.
     New {

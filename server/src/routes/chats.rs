@@ -79,6 +79,10 @@ async fn create_chat(
     let chat = ChatDoc::new(user.user_id, title, parameters);
     chats::insert(&state.store.chats, &chat).await?;
     let view = ChatView::from(&chat);
+    // Its first answer can start before the chat is read again (the read still confirms it).
+    state
+        .known_chats
+        .remember(std::sync::Arc::new((chat, Vec::new())));
     state
         .events
         .publish(user.user_id, LiveEvent::chat_created(view.clone()));

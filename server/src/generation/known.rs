@@ -127,10 +127,16 @@ mod tests {
         let mut fresh = known.clone();
         fresh.1.push(ours.clone());
         assert!(same_but(&fresh, &known, &[ours.id]), "only ours is new");
-        assert!(!same_but(&fresh, &known, &[]), "a message nobody accounts for");
+        assert!(
+            !same_but(&fresh, &known, &[]),
+            "a message nobody accounts for"
+        );
         let mut theirs = fresh.clone();
         theirs.1.push(message(&known.0, "from another tab"));
-        assert!(!same_but(&theirs, &known, &[ours.id]), "another new message");
+        assert!(
+            !same_but(&theirs, &known, &[ours.id]),
+            "another new message"
+        );
         let mut edited = known.clone();
         edited.1.push(message(&known.0, "before"));
         let mut now = edited.clone();

@@ -218,7 +218,10 @@ async fn ahead(
 /// (`complete`): no read for it on the way to the first token.
 fn submitted(state: &AppState, plan: &Plan, all: &[MessageDoc]) -> Option<Started> {
     let request_id = plan.request_id.as_deref()?;
-    if let Some(live) = state.generations.by_request(plan.answer.chat_id, request_id) {
+    if let Some(live) = state
+        .generations
+        .by_request(plan.answer.chat_id, request_id)
+    {
         return Some(Started::Live(live));
     }
     let user = all

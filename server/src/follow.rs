@@ -19,7 +19,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     generation::tail::{self, Relayed},
     state::{App, AppState},
-    store::{self, changes::Change},
+    store::{
+        self,
+        changes::{Change, Changes},
+    },
 };
 
 /// Opens the stream (returns once it listens, so nothing written afterwards is missed), then
@@ -35,14 +38,8 @@ pub async fn start(state: &AppState) -> mongodb::error::Result<()> {
     Ok(())
 }
 
-type Changes = std::pin::Pin<Box<dyn futures::Stream<Item = store::changes::Followed> + Send>>;
-
-async fn follow(
-    app: Weak<App>,
-    stop: CancellationToken,
-    stream: impl futures::Stream<Item = store::changes::Followed> + Unpin + Send + 'static,
-) {
-    let mut stream: Option<Changes> = Some(Box::pin(stream));
+async fn follow(app: Weak<App>, stop: CancellationToken, stream: Changes) {
+    let mut stream = Some(stream);
     let mut resume: Option<ResumeToken> = None;
     let mut relayed = Relayed::default();
     let mut wait = Duration::from_millis(200);
@@ -85,7 +82,7 @@ async fn follow(
         };
         match state.store.watch_changes(resume.clone()).await {
             Ok(open) => {
-                stream = Some(Box::pin(open));
+                stream = Some(open);
                 reopened(&state, false);
             }
             Err(err) if store::is_unavailable(&err) => {
@@ -96,7 +93,7 @@ async fn follow(
                 tracing::warn!(error = %err, "the change stream cannot resume; starting afresh (sockets will reconnect)");
                 resume = None;
                 if let Ok(open) = state.store.watch_changes(None).await {
-                    stream = Some(Box::pin(open));
+                    stream = Some(open);
                     reopened(&state, true);
                 }
             }

@@ -72,9 +72,7 @@ impl Application {
                 queue: live.queue,
                 retention: live.retention,
             },
-        )
-        .await
-        .context("following the event log")?;
+        );
         let tickets = Tickets::new(live.ticket_ttl, store.tickets.clone());
         let state = AppState(Arc::new(App {
             settings,

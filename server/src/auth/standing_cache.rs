@@ -1,8 +1,8 @@
 //! Remembers each account's standing (role, status, limits), so a request does not read it.
 //! A change is seen at once: on the process that made it (`forget`), and on every other one
-//! through the process's change stream (`crate::follow`), which forgets what changed in `users`. While that stream
-//! is down, nothing is kept longer than a second (`TTL`), so a demotion or a disable holds within
-//! a second whatever happens.
+//! through the process's change stream (`crate::follow`), which forgets what changed in
+//! `users`. While that stream is down, nothing is kept longer than a second (`TTL`), so a
+//! demotion or a disable holds within a second whatever happens.
 
 use std::{
     collections::HashMap,

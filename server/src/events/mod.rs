@@ -105,10 +105,7 @@ pub struct Events {
 impl Events {
     /// Starts the writer. What the log brings is delivered through `deliver_logged`, by the
     /// process's change stream (`crate::follow`), which startup opens before serving.
-    pub async fn start(
-        log: mongodb::Collection<EventBatchDoc>,
-        settings: EventSettings,
-    ) -> anyhow::Result<Arc<Self>> {
+    pub fn start(log: mongodb::Collection<EventBatchDoc>, settings: EventSettings) -> Arc<Self> {
         let (writer, queue) = mpsc::unbounded_channel();
         let events = Arc::new(Self {
             local: LocalBus::new(settings.queue),
@@ -119,7 +116,7 @@ impl Events {
             stop: CancellationToken::new(),
         });
         tokio::spawn(log::write(log, queue, events.stop.clone()));
-        Ok(events)
+        events
     }
 
     /// Delivers a batch appended to the log (by any process) to this process's sockets.

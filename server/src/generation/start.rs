@@ -197,9 +197,8 @@ async fn ahead(
             .chat_with_messages(asked.user_id, asked.chat_id),
     );
     // The read may already find this answer's own messages (inserted meanwhile): not a change.
-    let ours: Vec<ObjectId> = pending.docs.iter().map(|d| d.id).collect();
     if let Ok(Some(fresh)) = &fresh
-        && known::same_but(fresh, &known, &ours)
+        && known::same_but(fresh, &known, &pending.ids())
     {
         metrics::known_chat(true);
         let started = complete(state, pending, inserted, asked.limits, saving).await?;
@@ -232,11 +231,17 @@ fn submitted(state: &AppState, plan: &Plan, all: &[MessageDoc]) -> Option<Starte
         .iter()
         .filter(|m| m.parent_id == Some(user.id))
         .max_by_key(|m| (m.created_at, m.id))?;
+    Some(answered(state, user.clone(), answer.clone()))
+}
+
+/// The question `user` of an earlier submission and its newest answer: running here, running
+/// elsewhere, or finished.
+fn answered(state: &AppState, user: MessageDoc, answer: MessageDoc) -> Started {
     if let Some(live) = state.generations.get(answer.id) {
-        return Some(Started::Live(live));
+        return Started::Live(live);
     }
-    let (user_message, answer) = (Some(Box::new(user.clone())), Box::new(answer.clone()));
-    Some(if answer.status == messages::Status::Streaming {
+    let (user_message, answer) = (Some(Box::new(user)), Box::new(answer));
+    if answer.status == messages::Status::Streaming {
         Started::Elsewhere {
             user_message,
             answer,
@@ -246,7 +251,7 @@ fn submitted(state: &AppState, plan: &Plan, all: &[MessageDoc]) -> Option<Starte
             user_message,
             answer,
         }
-    })
+    }
 }
 
 /// The limit nearest to refusing: the one with the fewest left.
@@ -274,16 +279,19 @@ struct Pending {
 }
 
 impl Pending {
+    /// The ids of its messages.
+    fn ids(&self) -> Vec<ObjectId> {
+        self.docs.iter().map(|d| d.id).collect()
+    }
+
     /// Takes the generation back: cancels its upstream request and deletes its messages if
     /// they were inserted (never announced, so nobody heard of them).
     async fn withdraw(self, state: &AppState, inserted: bool) {
         self.generation.abandon();
         state.generations.remove(self.answer.id);
-        if inserted {
-            let ids: Vec<ObjectId> = self.docs.iter().map(|d| d.id).collect();
-            if let Err(err) = messages::delete_ids(&state.store.messages, &ids).await {
-                tracing::warn!(error = %err, "withdrawing an answer's messages failed");
-            }
+        if inserted && let Err(err) = messages::delete_ids(&state.store.messages, &self.ids()).await
+        {
+            tracing::warn!(error = %err, "withdrawing an answer's messages failed");
         }
     }
 }
@@ -409,7 +417,8 @@ async fn complete(
     Ok(Started::Live(generation))
 }
 
-/// For a repeated `client_request_id`: the generation it started, live or finished.
+/// For a repeated `client_request_id`, read from the database (after the insert found it):
+/// the generation it started, live or finished.
 async fn find_submission(
     state: &AppState,
     chat_id: ObjectId,
@@ -423,20 +432,6 @@ async fn find_submission(
     else {
         return Ok(None);
     };
-    let Some(answer) = messages::latest_child(&state.store.messages, user.id).await? else {
-        return Ok(None);
-    };
-    if let Some(live) = state.generations.get(answer.id) {
-        return Ok(Some(Started::Live(live)));
-    }
-    if answer.status == messages::Status::Streaming {
-        return Ok(Some(Started::Elsewhere {
-            user_message: Some(Box::new(user)),
-            answer: Box::new(answer),
-        }));
-    }
-    Ok(Some(Started::Finished {
-        user_message: Some(Box::new(user)),
-        answer: Box::new(answer),
-    }))
+    let answer = messages::latest_child(&state.store.messages, user.id).await?;
+    Ok(answer.map(|answer| answered(state, user, answer)))
 }

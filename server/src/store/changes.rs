@@ -7,7 +7,7 @@
 //! - `messages`: partial saves, stop requests and deletions (`messages::change_filter`);
 //! - `users`: changes to an account's standing (`users::change_filter`).
 
-use futures::{Stream, StreamExt as _};
+use futures::{StreamExt as _, stream::BoxStream};
 use mongodb::{
     bson::{self, Document, doc, oid::ObjectId},
     change_stream::event::{ChangeStreamEvent, OperationType, ResumeToken},
@@ -37,12 +37,12 @@ pub enum Change {
 /// (the latest point the stream has reached, also when it failed).
 pub type Followed = (Result<Option<Change>>, Option<ResumeToken>);
 
+/// The process's change stream, as `watch_changes` opens it.
+pub type Changes = BoxStream<'static, Followed>;
+
 impl Store {
     /// The changes from now on (or after `resume`). Returns once the stream listens.
-    pub async fn watch_changes(
-        &self,
-        resume: Option<ResumeToken>,
-    ) -> Result<impl Stream<Item = Followed> + Unpin + Send + use<>> {
+    pub async fn watch_changes(&self, resume: Option<ResumeToken>) -> Result<Changes> {
         let names = Names {
             events: self.events.name().to_owned(),
             messages: self.messages.name().to_owned(),

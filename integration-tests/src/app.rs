@@ -129,6 +129,19 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// A scrape of its metrics listener (`METRICS_ADDR` must be set), in the text format.
+    pub async fn metrics(&self) -> String {
+        let addr = self.state.metrics_addr.get().expect("metrics are on");
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .expect("scraped")
+            .error_for_status()
+            .expect("200")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// Direct access to this test's database, to check what was stored.
     pub async fn db(&self) -> mongodb::Database {
         let client = mongodb::Client::with_uri_str(crate::mongodb_uri())

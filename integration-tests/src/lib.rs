@@ -35,6 +35,19 @@ pub use users::{Session, TestUser, session_from};
 pub use views::{Chat, ChatPage, Message};
 pub use ws::{Ended, LiveSocket, refused_status};
 
+/// The value of the sample `name{labels…}` in a scrape (labels as they appear in the text
+/// format).
+pub fn sample(body: &str, name: &str, labels: &str) -> Option<f64> {
+    let prefix = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
+    body.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .and_then(|value| value.trim().parse().ok())
+}
+
 /// MongoDB used by the tests (the `.ci/run` and `scripts/test` start one).
 pub fn mongodb_uri() -> String {
     std::env::var("CONFAB_TEST_MONGODB_URI")

@@ -12,6 +12,15 @@ use reqwest::StatusCode;
 /// A question the database refuses (a validator on `messages`, as any write could fail).
 const REFUSED: &str = "the database refuses this question";
 
+/// No limit on the account (a head start is only for such accounts).
+const NO_LIMITS: [(&str, &str); 2] = [
+    ("MAX_CONCURRENT_GENERATIONS_PER_USER", "0"),
+    ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
+];
+
+/// Metrics on, and no limit on the account.
+const UNLIMITED: [(&str, &str); 3] = [("METRICS_ADDR", "127.0.0.1:0"), NO_LIMITS[0], NO_LIMITS[1]];
+
 /// Makes the database refuse the question `REFUSED`, and any answer in the chat `chat`.
 async fn refuse_writes(db: &mongodb::Database, chat: Option<&Chat>) {
     let mut rules: Vec<Document> = vec![doc! { "content": { "$ne": REFUSED } }];
@@ -88,11 +97,7 @@ async fn messages_that_cannot_be_saved_show_nothing_and_cancel_the_upstream_requ
 /// whichever batch they shared with the refused ones.
 #[tokio::test]
 async fn answers_started_together_are_saved_whole_or_not_at_all() {
-    let (app, upstream, ada, _) = spawn_chat(&[
-        ("MAX_CONCURRENT_GENERATIONS_PER_USER", "0"),
-        ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
-    ])
-    .await;
+    let (app, upstream, ada, _) = spawn_chat(&NO_LIMITS).await;
     upstream.set_behaviour(Behaviour {
         chunk_delay_ms: 20,
         reply_tokens: Some(10),
@@ -159,26 +164,14 @@ async fn answers_started_together_are_saved_whole_or_not_at_all() {
 /// The value of `confab_known_chat_starts_total{outcome=…}` on `app`'s metrics listener (0
 /// before the first).
 async fn known_chat_starts(app: &integration_tests::TestApp, outcome: &str) -> f64 {
-    let addr = app.state.metrics_addr.get().expect("metrics are on");
-    let body = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("scrape")
-        .text()
-        .await
-        .expect("text");
-    let prefix = format!("confab_known_chat_starts_total{{outcome=\"{outcome}\"}} ");
-    body.lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0.0)
+    let body = app.metrics().await;
+    integration_tests::sample(
+        &body,
+        "confab_known_chat_starts_total",
+        &format!("outcome=\"{outcome}\""),
+    )
+    .unwrap_or(0.0)
 }
-
-/// Metrics on, and no limit on the account (a head start is only for such accounts).
-const UNLIMITED: [(&str, &str); 3] = [
-    ("METRICS_ADDR", "127.0.0.1:0"),
-    ("MAX_CONCURRENT_GENERATIONS_PER_USER", "0"),
-    ("RATE_LIMIT_MESSAGES_PER_MINUTE", "0"),
-];
 
 fn object_id(chat: &Chat) -> ObjectId {
     ObjectId::parse_str(chat.id.as_str()).expect("chat id")
@@ -247,7 +240,7 @@ async fn a_chat_known_here_but_changed_behind_its_back_is_read_again_before_any_
 
 #[tokio::test]
 async fn a_chat_changed_on_another_process_is_forgotten_here_through_the_event_log() {
-    let (a, b, _upstream) = integration_tests::spawn_pair_with_upstream(&UNLIMITED[1..]).await;
+    let (a, b, _upstream) = integration_tests::spawn_pair_with_upstream(&NO_LIMITS).await;
     let ada = a.signed_in().await;
     let chat = ada.new_chat().await;
     let user_id = ObjectId::parse_str(ada.user_id()).expect("user id");

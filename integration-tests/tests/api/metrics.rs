@@ -1,20 +1,8 @@
 //! Prometheus metrics on `METRICS_ADDR` (its own listener): a scrape after some traffic shows
 //! every named metric, with route templates and never raw ids; the public port answers 404.
 
-use integration_tests::{fake_upstream::Behaviour, spawn_chat};
+use integration_tests::{fake_upstream::Behaviour, sample, spawn_chat};
 use reqwest::StatusCode;
-
-/// The value of the sample `name{labels…}` (labels as they appear in the text format).
-fn sample(body: &str, name: &str, labels: &str) -> Option<f64> {
-    let prefix = if labels.is_empty() {
-        format!("{name} ")
-    } else {
-        format!("{name}{{{labels}}} ")
-    };
-    body.lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .and_then(|value| value.trim().parse().ok())
-}
 
 #[tokio::test]
 async fn a_scrape_shows_every_metric_on_its_own_listener_and_never_on_the_public_port() {

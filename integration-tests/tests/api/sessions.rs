@@ -216,3 +216,65 @@ async fn refresh_and_logout_refuse_a_foreign_origin_and_change_nothing() {
         .expect("sent");
     assert_eq!(own.status(), StatusCode::OK);
 }
+
+/// `find` commands run so far (sessions and accounts are read with `find`).
+async fn finds(app: &integration_tests::TestApp) -> f64 {
+    integration_tests::sample(
+        &app.metrics().await,
+        "confab_mongodb_operation_seconds_count",
+        "op=\"find\"",
+    )
+    .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_burst_of_requests_on_a_session_the_cache_let_go_of_reads_it_together() {
+    let app = integration_tests::spawn_app_with(&[("METRICS_ADDR", "127.0.0.1:0")]).await;
+    let (_, session) = app.with_user().await;
+    let (_, other) = app.with_user().await;
+    let token = session.access_token.as_str();
+    assert_eq!(
+        app.get(paths::MODELS, Some(token)).await.status(),
+        StatusCode::OK
+    );
+    app.state.session_cache.clear();
+    let before = finds(&app).await;
+    const BURST: usize = 40;
+    let burst = (0..BURST).map(|_| app.get(paths::MODELS, Some(token)));
+    for response in futures::future::join_all(burst).await {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let reads = finds(&app).await - before;
+    // One read each would be 40 (and as many for the account's standing had its cache let go
+    // of it too); the batches share a handful.
+    assert!(
+        reads <= (BURST / 4) as f64,
+        "{reads} finds for {BURST} requests"
+    );
+
+    // Read together, each request still gets its own session's answer: a revoked session is
+    // refused while another user's live one, in the same burst, is not.
+    assert_eq!(app.logout(&session).await.status(), StatusCode::NO_CONTENT);
+    app.state.session_cache.clear();
+    let mixed = (0..BURST).map(|i| {
+        let token = if i % 2 == 0 {
+            token
+        } else {
+            other.access_token.as_str()
+        };
+        app.get(paths::MODELS, Some(token))
+    });
+    let statuses: Vec<StatusCode> = futures::future::join_all(mixed)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    for (i, status) in statuses.iter().enumerate() {
+        let expected = if i % 2 == 0 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(*status, expected, "request {i}");
+    }
+}

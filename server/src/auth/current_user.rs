@@ -11,7 +11,6 @@ use crate::{
     domain::{AccountRole, AccountStatus, Limits},
     error::ApiError,
     state::AppState,
-    store::sessions,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +56,7 @@ impl FromRequestParts<AppState> for CurrentUser {
                 if session_known {
                     return Ok(true);
                 }
-                sessions::is_active(&state.store.sessions, session_id, user_id).await
+                state.store.batched.session_live(session_id, user_id).await
             },
             async {
                 if cached.is_some() {

@@ -1,4 +1,4 @@
-//! The writes (and the one read) every answer makes, group-committed across answers
+//! The writes (and the reads) every answer makes, group-committed across answers
 //! (`batch.rs`): with one answer at a time each is a single command as before; with a
 //! thousand at once they share a few commands, so the database's time per answer stays small
 //! and no answer's text waits behind another's write.
@@ -7,7 +7,9 @@
 //!   several);
 //! - inserting an answer's new messages (an ordered `insert`, all or nothing per answer);
 //! - saving answers' partial and final text (one `update` command with one statement each);
-//! - moving chats' branch on screen (one `update`, then one `find` for the chats as updated).
+//! - moving chats' branch on screen (one `update`, then one `find` for the chats as updated);
+//! - the accounts' standings and the sessions that the caches do not hold (one `find` each
+//!   for a burst of requests).
 
 use std::collections::HashMap;
 
@@ -44,6 +46,7 @@ pub struct Batched {
     chats: Batcher<(ObjectId, ChatUpdateFor), Result<Option<ChatDoc>>>,
     usage: Batcher<super::usage::Increment, Result<()>>,
     standings: Batcher<ObjectId, Result<Option<super::users::Standing>>>,
+    sessions: Batcher<(ObjectId, ObjectId), Result<bool>>,
 }
 
 /// A chat's change, with the user it must belong to.
@@ -60,6 +63,7 @@ impl Batched {
         messages: &Collection<MessageDoc>,
         usage: &Collection<super::usage::UsageDoc>,
         users: &Collection<super::UserDoc>,
+        sessions: &Collection<super::SessionDoc>,
     ) -> Self {
         let limits = Limits::default();
         let load = {
@@ -136,6 +140,16 @@ impl Batched {
                 move |ids| read_standings(users.clone(), ids),
             )
         };
+        // Sessions the cache does not know, looked up the same way (a burst of requests on a
+        // session the cache has just let go of costs one read, not one each).
+        let sessions = {
+            let sessions = sessions.clone();
+            Batcher::new(
+                limits,
+                |_| 24,
+                move |items| read_sessions(sessions.clone(), items),
+            )
+        };
         Self {
             load,
             insert,
@@ -144,6 +158,7 @@ impl Batched {
             chats: chat_updates,
             usage,
             standings,
+            sessions,
         }
     }
 
@@ -193,6 +208,11 @@ impl Batched {
     /// The account's role, status and limits (`None`: no such account, or being deleted).
     pub async fn standing(&self, user_id: ObjectId) -> Result<Option<super::users::Standing>> {
         ran(&self.standings, user_id).await
+    }
+
+    /// Whether the session exists, belongs to `user_id`, and is neither revoked nor expired.
+    pub async fn session_live(&self, session_id: ObjectId, user_id: ObjectId) -> Result<bool> {
+        ran(&self.sessions, (session_id, user_id)).await
     }
 
     /// Adds an answer's tokens to its user's usage of the day and model.
@@ -445,6 +465,22 @@ async fn read_standings(
     match super::users::standings(&users, &distinct).await {
         Ok(found) => ids.iter().map(|id| Ok(found.get(id).copied())).collect(),
         Err(err) => ids.iter().map(|_| Err(err.clone())).collect(),
+    }
+}
+
+async fn read_sessions(
+    sessions: Collection<super::SessionDoc>,
+    items: Vec<(ObjectId, ObjectId)>,
+) -> Vec<Result<bool>> {
+    let mut distinct: Vec<ObjectId> = items.iter().map(|(session, _)| *session).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match super::sessions::live_among(&sessions, &distinct).await {
+        Ok(live) => items
+            .iter()
+            .map(|(session, user)| Ok(live.get(session) == Some(user)))
+            .collect(),
+        Err(err) => items.iter().map(|_| Err(err.clone())).collect(),
     }
 }
 

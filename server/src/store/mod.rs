@@ -162,7 +162,8 @@ impl Store {
                 &db.collection_with_options("chats", durable.clone()),
                 &db.collection_with_options("messages", durable.clone()),
                 &db.collection("usage"),
-                &db.collection_with_options("users", durable),
+                &db.collection_with_options("users", durable.clone()),
+                &db.collection_with_options("sessions", durable),
             ),
             db,
         };

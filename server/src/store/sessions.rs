@@ -159,6 +159,33 @@ pub async fn revoke(
         .map(drop)
 }
 
+/// Of `ids`, the sessions that are live (neither revoked nor expired), with their users: one
+/// read for a burst of requests whose sessions the cache did not know.
+pub async fn live_among(
+    sessions: &Collection<SessionDoc>,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<std::collections::HashMap<ObjectId, ObjectId>> {
+    use futures::TryStreamExt as _;
+    #[derive(Deserialize)]
+    struct Owner {
+        #[serde(rename = "_id")]
+        id: ObjectId,
+        user_id: ObjectId,
+    }
+    let found: Vec<Owner> = sessions
+        .clone_with_type::<Owner>()
+        .find(doc! {
+            "_id": { "$in": ids },
+            "revoked_at": null,
+            "expires_at": { "$gt": DateTime::now() },
+        })
+        .projection(doc! { "_id": 1, "user_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().map(|s| (s.id, s.user_id)).collect())
+}
+
 /// Whether the session exists, belongs to the user, and is neither revoked nor expired.
 pub async fn is_active(
     sessions: &Collection<SessionDoc>,

@@ -47,6 +47,17 @@ test('regenerate with new parameters, switch versions, vote, stop', { skip: !(ur
       { timeout: 5_000 },
     );
 
+    // Min P, set in the chat's parameters panel, reaches the upstream (vLLM reads it).
+    await page.getByRole('button', { name: 'Parameters' }).click();
+    await page.getByLabel('Min P value', { exact: true }).fill('0.1');
+    await page.locator('#params-panel').getByText('Saved', { exact: true }).waitFor({ timeout: 5_000 });
+    await page.getByRole('button', { name: 'Close parameters' }).click();
+    await composer.fill('With min p');
+    await composer.press('Enter');
+    await answers.last().getByText(/Demo reply to: With min p/).waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'));
+    assert.equal((await lastRequest()).min_p, 0.1, 'the upstream received min_p');
+
     // Stop a long answer: the text freezes and survives a reload.
     await behave({ chunk_delay_ms: 40, reply_tokens: 400 });
     await composer.fill('Tell me a long story');

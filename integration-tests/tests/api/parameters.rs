@@ -13,6 +13,7 @@ fn every_parameter() -> Value {
         "temperature": 0.7,
         "top_p": 0.9,
         "top_k": 40,
+        "min_p": 0.05,
         "max_tokens": 64,
         "repetition_penalty": 1.1,
         "frequency_penalty": 0.5,
@@ -58,7 +59,7 @@ async fn send_with_every_parameter(kind: &str) -> (Value, Message) {
 async fn every_parameter_arrives_with_its_value_on_vllm() {
     let (request, done) = send_with_every_parameter("vllm").await;
     let expected = body!({
-        "temperature": 0.7, "top_p": 0.9, "top_k": 40, "max_tokens": 64,
+        "temperature": 0.7, "top_p": 0.9, "top_k": 40, "min_p": 0.05, "max_tokens": 64,
         "repetition_penalty": 1.1, "frequency_penalty": 0.5, "presence_penalty": -0.5,
         "seed": 1234, "stop": ["\n\n", "END"]
     });
@@ -82,6 +83,7 @@ async fn llamacpp_receives_repeat_penalty_under_its_own_name() {
     assert_eq!(fields.get("repeat_penalty"), Some(&body!(1.1)));
     assert!(!fields.contains_key("repetition_penalty"));
     assert_eq!(fields.get("top_k"), Some(&body!(40)));
+    assert_eq!(fields.get("min_p"), Some(&body!(0.05)));
     assert_eq!(fields.get("max_tokens"), Some(&body!(64)));
 }
 
@@ -115,6 +117,7 @@ async fn ollama_and_tgi_get_their_own_names() {
     let fields = sent_fields(&request);
     assert!(
         !fields.contains_key("top_k")
+            && !fields.contains_key("min_p")
             && !fields.contains_key("repetition_penalty")
             && !fields.contains_key("repeat_penalty")
     );
@@ -124,6 +127,7 @@ async fn ollama_and_tgi_get_their_own_names() {
     let fields = sent_fields(&request);
     assert_eq!(fields.get("repetition_penalty"), Some(&body!(1.1)));
     assert_eq!(fields.get("top_k"), Some(&body!(40)));
+    assert!(!fields.contains_key("min_p"), "TGI has no min_p");
 }
 
 #[tokio::test]
@@ -181,6 +185,8 @@ async fn each_bound_is_enforced_with_a_422_naming_the_parameter() {
         ("top_p", body!(1.01)),
         ("top_k", body!(0)),
         ("top_k", body!(-3)),
+        ("min_p", body!(-0.1)),
+        ("min_p", body!(1.01)),
         ("max_tokens", body!(0)),
         ("max_tokens", body!(1001)),
         ("repetition_penalty", body!(0)),
@@ -203,7 +209,7 @@ async fn each_bound_is_enforced_with_a_422_naming_the_parameter() {
     }
     // The limits themselves are accepted.
     let edges = body!({ "content": "hi", "parameters": {
-        "temperature": 2, "top_p": 1, "top_k": 1, "max_tokens": 1000, "repetition_penalty": 2,
+        "temperature": 2, "top_p": 1, "top_k": 1, "min_p": 1, "max_tokens": 1000, "repetition_penalty": 2,
         "frequency_penalty": -2, "presence_penalty": 2, "stop": ["a", "b", "c", "d"]
     } });
     let events = ada.send(&chat, edges).await.until_done().await;
@@ -240,4 +246,80 @@ async fn models_lists_defaults_accepted_parameters_and_ranges() {
     assert_eq!(params["top_k"]["accepted"], false);
     assert!(params["top_k"]["reason"].is_string());
     assert_eq!(params["repetition_penalty"]["accepted"], false);
+}
+
+#[tokio::test]
+async fn llamacpp_takes_only_the_seeds_it_reproduces_and_models_says_so() {
+    let (app, upstream) = spawn_app_with_upstream("llamacpp", &[]).await;
+    let ada = app.signed_in().await;
+    let seed = &ada.models().await["models"][0]["parameters"]["seed"];
+    assert_eq!(
+        (seed["min"].clone(), seed["max"].clone()),
+        (body!(0.0), body!(4_294_967_294.0))
+    );
+    let chat = ada.new_chat().await;
+    // -1 is "random" to llama-server, and 2^32 + 7 would give the answer of 7.
+    for refused in [
+        body!(-1),
+        body!(4_294_967_295_i64),
+        body!(4_294_967_303_i64),
+    ] {
+        let payload = body!({ "content": "hi", "parameters": { "seed": refused.clone() } });
+        let response = ada.try_send(&chat, &payload).await;
+        expect_field_error(response, "parameters.seed", &format!("seed = {refused}")).await;
+    }
+    let response = ada
+        .try_create_chat(&body!({ "parameters": { "seed": -1 } }))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(upstream.request_count(), 0, "nothing was sent");
+    let done = ada
+        .send(
+            &chat,
+            body!({ "content": "hi", "parameters": { "seed": 4_294_967_294_i64 } }),
+        )
+        .await
+        .done()
+        .await;
+    assert_eq!(done["parameters"]["seed"], 4_294_967_294_i64);
+    let request = upstream.last_request().expect("request");
+    assert_eq!(request["seed"], 4_294_967_294_i64);
+
+    // Where the upstream reads a 64-bit seed, -1 is a seed like any other.
+    let (app, upstream) = spawn_app_with_upstream("vllm", &[]).await;
+    let ada = app.signed_in().await;
+    let seed = &ada.models().await["models"][0]["parameters"]["seed"];
+    assert!(seed.get("min").is_none(), "{seed}");
+    let chat = ada.new_chat().await;
+    ada.send(
+        &chat,
+        body!({ "content": "hi", "parameters": { "seed": -1 } }),
+    )
+    .await
+    .done()
+    .await;
+    assert_eq!(upstream.last_request().expect("request")["seed"], -1);
+}
+
+#[tokio::test]
+async fn models_says_which_kinds_take_min_p() {
+    for (kind, accepted) in [
+        ("vllm", true),
+        ("llamacpp", true),
+        ("openai", false),
+        ("tgi", false),
+    ] {
+        let (app, _upstream) = spawn_app_with_upstream(kind, &[]).await;
+        let ada = app.signed_in().await;
+        let min_p = &ada.models().await["models"][0]["parameters"]["min_p"];
+        assert_eq!(min_p["accepted"], accepted, "{kind}: {min_p}");
+        if accepted {
+            assert_eq!(
+                (min_p["min"].clone(), min_p["max"].clone()),
+                (body!(0.0), body!(1.0))
+            );
+        } else {
+            assert!(min_p["reason"].is_string(), "{kind}");
+        }
+    }
 }

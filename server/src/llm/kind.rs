@@ -6,7 +6,7 @@
 
 use std::{collections::BTreeMap, fmt, str::FromStr};
 
-use crate::domain::params::{Dialect, Param};
+use crate::domain::params::{Dialect, Param, Shape};
 
 /// Explicit wire names for a custom upstream; a parameter missing from the map is not accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,6 +53,13 @@ impl UpstreamKind {
     /// always: Confab itself uses them).
     pub fn accepts(&self, param: Param) -> bool {
         !param.goes_upstream() || self.wire_name(param).is_some()
+    }
+
+    /// The values this upstream reads for `param`: the table's range, or the narrower one
+    /// its dialect really accepts.
+    pub fn shape(&self, param: Param) -> Shape {
+        self.dialect()
+            .map_or(param.shape(), |dialect| param.shape_for(dialect))
     }
 
     fn dialect(&self) -> Option<Dialect> {

@@ -33,6 +33,20 @@ impl Catalog {
                 .default_model()
                 .and_then(|id| self.models().iter().find(|m| m.id == id)),
         };
+        // What the model's upstream really reads (llama.cpp's seed is a uint32); reported
+        // only where the table's own range let the value through.
+        if let Some(model) = model
+            && let Err(narrower) = params.check_with(prefix, |param| model.kind.shape(param))
+        {
+            for (key, problem) in narrower {
+                errors.entry(key).or_insert_with(|| {
+                    format!(
+                        "{problem} for this model's upstream ({})",
+                        model.kind.name()
+                    )
+                });
+            }
+        }
         if let (Some(model), Some(requested)) = (model, params.integer(Param::MAX_TOKENS))
             && requested > i64::from(model.max_tokens)
         {
@@ -170,5 +184,55 @@ mod tests {
             ),
             (Some(5), Some(1.2))
         );
+    }
+
+    #[test]
+    fn a_seed_outside_what_the_models_upstream_reads_is_refused() {
+        let seed = |value: i64| params_of(json!({ "seed": value }));
+        let llamacpp = env_catalog(&[("UPSTREAM_KIND", "llamacpp")]);
+        for refused in [-1, 4_294_967_295, 4_294_967_296 + 7] {
+            let errors = llamacpp
+                .validate(&seed(refused), "parameters")
+                .expect_err("out of llama.cpp's range");
+            assert!(
+                errors["parameters.seed"].contains("(llamacpp)"),
+                "{refused}: {errors:?}"
+            );
+        }
+        for accepted in [0, 7, 4_294_967_294] {
+            assert!(llamacpp.resolve(&seed(accepted), "p").is_ok(), "{accepted}");
+        }
+        let tgi = env_catalog(&[("UPSTREAM_KIND", "tgi")]);
+        assert!(tgi.validate(&seed(-1), "p").is_err());
+        // The others read a 64-bit integer.
+        for kind in ["openai", "vllm", "ollama"] {
+            let catalog = env_catalog(&[("UPSTREAM_KIND", kind)]);
+            assert!(catalog.resolve(&seed(-1), "p").is_ok(), "{kind}");
+            assert!(catalog.resolve(&seed(i64::MAX), "p").is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn min_p_is_kept_where_the_upstream_reads_it() {
+        let asked = params_of(json!({ "min_p": 0.05 }));
+        let min_p = Param::from_name("min_p").expect("a row");
+        for (kind, kept) in [
+            ("openai", false),
+            ("vllm", true),
+            ("llamacpp", true),
+            ("ollama", false),
+            ("tgi", false),
+        ] {
+            let Resolved { params, .. } = env_catalog(&[("UPSTREAM_KIND", kind)])
+                .resolve(&asked, "p")
+                .expect("resolves");
+            assert_eq!(params.number(min_p), kept.then_some(0.05), "{kind}");
+        }
+        for refused in [-0.1, 1.01] {
+            let errors = env_catalog(&[("UPSTREAM_KIND", "vllm")])
+                .validate(&params_of(json!({ "min_p": refused })), "")
+                .expect_err("out of range");
+            assert_eq!(errors["min_p"], "must be between 0 and 1");
+        }
     }
 }

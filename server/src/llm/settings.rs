@@ -11,7 +11,9 @@ use crate::env::{BadSetting, Env};
 #[derive(Debug, Clone)]
 pub struct LlmSettings {
     /// `OPENAI_API_BASE_URL` [none]: base URL of the OpenAI-compatible API, e.g.
-    /// `http://localhost:8000/v1`. Unset (and no `MODELS_FILE`): no models at all.
+    /// `http://localhost:8000/v1`. Unset (and no `MODELS_FILE`): no models at all. Also read
+    /// under the names other tools use, `OPENAI_BASE_URL` (the OpenAI SDKs) and
+    /// `OPENAI_API_URL` (TinyChat); set under two names that disagree, Confab refuses to start.
     pub api_base_url: Option<String>,
     /// `OPENAI_API_KEY` [none]: bearer token for `OPENAI_API_BASE_URL`. Never logged.
     pub api_key: Option<SecretString>,
@@ -62,13 +64,7 @@ impl LlmSettings {
 
     /// Reads the upstream settings. The error names the variable.
     pub fn from_env(vars: &Env<'_>) -> Result<LlmSettings, BadSetting> {
-        let api_base_url = vars
-            .raw("OPENAI_API_BASE_URL")
-            .map(|url| {
-                base_url("OPENAI_API_BASE_URL", &url)
-                    .map_err(|e| BadSetting::new("OPENAI_API_BASE_URL", e))
-            })
-            .transpose()?;
+        let api_base_url = upstream_url(vars)?;
         let mut available_models: Vec<String> = Vec::new();
         for id in vars.raw("AVAILABLE_MODELS").unwrap_or_default().split(',') {
             let id = id.trim();
@@ -129,6 +125,34 @@ impl LlmSettings {
 }
 
 /// Checks an `http(s)://` URL and drops trailing slashes (paths are appended to it).
+/// The names the upstream's URL is read under: Confab's own first, then the OpenAI SDKs' and
+/// TinyChat's, so that a user's existing environment works as it is.
+pub const BASE_URL_NAMES: [&str; 3] = ["OPENAI_API_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_URL"];
+
+/// The upstream's URL under whichever of `BASE_URL_NAMES` are set; two that disagree (once
+/// normalised: spaces and a trailing `/` do not count) are refused, naming both.
+fn upstream_url(vars: &Env<'_>) -> Result<Option<String>, BadSetting> {
+    let mut found: Option<(&str, String)> = None;
+    for name in BASE_URL_NAMES {
+        let Some(raw) = vars.raw(name) else { continue };
+        let url = base_url(name, &raw).map_err(|e| BadSetting::new(name, e))?;
+        match &found {
+            None => found = Some((name, url)),
+            Some((first, earlier)) if *earlier != url => {
+                return Err(BadSetting::new(
+                    name,
+                    format!(
+                        "disagrees with {first}: both name the upstream's URL, with different \
+                         values; set only one of them"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(found.map(|(_, url)| url))
+}
+
 pub(crate) fn base_url(name: &str, url: &str) -> Result<String, String> {
     let url = url.trim().trim_end_matches('/');
     let rest = url

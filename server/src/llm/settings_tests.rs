@@ -144,3 +144,54 @@ fn errors_name_the_variable() {
         assert!(error.starts_with(prefix), "{vars:?}: {error}");
     }
 }
+
+#[test]
+fn the_upstream_url_is_read_under_the_names_other_tools_use() {
+    for name in ["OPENAI_API_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_URL"] {
+        let s = load(&[(name, "http://gpu:8000/v1/"), ("DEFAULT_MODEL", "m")]).expect(name);
+        assert_eq!(
+            s.api_base_url.as_deref(),
+            Some("http://gpu:8000/v1"),
+            "{name}"
+        );
+    }
+    // The same URL under two names (spaces and a trailing slash aside) is fine.
+    let s = load(&[
+        ("OPENAI_API_BASE_URL", "http://gpu:8000/v1"),
+        ("OPENAI_BASE_URL", " http://gpu:8000/v1/ "),
+        ("DEFAULT_MODEL", "m"),
+    ])
+    .expect("they agree");
+    assert_eq!(s.api_base_url.as_deref(), Some("http://gpu:8000/v1"));
+    // A malformed alias is named as such.
+    let error =
+        load(&[("OPENAI_API_URL", "gpu:8000"), ("DEFAULT_MODEL", "m")]).expect_err("not a URL");
+    assert!(error.starts_with("OPENAI_API_URL"), "{error}");
+}
+
+#[test]
+fn two_names_for_the_upstream_url_that_disagree_stop_the_start_and_name_both() {
+    let error = load(&[
+        ("OPENAI_API_BASE_URL", "http://gpu-a:8000/v1"),
+        ("OPENAI_API_URL", "http://gpu-b:8000/v1"),
+        ("DEFAULT_MODEL", "m"),
+    ])
+    .expect_err("they disagree");
+    assert!(
+        error.contains("OPENAI_API_URL") && error.contains("OPENAI_API_BASE_URL"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("gpu-a") && !error.contains("gpu-b"),
+        "no values: {error}"
+    );
+    let error = load(&[
+        ("OPENAI_BASE_URL", "http://gpu-a:8000/v1"),
+        ("OPENAI_API_URL", "http://gpu-b:8000/v1"),
+    ])
+    .expect_err("they disagree");
+    assert!(
+        error.contains("OPENAI_API_URL") && error.contains("OPENAI_BASE_URL"),
+        "{error}"
+    );
+}

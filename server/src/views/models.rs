@@ -139,7 +139,7 @@ fn bound(value: i64) -> Option<f64> {
 }
 
 fn describe_param(model: &ModelInfo, param: Param, default_temperature: Option<f64>) -> ParamView {
-    let mut view = match param.shape() {
+    let mut view = match model.kind.shape(param) {
         Shape::Float {
             min,
             min_exclusive,

@@ -11,6 +11,7 @@ const WORDING: Record<string, Wording> = {
   temperature: { label: 'Temperature' },
   top_p: { label: 'Top P' },
   top_k: { label: 'Top K' },
+  min_p: { label: 'Min P' },
   max_tokens: { label: 'Max tokens' },
   repetition_penalty: { label: 'Repetition penalty' },
   frequency_penalty: { label: 'Frequency penalty' },

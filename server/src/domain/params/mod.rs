@@ -96,10 +96,19 @@ impl SamplingParams {
     /// Context-free range checks, one per row. Errors are keyed `"<prefix>.<name>"` (just the
     /// name when `prefix` is empty) → a human message. NaN and infinities are refused.
     pub fn check(&self, prefix: &str) -> Result<(), FieldErrors> {
+        self.check_with(prefix, Param::shape)
+    }
+
+    /// The same checks against the shapes `shape_of` gives (an upstream's narrower ranges).
+    pub fn check_with(
+        &self,
+        prefix: &str,
+        shape_of: impl Fn(Param) -> Shape,
+    ) -> Result<(), FieldErrors> {
         let errors: FieldErrors = self
             .iter()
             .filter_map(|(param, value)| {
-                problem(param.shape(), value).map(|p| (field_key(prefix, param.name()), p))
+                problem(shape_of(param), value).map(|p| (field_key(prefix, param.name()), p))
             })
             .collect();
         if errors.is_empty() {

@@ -52,6 +52,9 @@ pub struct ParamSpec {
     pub name: &'static str,
     pub shape: Shape,
     pub wire: Wire,
+    /// A narrower shape for the dialects whose servers read less than `shape` allows (what
+    /// they really accept, so a value they would misread is refused instead).
+    pub narrower: &'static [(Dialect, Shape)],
 }
 
 const PENALTY: Shape = Shape::Float {
@@ -61,7 +64,7 @@ const PENALTY: Shape = Shape::Float {
 };
 
 /// Every parameter, in the order clients show them.
-pub const TABLE: [ParamSpec; 11] = [
+pub const TABLE: [ParamSpec; 12] = [
     ParamSpec {
         name: "model",
         shape: Shape::Text {
@@ -69,6 +72,7 @@ pub const TABLE: [ParamSpec; 11] = [
             blank_ok: false,
         },
         wire: Wire::Confab,
+        narrower: &[],
     },
     ParamSpec {
         name: "temperature",
@@ -78,6 +82,7 @@ pub const TABLE: [ParamSpec; 11] = [
             max: 2.0,
         },
         wire: Wire::everywhere("temperature"),
+        narrower: &[],
     },
     ParamSpec {
         name: "top_p",
@@ -87,6 +92,7 @@ pub const TABLE: [ParamSpec; 11] = [
             max: 1.0,
         },
         wire: Wire::everywhere("top_p"),
+        narrower: &[],
     },
     ParamSpec {
         name: "top_k",
@@ -96,6 +102,19 @@ pub const TABLE: [ParamSpec; 11] = [
         },
         // OpenAI refuses it; Ollama's OpenAI-compatible endpoint ignores it.
         wire: Wire::Body([None, Some("top_k"), Some("top_k"), None, Some("top_k")]),
+        narrower: &[],
+    },
+    ParamSpec {
+        name: "min_p",
+        shape: Shape::Float {
+            min: 0.0,
+            min_exclusive: false,
+            max: 1.0,
+        },
+        // llama.cpp and vLLM read it; OpenAI refuses it, Ollama's OpenAI-compatible endpoint
+        // and TGI ignore it.
+        wire: Wire::Body([None, Some("min_p"), Some("min_p"), None, None]),
+        narrower: &[],
     },
     ParamSpec {
         name: "max_tokens",
@@ -111,6 +130,7 @@ pub const TABLE: [ParamSpec; 11] = [
             Some("max_tokens"),
             Some("max_tokens"),
         ]),
+        narrower: &[],
     },
     ParamSpec {
         name: "repetition_penalty",
@@ -127,16 +147,19 @@ pub const TABLE: [ParamSpec; 11] = [
             None,
             Some("repetition_penalty"),
         ]),
+        narrower: &[],
     },
     ParamSpec {
         name: "frequency_penalty",
         shape: PENALTY,
         wire: Wire::everywhere("frequency_penalty"),
+        narrower: &[],
     },
     ParamSpec {
         name: "presence_penalty",
         shape: PENALTY,
         wire: Wire::everywhere("presence_penalty"),
+        narrower: &[],
     },
     ParamSpec {
         name: "seed",
@@ -145,6 +168,24 @@ pub const TABLE: [ParamSpec; 11] = [
             max: i64::MAX,
         },
         wire: Wire::everywhere("seed"),
+        // llama-server reads a uint32: -1 and 4294967295 mean "a random seed" and anything
+        // else wraps modulo 2^32 (7 and 2^32 + 7 give the same answer). TGI reads a u64.
+        narrower: &[
+            (
+                Dialect::LlamaCpp,
+                Shape::Integer {
+                    min: 0,
+                    max: u32::MAX as i64 - 1,
+                },
+            ),
+            (
+                Dialect::Tgi,
+                Shape::Integer {
+                    min: 0,
+                    max: i64::MAX,
+                },
+            ),
+        ],
     },
     ParamSpec {
         name: "stop",
@@ -153,6 +194,7 @@ pub const TABLE: [ParamSpec; 11] = [
             max_chars: 256,
         },
         wire: Wire::everywhere("stop"),
+        narrower: &[],
     },
     ParamSpec {
         name: "system_prompt",
@@ -162,6 +204,7 @@ pub const TABLE: [ParamSpec; 11] = [
             blank_ok: true,
         },
         wire: Wire::Confab,
+        narrower: &[],
     },
 ];
 
@@ -172,8 +215,9 @@ pub struct Param(u8);
 impl Param {
     pub const MODEL: Param = Param(0);
     pub const TEMPERATURE: Param = Param(1);
-    pub const MAX_TOKENS: Param = Param(4);
-    pub const SYSTEM_PROMPT: Param = Param(10);
+    pub const MAX_TOKENS: Param = Param(5);
+    pub const SEED: Param = Param(9);
+    pub const SYSTEM_PROMPT: Param = Param(11);
 
     /// Every parameter, in table order.
     pub fn all() -> impl Iterator<Item = Param> {
@@ -194,6 +238,15 @@ impl Param {
 
     pub fn shape(self) -> Shape {
         self.spec().shape
+    }
+
+    /// What `dialect` accepts: the row's shape, or the narrower one that dialect reads.
+    pub fn shape_for(self, dialect: Dialect) -> Shape {
+        self.spec()
+            .narrower
+            .iter()
+            .find(|(d, _)| *d == dialect)
+            .map_or(self.shape(), |(_, shape)| *shape)
     }
 
     /// The request field of `dialect` carrying it; `None`: never sent there (not accepted, or
@@ -220,6 +273,7 @@ mod tests {
         assert_eq!(Param::MODEL.name(), "model");
         assert_eq!(Param::TEMPERATURE.name(), "temperature");
         assert_eq!(Param::MAX_TOKENS.name(), "max_tokens");
+        assert_eq!(Param::SEED.name(), "seed");
         assert_eq!(Param::SYSTEM_PROMPT.name(), "system_prompt");
         let names: Vec<&str> = Param::all().map(Param::name).collect();
         let mut unique = names.clone();
@@ -240,6 +294,15 @@ mod tests {
         assert!(sent(Dialect::LlamaCpp).contains(&"repeat_penalty"));
         assert!(!sent(Dialect::LlamaCpp).contains(&"repetition_penalty"));
         assert!(!sent(Dialect::Ollama).contains(&"repetition_penalty"));
+        for (dialect, reads_min_p) in [
+            (Dialect::OpenAi, false),
+            (Dialect::Vllm, true),
+            (Dialect::LlamaCpp, true),
+            (Dialect::Ollama, false),
+            (Dialect::Tgi, false),
+        ] {
+            assert_eq!(sent(dialect).contains(&"min_p"), reads_min_p, "{dialect:?}");
+        }
         for dialect in [
             Dialect::OpenAi,
             Dialect::Vllm,
@@ -249,5 +312,28 @@ mod tests {
         ] {
             assert!(!sent(dialect).contains(&"model") && !sent(dialect).contains(&"system_prompt"));
         }
+    }
+
+    #[test]
+    fn a_dialect_may_read_a_narrower_range() {
+        let seed = |dialect| Param::SEED.shape_for(dialect);
+        assert_eq!(seed(Dialect::OpenAi), Param::SEED.shape());
+        assert_eq!(seed(Dialect::Vllm), Param::SEED.shape());
+        assert_eq!(
+            seed(Dialect::LlamaCpp),
+            Shape::Integer {
+                min: 0,
+                max: 4_294_967_294
+            }
+        );
+        assert_eq!(
+            seed(Dialect::Tgi),
+            Shape::Integer {
+                min: 0,
+                max: i64::MAX
+            }
+        );
+        let min_p = Param::from_name("min_p").expect("a row");
+        assert_eq!(min_p.shape_for(Dialect::LlamaCpp), min_p.shape());
     }
 }

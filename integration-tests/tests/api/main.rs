@@ -28,6 +28,7 @@ mod reattach;
 mod replicas;
 mod sessions;
 mod streaming;
+mod structured;
 mod tokens;
 mod upstream;
 mod votes;

@@ -10,7 +10,7 @@ use futures::{FutureExt, StreamExt as _};
 
 use super::Generation;
 use crate::{
-    domain::Turn,
+    domain::{SamplingParams, Turn, params::response_format},
     events::LiveEvent,
     llm::{self, Resolved, UpstreamError, UpstreamEvent},
     state::AppState,
@@ -156,6 +156,14 @@ fn final_message(
             });
         }
     }
+    // Structured output asked for: the text is parsed and checked against it (whatever the
+    // ending: a cut-off answer is reported as the invalid JSON it is).
+    message.structured = message
+        .parameters
+        .as_ref()
+        .and_then(SamplingParams::response_format)
+        .filter(|_| !message.content.trim().is_empty())
+        .and_then(|format| response_format::check_answer(format, &message.content));
     message
 }
 

@@ -2,8 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ModelInfo;
-use crate::domain::{ParamValue, SamplingParams, Turn};
+use super::{ModelInfo, UpstreamKind};
+use crate::domain::{
+    Param, ParamValue, SamplingParams, Turn,
+    params::response_format::{self, Format},
+};
 
 /// Builds the JSON body: `{"model", "messages": turns, "stream": true,
 /// "stream_options": {"include_usage": true}}` plus each set parameter the model's upstream
@@ -21,19 +24,30 @@ pub fn build_body(model: &ModelInfo, params: &SamplingParams, turns: &[Turn]) ->
         // An empty stop list means none.
         let empty = matches!(value, ParamValue::List(items) if items.is_empty());
         if let Some(wire_name) = model.kind.wire_name(param).filter(|_| !empty) {
-            body.insert(wire_name.to_owned(), value.to_json());
+            let value = match (param, &model.kind) {
+                (Param::RESPONSE_FORMAT, UpstreamKind::Tgi) => tgi_grammar(&value.to_json()),
+                _ => value.to_json(),
+            };
+            body.insert(wire_name.to_owned(), value);
         }
     }
     Value::Object(body)
 }
 
+/// TGI's `response_format`: `{"type": "json_object", "value": schema}` (any object for a
+/// plain JSON object).
+fn tgi_grammar(response_format: &Value) -> Value {
+    let schema = match response_format::format(response_format) {
+        Some(Format::JsonSchema { schema }) => schema.clone(),
+        _ => json!({ "type": "object" }),
+    };
+    json!({ "type": "json_object", "value": schema })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        domain::{Param, Role},
-        llm::{NameMap, UpstreamKind},
-    };
+    use crate::{domain::Role, llm::NameMap};
 
     fn every_param() -> SamplingParams {
         SamplingParams::from_json(serde_json::json!({
@@ -147,6 +161,44 @@ mod tests {
                 { "role": "user", "content": "hi" },
                 { "role": "assistant", "content": "hello" },
             ])
+        );
+    }
+
+    #[test]
+    fn response_format_goes_in_the_shape_each_kind_reads() {
+        let schema = json!({ "type": "object", "properties": { "a": { "type": "integer" } } });
+        let asked = json!({ "type": "json_schema", "json_schema": { "name": "a", "schema": schema, "strict": true } });
+        let params = SamplingParams::from_json(json!({ "response_format": asked.clone() }))
+            .expect("valid parameters");
+        let body = |kind| {
+            let model = ModelInfo::for_tests("m", kind);
+            build_body(&model, &params, &[Turn::new(Role::User, "hi")])["response_format"].clone()
+        };
+        // The nested OpenAI shape everywhere (llama.cpp included: it ignores the flat one)…
+        for kind in [
+            UpstreamKind::OpenAi,
+            UpstreamKind::Vllm,
+            UpstreamKind::LlamaCpp,
+            UpstreamKind::Ollama,
+        ] {
+            assert_eq!(body(kind.clone()), asked, "{kind}");
+        }
+        assert_eq!(
+            body(UpstreamKind::LlamaCpp)["json_schema"]["schema"],
+            schema
+        );
+        // …but TGI's grammar.
+        assert_eq!(
+            body(UpstreamKind::Tgi),
+            json!({ "type": "json_object", "value": schema })
+        );
+        let object =
+            SamplingParams::from_json(json!({ "response_format": { "type": "json_object" } }))
+                .expect("valid parameters");
+        let model = ModelInfo::for_tests("m", UpstreamKind::Tgi);
+        assert_eq!(
+            build_body(&model, &object, &[])["response_format"],
+            json!({ "type": "json_object", "value": { "type": "object" } })
         );
     }
 }

@@ -243,6 +243,7 @@ const FINAL_FIELDS: &[&str] = &[
     "tokens_per_second",
     "finish_reason",
     "error",
+    "structured",
 ];
 
 /// One chat of `user_id` with its messages (oldest first), in one command.

@@ -18,7 +18,7 @@ pub struct ChatDoc {
     #[serde(default)]
     pub title: Option<String>,
     /// The chat's default sampling parameters (unset fields are not stored).
-    #[serde(default)]
+    #[serde(default, with = "super::stored_params")]
     pub parameters: SamplingParams,
     /// The leaf of the branch on screen.
     #[serde(default)]
@@ -148,7 +148,10 @@ impl ChatUpdate {
             set.insert("title", title.clone());
         }
         if let Some(parameters) = &self.parameters {
-            set.insert("parameters", bson::to_bson(parameters)?);
+            set.insert(
+                "parameters",
+                bson::to_bson(&super::stored_params::Stored(parameters))?,
+            );
         }
         if let Some(id) = self.current_message_id {
             set.insert("current_message_id", id);

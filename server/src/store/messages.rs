@@ -8,7 +8,7 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 
 pub use crate::domain::Role;
-use crate::domain::SamplingParams;
+use crate::domain::{SamplingParams, params::response_format::Structured};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -54,7 +54,11 @@ pub struct MessageDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_key: Option<String>,
     /// Answers: the exact parameters sent upstream, with the model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::stored_params::option"
+    )]
     pub parameters: Option<SamplingParams>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -70,6 +74,9 @@ pub struct MessageDoc {
     pub finish_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<MessageError>,
+    /// Answers asked for structured output: how the text measured up to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Structured>,
     /// For an answer being generated: the process generating it (`INSTANCE_ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -107,6 +114,7 @@ impl MessageDoc {
             tokens_per_second: None,
             finish_reason: None,
             error: None,
+            structured: None,
             owner: None,
             stop_requested: None,
         }

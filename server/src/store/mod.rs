@@ -12,6 +12,7 @@ pub mod instances;
 pub mod invites;
 pub mod messages;
 pub mod sessions;
+pub mod stored_params;
 pub mod throttles;
 pub mod tickets;
 pub mod usage;

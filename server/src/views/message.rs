@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    domain::SamplingParams,
+    domain::{SamplingParams, params::response_format::Structured},
     store::{
         MessageDoc,
         messages::{MessageError, Role, Status, Usage},
@@ -39,6 +39,10 @@ pub struct MessageView {
     pub finish_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<MessageError>,
+    /// Answers asked for structured output (`response_format`): whether the text is JSON that
+    /// follows it, and what is wrong (at most 20 errors, each with its JSON Pointer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Structured>,
     /// The caller's vote on an answer (`up`, `down`), if any.
     pub vote: Option<String>,
 }
@@ -61,6 +65,7 @@ impl From<&MessageDoc> for MessageView {
             tokens_per_second: message.tokens_per_second,
             finish_reason: message.finish_reason.clone(),
             error: message.error.clone(),
+            structured: message.structured.clone(),
             vote: None,
         }
     }

@@ -59,6 +59,10 @@ pub enum ParamType {
     Text,
     /// Up to `max_items` strings of at most `max_length` characters each.
     List,
+    /// Structured output: `{"type": "json_object"}` or `{"type": "json_schema", "json_schema":
+    /// {name, schema, strict?}}`; `max_length` is the most bytes of the schema.
+    #[serde(rename = "response_format")]
+    ResponseFormat,
 }
 
 /// Whether a parameter is accepted and, if so, its bounds (absent: none).
@@ -166,6 +170,10 @@ fn describe_param(model: &ModelInfo, param: Param, default_temperature: Option<f
             max_items: Some(max_items),
             max_length: Some(max_chars),
             ..ParamView::new(ParamType::List)
+        },
+        Shape::ResponseFormat { max_schema_bytes } => ParamView {
+            max_length: Some(max_schema_bytes),
+            ..ParamView::new(ParamType::ResponseFormat)
         },
     };
     if param == Param::MAX_TOKENS {

@@ -4,6 +4,7 @@
 //! `check` holds the context-free rules (each row's range); what a given model accepts, and
 //! its `max_tokens` limit, is decided by `llm::Catalog`.
 
+pub mod response_format;
 mod serde_impl;
 mod table;
 
@@ -22,6 +23,8 @@ pub enum ParamValue {
     Integer(i64),
     Text(String),
     List(Vec<String>),
+    /// A JSON object (`response_format`), as it was given once checked.
+    Json(Value),
 }
 
 impl ParamValue {
@@ -31,6 +34,7 @@ impl ParamValue {
             ParamValue::Integer(v) => Value::from(*v),
             ParamValue::Text(v) => Value::from(v.as_str()),
             ParamValue::List(v) => Value::from(v.clone()),
+            ParamValue::Json(v) => v.clone(),
         }
     }
 }
@@ -77,6 +81,14 @@ impl SamplingParams {
         match self.get(param) {
             Some(ParamValue::Float(v)) => Some(*v),
             Some(ParamValue::Integer(v)) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    /// The structured output asked for, if any.
+    pub fn response_format(&self) -> Option<&Value> {
+        match self.get(Param::RESPONSE_FORMAT) {
+            Some(ParamValue::Json(value)) => Some(value),
             _ => None,
         }
     }
@@ -211,6 +223,7 @@ fn problem(shape: Shape, value: &ParamValue) -> Option<String> {
                 None
             }
         }
+        (Shape::ResponseFormat { .. }, ParamValue::Json(value)) => response_format::problem(value),
         _ => Some("has the wrong type".to_owned()),
     }
 }

@@ -27,6 +27,7 @@ impl Serialize for ParamValue {
             ParamValue::Integer(v) => serializer.serialize_i64(*v),
             ParamValue::Text(v) => serializer.serialize_str(v),
             ParamValue::List(v) => v.serialize(serializer),
+            ParamValue::Json(v) => v.serialize(serializer),
         }
     }
 }
@@ -114,6 +115,7 @@ impl<'de> Visitor<'de> for Value {
             Shape::Integer { .. } => "a whole number",
             Shape::Text { .. } => "a string",
             Shape::List { .. } => "a list of strings",
+            Shape::ResponseFormat { .. } => "an object",
         })
     }
 
@@ -180,8 +182,13 @@ impl<'de> Visitor<'de> for Value {
         Ok(Some(ParamValue::List(items)))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::invalid_type(Unexpected::Map, &self))
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        if !matches!(self.0, Shape::ResponseFormat { .. }) {
+            return Err(de::Error::invalid_type(Unexpected::Map, &self));
+        }
+        // Read whole; what it must hold is checked with the other rules (`check`).
+        let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(ParamValue::Json(value)))
     }
 }
 
@@ -259,5 +266,70 @@ fn property(shape: Shape) -> RefOr<Schema> {
             )
             .max_items(Some(max_items))
             .into(),
+        Shape::ResponseFormat { max_schema_bytes } => response_format_schema(max_schema_bytes),
     }
+}
+
+/// `{"type": "json_object"}` or `{"type": "json_schema", "json_schema": {name, schema, …}}`.
+fn response_format_schema(max_schema_bytes: usize) -> RefOr<Schema> {
+    use utoipa::openapi::schema::{OneOfBuilder, Type as T};
+    let closed = || AdditionalProperties::FreeForm(false);
+    let json_object = ObjectBuilder::new()
+        .schema_type(T::Object)
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(T::String)
+                .enum_values(Some(["json_object"])),
+        )
+        .required("type")
+        .additional_properties(Some(closed()));
+    let spec = ObjectBuilder::new()
+        .schema_type(T::Object)
+        .property(
+            "name",
+            ObjectBuilder::new()
+                .schema_type(T::String)
+                .pattern(Some("^[A-Za-z0-9_-]{1,64}$")),
+        )
+        .property(
+            "schema",
+            ObjectBuilder::new()
+                .schema_type(T::Object)
+                .description(Some(format!(
+                    "A JSON Schema (draft 2020-12) of at most {max_schema_bytes} bytes; a remote \
+                 `$ref` is refused."
+                ))),
+        )
+        .property("strict", ObjectBuilder::new().schema_type(T::Boolean))
+        .property(
+            "description",
+            ObjectBuilder::new()
+                .schema_type(T::String)
+                .max_length(Some(1_000)),
+        )
+        .required("name")
+        .required("schema")
+        .additional_properties(Some(closed()));
+    let json_schema = ObjectBuilder::new()
+        .schema_type(T::Object)
+        .property(
+            "type",
+            ObjectBuilder::new()
+                .schema_type(T::String)
+                .enum_values(Some(["json_schema"])),
+        )
+        .property("json_schema", spec)
+        .required("type")
+        .required("json_schema")
+        .additional_properties(Some(closed()));
+    OneOfBuilder::new()
+        .item(json_object)
+        .item(json_schema)
+        .item(ObjectBuilder::new().schema_type(T::Null))
+        .description(Some(
+            "Structured output: the answer is JSON (an object, or one that follows the schema); \
+             it is checked when it ends (`structured` on the answer).",
+        ))
+        .into()
 }

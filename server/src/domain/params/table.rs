@@ -18,6 +18,9 @@ pub enum Shape {
     Text { max_chars: usize, blank_ok: bool },
     /// At most `max_items` non-empty strings of at most `max_chars` characters each.
     List { max_items: usize, max_chars: usize },
+    /// Structured output: `{"type": "json_object"}` or `{"type": "json_schema", …}` with a
+    /// JSON Schema of at most `max_schema_bytes` (see `response_format`).
+    ResponseFormat { max_schema_bytes: usize },
 }
 
 /// The dialects of the OpenAI chat-completions API that Confab speaks.
@@ -64,7 +67,7 @@ const PENALTY: Shape = Shape::Float {
 };
 
 /// Every parameter, in the order clients show them.
-pub const TABLE: [ParamSpec; 12] = [
+pub const TABLE: [ParamSpec; 13] = [
     ParamSpec {
         name: "model",
         shape: Shape::Text {
@@ -197,6 +200,17 @@ pub const TABLE: [ParamSpec; 12] = [
         narrower: &[],
     },
     ParamSpec {
+        name: "response_format",
+        shape: Shape::ResponseFormat {
+            max_schema_bytes: super::response_format::MAX_SCHEMA_BYTES,
+        },
+        // Every kind reads OpenAI's shape (llama.cpp the nested one too: the flat
+        // `{"type": "json_schema", "schema": …}` of its README is silently ignored), but TGI,
+        // whose shape `llm::request` writes.
+        wire: Wire::everywhere("response_format"),
+        narrower: &[],
+    },
+    ParamSpec {
         name: "system_prompt",
         // Empty: no system prompt.
         shape: Shape::Text {
@@ -217,7 +231,8 @@ impl Param {
     pub const TEMPERATURE: Param = Param(1);
     pub const MAX_TOKENS: Param = Param(5);
     pub const SEED: Param = Param(9);
-    pub const SYSTEM_PROMPT: Param = Param(11);
+    pub const RESPONSE_FORMAT: Param = Param(11);
+    pub const SYSTEM_PROMPT: Param = Param(12);
 
     /// Every parameter, in table order.
     pub fn all() -> impl Iterator<Item = Param> {
@@ -274,6 +289,7 @@ mod tests {
         assert_eq!(Param::TEMPERATURE.name(), "temperature");
         assert_eq!(Param::MAX_TOKENS.name(), "max_tokens");
         assert_eq!(Param::SEED.name(), "seed");
+        assert_eq!(Param::RESPONSE_FORMAT.name(), "response_format");
         assert_eq!(Param::SYSTEM_PROMPT.name(), "system_prompt");
         let names: Vec<&str> = Param::all().map(Param::name).collect();
         let mut unique = names.clone();

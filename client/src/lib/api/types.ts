@@ -60,8 +60,21 @@ export interface LoginRequest {
   password: string;
 }
 
-/** A parameter's value: a number (float or integer), a text, or a list of texts. */
-export type ParamValue = number | string | string[];
+/** `response_format`'s JSON Schema: what the answer must follow (draft 2020-12). */
+export interface JsonSchemaFormat {
+  /** 1-64 letters, digits, `_` or `-`. */
+  name: string;
+  /** A JSON Schema object (at most the spec's `max_length` bytes, serialised). */
+  schema: Record<string, unknown>;
+  strict?: boolean;
+  description?: string;
+}
+
+/** Structured output (`response_format`): any JSON object, or JSON following a schema. */
+export type ResponseFormat = { type: 'json_object' } | { type: 'json_schema'; json_schema: JsonSchemaFormat };
+
+/** A parameter's value: a number (float or integer), a text, a list of texts, or a response format. */
+export type ParamValue = number | string | string[] | ResponseFormat;
 
 /**
  * A chat's (or an answer's) parameters, keyed by name: the names and their types are the server's
@@ -73,8 +86,11 @@ export type SamplingParams = {
   system_prompt?: string;
 };
 
-/** How a parameter is entered: a float (slider + number), an integer, a text, a list of texts. */
-export type ParamType = 'float' | 'integer' | 'text' | 'list';
+/**
+ * How a parameter is entered: a float (slider + number), an integer, a text, a list of texts, a
+ * response format (structured output: its `max_length` is the most bytes of the serialised schema).
+ */
+export type ParamType = 'float' | 'integer' | 'text' | 'list' | 'response_format';
 
 /** One parameter of a model, as the server describes it (bounds, default, whether it is accepted). */
 export interface ParamSpec {
@@ -142,6 +158,21 @@ export interface Usage {
   estimated?: boolean;
 }
 
+/** One way an answer misses its `response_format`. */
+export interface StructuredError {
+  /** A JSON Pointer into the answer (`/age`); '' for the whole answer. */
+  path: string;
+  message: string;
+}
+
+/** How an answer asked for structured output measured up: whether it is JSON following the format. */
+export interface StructuredCheck {
+  valid: boolean;
+  /** At most 20 of them; `error_count` is how many there were. */
+  errors: StructuredError[];
+  error_count: number;
+}
+
 export interface Message {
   id: string;
   chat_id: string;
@@ -159,6 +190,8 @@ export interface Message {
   finish_reason?: string;
   error?: { code: string; message: string };
   vote: Vote | null;
+  /** An answer whose parameters had a `response_format` (and which has text): how it measured up. */
+  structured?: StructuredCheck;
 }
 
 export interface VoteResponse {

@@ -19,6 +19,7 @@ const WORDING: Record<string, Wording> = {
   seed: { label: 'Seed', unset: 'Random' },
   stop: { label: 'Stop sequences' },
   system_prompt: { label: 'System prompt', unset: 'None' },
+  response_format: { label: 'Response format', unset: 'None' },
 };
 
 /** "logit_bias" → "Logit bias". */

@@ -1,6 +1,22 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ModelInfo, ParamSpec } from '../api/types';
-import { addListItem, buildParameters, clampParam, debounce, emptyForm, formFromParams, rangeOf, restingValue, sameParameters } from './params';
+import {
+  addListItem,
+  buildParameters,
+  clampParam,
+  cleanList,
+  cleanResponseFormat,
+  debounce,
+  emptyForm,
+  formFromParams,
+  paramValue,
+  rangeOf,
+  restingValue,
+  sameParameters,
+  sameValue,
+  schemaBytes,
+  validSchemaName,
+} from './params';
 
 /** A model's parameter table, as `GET /api/models` describes it. */
 function model(overrides: Record<string, ParamSpec> = {}): ModelInfo {
@@ -15,6 +31,7 @@ function model(overrides: Record<string, ParamSpec> = {}): ModelInfo {
     seed: { type: 'integer', accepted: true },
     stop: { type: 'list', accepted: true, max_items: 4, max_length: 5 },
     system_prompt: { type: 'text', accepted: true, max_length: 10 },
+    response_format: { type: 'response_format', accepted: true, max_length: 200 },
   };
   return { id: 'm1', label: 'M1', kind: 'openai', max_tokens: 4096, parameters: { ...base, ...overrides } };
 }
@@ -125,6 +142,94 @@ describe('helpers', () => {
   it('sameParameters ignores key order', () => {
     expect(sameParameters({ temperature: 1, top_k: 2 }, { top_k: 2, temperature: 1 })).toBe(true);
     expect(sameParameters({ temperature: 1 }, { temperature: 1.5 })).toBe(false);
+  });
+});
+
+describe('response_format (an object value)', () => {
+  const schema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+  const person = { type: 'json_schema' as const, json_schema: { name: 'person', schema, strict: true } };
+
+  it('formFromParams keeps a response format, as a copy', () => {
+    const stored = { temperature: 0.5, response_format: person };
+    const form = formFromParams(stored);
+    expect(form.response_format).toEqual(person);
+    expect(form.response_format).not.toBe(person);
+    (form.response_format as typeof person).json_schema.schema.required.push('age');
+    expect(schema.required).toEqual(['name']);
+    expect(formFromParams({ response_format: { type: 'json_object' } }).response_format).toEqual({ type: 'json_object' });
+  });
+
+  it('formFromParams leaves out objects that are no response format', () => {
+    expect(formFromParams({ response_format: { type: 'text' } as never })).toEqual(emptyForm());
+    expect(formFromParams({ response_format: { type: 'json_schema', json_schema: { name: 'a b', schema } } as never })).toEqual(emptyForm());
+    expect(formFromParams({ odd: { nested: 1 } as never })).toEqual(emptyForm());
+  });
+
+  it('buildParameters sends a valid one and round-trips with formFromParams', () => {
+    const p = { model: 'm1', temperature: 0.3, response_format: person };
+    expect(buildParameters(formFromParams(p), model())).toEqual(p);
+    expect(buildParameters({ ...emptyForm(), response_format: { type: 'json_object' } }, model())).toEqual({ response_format: { type: 'json_object' } });
+  });
+
+  it('buildParameters drops an invalid one, one over max_length bytes, and one the model does not accept', () => {
+    const big = { type: 'json_schema' as const, json_schema: { name: 'big', schema: { description: 'x'.repeat(300) } } };
+    expect(buildParameters({ ...emptyForm(), response_format: big }, model())).toEqual({});
+    expect(buildParameters({ ...emptyForm(), response_format: { type: 'nope' } as never }, model())).toEqual({});
+    const refused = model({ response_format: { type: 'response_format', accepted: false, reason: 'Not with this upstream' } });
+    expect(buildParameters({ ...emptyForm(), response_format: person, seed: 1 }, refused)).toEqual({ seed: 1 });
+  });
+
+  it('buildParameters without a catalog keeps it as it is', () => {
+    expect(buildParameters({ ...emptyForm(), response_format: person })).toEqual({ response_format: person });
+  });
+
+  it('an object in a field of another type is not sent', () => {
+    for (const name of ['temperature', 'top_k', 'system_prompt', 'stop']) {
+      expect(paramValue(spec(name), person), name).toBeNull();
+    }
+    expect(clampParam(spec('temperature'), person as never)).toBeNull();
+    expect(cleanList(spec('stop'), [person, 'ab'])).toEqual(['ab']);
+    // a number or text in a response format field is not one either
+    expect(paramValue(spec('response_format'), 3)).toBeNull();
+    expect(paramValue(spec('response_format'), '{"type":"json_object"}')).toBeNull();
+  });
+
+  it('cleanResponseFormat drops unknown fields and checks name, schema and size', () => {
+    expect(cleanResponseFormat({ type: 'json_object', extra: 1 })).toEqual({ type: 'json_object' });
+    expect(
+      cleanResponseFormat({ type: 'json_schema', json_schema: { name: 'a', schema: {}, strict: false, description: 'd', extra: 1 }, more: 2 }),
+    ).toEqual({ type: 'json_schema', json_schema: { name: 'a', schema: {}, strict: false, description: 'd' } });
+    expect(cleanResponseFormat({ type: 'json_schema', json_schema: { name: 'a', schema: [] } })).toBeNull();
+    expect(cleanResponseFormat({ type: 'json_schema', json_schema: { name: 'a' } })).toBeNull();
+    expect(cleanResponseFormat({ type: 'json_schema' })).toBeNull();
+    expect(cleanResponseFormat({ type: 'json_schema', json_schema: { name: 'a', schema: { d: 'xyz' } } }, 10)).toBeNull();
+    expect(cleanResponseFormat({ type: 'json_schema', json_schema: { name: 'a', schema: { d: 'xyz' } } }, 11)).not.toBeNull();
+    expect(cleanResponseFormat(null)).toBeNull();
+    expect(cleanResponseFormat([{ type: 'json_object' }])).toBeNull();
+  });
+
+  it('schema names and sizes as the server counts them', () => {
+    expect(['a', 'answer', 'A-b_9', 'x'.repeat(64)].every(validSchemaName)).toBe(true);
+    expect(['', 'a b', 'a.b', 'é', 'x'.repeat(65)].some(validSchemaName)).toBe(false);
+    expect(schemaBytes({ a: 'é' })).toBe(10); // {"a":"é"}
+  });
+
+  it('sameParameters and sameValue compare nested objects in any key order', () => {
+    const reordered = { json_schema: { strict: true, schema: { required: ['name'], type: 'object', properties: { name: { type: 'string' } } }, name: 'person' }, type: 'json_schema' };
+    expect(sameParameters({ temperature: 1, response_format: person }, { response_format: reordered as never, temperature: 1 })).toBe(true);
+    expect(sameValue(person, reordered as never)).toBe(true);
+    const other = { ...person, json_schema: { ...person.json_schema, strict: false } };
+    expect(sameParameters({ response_format: person }, { response_format: other })).toBe(false);
+    expect(sameParameters({ response_format: person }, { response_format: null })).toBe(false);
+    expect(sameParameters({ response_format: null }, {})).toBe(true);
+    // arrays keep their order
+    expect(sameParameters({ stop: ['a', 'b'] }, { stop: ['b', 'a'] })).toBe(false);
+    expect(sameValue(null, undefined)).toBe(true);
+    // a schema may have a property named __proto__
+    const proto = (s: string) => ({ type: 'json_schema' as const, json_schema: { name: 'p', schema: JSON.parse(`{"properties": {"__proto__": {"type": "${s}"}}}`) } });
+    expect(sameValue(proto('string'), proto('integer'))).toBe(false);
+    expect(sameValue(proto('string'), proto('string'))).toBe(true);
+    expect(sameValue({ type: 'json_object' }, null)).toBe(false);
   });
 });
 

@@ -1,14 +1,17 @@
 // The pure side of the parameter panel: form state <-> a chat's `parameters`. Which parameters
 // exist, their types and bounds are the server's (`GET /api/models`, `models[].parameters`): the
 // functions here take a parameter's spec and know nothing of particular names.
-import type { ModelInfo, ParamSpec, ParamValue, SamplingParams } from '../api/types';
+import type { ModelInfo, ParamSpec, ParamValue, ResponseFormat, SamplingParams } from '../api/types';
 
 /** A list parameter whose spec gives no `max_items` holds at most this many entries. */
 export const DEFAULT_MAX_ITEMS = 4;
+/** A response format's schema holds at most this many bytes (serialised) when its spec gives no `max_length`. */
+export const DEFAULT_MAX_SCHEMA_BYTES = 16 * 1024;
 
 /**
  * The panel's state, keyed by parameter name. A missing key, `null`, `''` or `[]` means "unset"
  * (the server's default) and is never sent. `model` is the chosen model (null: the default one).
+ * A response format is an object (`{type: 'json_object'}` or `{type: 'json_schema', …}`).
  */
 export type ParamForm = { model: string | null } & Record<string, ParamValue | null | undefined>;
 
@@ -29,6 +32,10 @@ export function formFromParams(p: SamplingParams | null | undefined): ParamForm 
       form[name] = value;
     } else if (Array.isArray(value)) {
       form[name] = value.filter((s) => typeof s === 'string');
+    } else if (isRecord(value)) {
+      // A response format (the only object value); a copy, not the chat's own object.
+      const format = cleanResponseFormat(value, Infinity);
+      if (format) form[name] = copyJson(format);
     }
   }
   return form;
@@ -107,6 +114,47 @@ export function cleanList(spec: ParamSpec, values: readonly unknown[]): string[]
   return out;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function copyJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Whether `name` can name a JSON Schema: 1 to 64 letters, digits, `_` or `-`. */
+export function validSchemaName(name: string): boolean {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(name);
+}
+
+/** The size of a schema as the server counts it: UTF-8 bytes, serialised without spaces. */
+export function schemaBytes(schema: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(schema) ?? '').length;
+}
+
+/**
+ * A response format as sent, or null when `value` is not a valid one: `{type: 'json_object'}`, or
+ * `{type: 'json_schema', json_schema: {name, schema, strict?, description?}}` with a valid name and a
+ * schema object of at most `maxBytes`. Fields the server does not know are dropped. (Whether the
+ * schema is a valid JSON Schema only the server says: a 422 names `parameters.response_format`.)
+ */
+export function cleanResponseFormat(value: unknown, maxBytes = DEFAULT_MAX_SCHEMA_BYTES): ResponseFormat | null {
+  if (!isRecord(value)) return null;
+  if (value.type === 'json_object') return { type: 'json_object' };
+  if (value.type !== 'json_schema' || !isRecord(value.json_schema)) return null;
+  const { name, schema, strict, description } = value.json_schema;
+  if (typeof name !== 'string' || !validSchemaName(name) || !isRecord(schema) || schemaBytes(schema) > maxBytes) return null;
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name,
+      schema,
+      ...(typeof strict === 'boolean' ? { strict } : {}),
+      ...(typeof description === 'string' ? { description } : {}),
+    },
+  };
+}
+
 /** One field's value as sent, or null when unset (or not of the parameter's type). */
 export function paramValue(spec: ParamSpec, value: ParamValue | null | undefined): ParamValue | null {
   switch (spec.type) {
@@ -120,13 +168,19 @@ export function paramValue(spec: ParamSpec, value: ParamValue | null | undefined
       const list = Array.isArray(value) ? cleanList(spec, value) : [];
       return list.length > 0 ? list : null;
     }
+    case 'response_format':
+      return cleanResponseFormat(value, spec.max_length ?? DEFAULT_MAX_SCHEMA_BYTES);
+    default:
+      // A type this client does not know yet: not sent rather than sent wrong.
+      return null;
   }
 }
 
 /**
  * The `parameters` to PATCH for the form: unset fields omitted, parameters the model does not
- * accept omitted, numbers clamped, texts and lists cut to their limits. Without a model (the
- * catalog could not be loaded) the values are kept as they are, never dropped.
+ * accept omitted, numbers clamped, texts and lists cut to their limits, a response format only
+ * when valid. Without a model (the catalog could not be loaded) the values are kept as they are,
+ * never dropped.
  */
 export function buildParameters(form: ParamForm, model?: ModelInfo): SamplingParams {
   const out: SamplingParams = {};
@@ -154,15 +208,34 @@ export function addListItem(list: string[], value: string, maxItems = DEFAULT_MA
   return list.includes(s) ? list : [...list, s];
 }
 
-/** Stable comparison of two parameter objects (to skip PATCHes that change nothing). */
+/**
+ * Stable comparison of two parameter objects (to skip PATCHes that change nothing): unset values
+ * ignored, and the keys of objects (a response format and its schema, which the server may send
+ * back in another order) compared in any order at every depth.
+ */
 export function sameParameters(a: SamplingParams, b: SamplingParams): boolean {
-  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+  return JSON.stringify(canonical(setValues(a))) === JSON.stringify(canonical(setValues(b)));
 }
 
-function sortKeys(p: SamplingParams): [string, unknown][] {
-  return Object.entries(p)
-    .filter(([, v]) => v !== undefined && v !== null)
-    .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+/** Whether two values of one parameter are the same (objects: in any key order). */
+export function sameValue(a: ParamValue | null | undefined, b: ParamValue | null | undefined): boolean {
+  return JSON.stringify(canonical(a ?? null)) === JSON.stringify(canonical(b ?? null));
+}
+
+function setValues(p: SamplingParams): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && v !== null));
+}
+
+/** A copy of `value` whose objects all list their keys in one order (sorted), at every depth. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (!isRecord(value)) return value;
+  // fromEntries defines own keys, `__proto__` included (a schema may name one).
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical(value[key])]),
+  );
 }
 
 /** Returns a function that runs `fn` once `ms` after the last call; `.flush()` runs it now. */

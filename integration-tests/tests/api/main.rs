@@ -22,6 +22,7 @@ mod my_account;
 mod openapi;
 mod outage;
 mod parameters;
+mod presets;
 mod processes;
 mod quotas;
 mod reattach;

@@ -125,13 +125,15 @@ pub fn plan(
         Some(catalog.max_history()),
     );
 
-    let answer = MessageDoc::placeholder(
+    let mut answer = MessageDoc::placeholder(
         chat.id,
         chat.user_id,
         answer_parent,
         resolved.model.id.clone(),
         resolved.params.clone(),
     );
+    // From a preset only if nothing overrode the chat's copy of it.
+    answer.preset_id = chat.preset_id.filter(|_| overrides.iter().next().is_none());
     let title = chat
         .title
         .as_deref()

@@ -55,6 +55,29 @@ pub struct CreateChat {
     title: Option<String>,
     /// Default sampling parameters for the chat's answers.
     parameters: Option<SamplingParams>,
+    /// Copy these parameters from a preset (one of the caller's, or a shared one) instead.
+    preset_id: Option<String>,
+}
+
+/// The parameters of a preset the caller sees, named by `preset_id` in a body (else 422).
+async fn preset_parameters(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+    parameters_too: bool,
+) -> ApiResult<(ObjectId, SamplingParams)> {
+    if parameters_too {
+        return Err(ApiError::field(
+            "preset_id",
+            "give either preset_id or parameters, not both",
+        ));
+    }
+    let preset = super::presets::visible_preset(state, user, raw_id)
+        .await?
+        .ok_or_else(|| ApiError::field("preset_id", "is not a preset of yours or a shared one"))?;
+    // Checked again: the models may have changed since the preset was saved.
+    check_parameters(state, &preset.parameters)?;
+    Ok((preset.id, preset.parameters))
 }
 
 /// Creates a chat.
@@ -70,13 +93,21 @@ async fn create_chat(
     user: CurrentUser,
     ValidatedJson(body): ValidatedJson<CreateChat>,
 ) -> ApiResult<impl IntoResponse> {
-    let parameters = body.parameters.unwrap_or_default();
+    let (preset_id, parameters) = match body.preset_id.as_deref() {
+        Some(raw) => {
+            let (id, parameters) =
+                preset_parameters(&state, &user, raw, body.parameters.is_some()).await?;
+            (Some(id), parameters)
+        }
+        None => (None, body.parameters.unwrap_or_default()),
+    };
     check_parameters(&state, &parameters)?;
     let title = body
         .title
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
-    let chat = ChatDoc::new(user.user_id, title, parameters);
+    let mut chat = ChatDoc::new(user.user_id, title, parameters);
+    chat.preset_id = preset_id;
     chats::insert(&state.store.chats, &chat).await?;
     let view = ChatView::from(&chat);
     // Its first answer can start before the chat is read again (the read still confirms it).
@@ -190,6 +221,8 @@ pub struct UpdateChat {
     title: Option<String>,
     /// Replaces the chat's default parameters as a whole.
     parameters: Option<SamplingParams>,
+    /// Replaces them with a copy of a preset's (one of the caller's, or a shared one).
+    preset_id: Option<String>,
     /// The branch on screen: a message of this chat.
     current_message_id: Option<String>,
 }
@@ -215,8 +248,17 @@ async fn update_chat(
             .map(|title| Some(title.trim().to_owned()).filter(|t| !t.is_empty())),
         ..ChatUpdate::default()
     };
-    if let Some(parameters) = body.parameters {
+    if let Some(raw) = body.preset_id.as_deref() {
+        let (id, parameters) =
+            preset_parameters(&state, &user, raw, body.parameters.is_some()).await?;
+        change.parameters = Some(parameters);
+        change.preset_id = Some(Some(id));
+    } else if let Some(parameters) = body.parameters {
         check_parameters(&state, &parameters)?;
+        // Set by hand: no longer the preset's.
+        if parameters != chat.parameters {
+            change.preset_id = Some(None);
+        }
         change.parameters = Some(parameters);
     }
     if let Some(raw) = body.current_message_id {

@@ -10,6 +10,7 @@ mod live;
 mod messages;
 mod models;
 mod openapi;
+mod presets;
 mod stream;
 mod users;
 mod votes;
@@ -30,6 +31,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(models::routes())
         .merge(live::routes())
         .merge(chats::routes())
+        .merge(presets::routes())
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())

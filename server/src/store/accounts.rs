@@ -30,6 +30,8 @@ impl Store {
         self.sessions.delete_many(owned.clone()).await?;
         self.tickets.delete_many(owned.clone()).await?;
         self.votes.delete_many(owned.clone()).await?;
+        // Private presets; shared ones (`user_id: null`) stay, whoever made them.
+        self.presets.delete_many(owned.clone()).await?;
         self.messages.delete_many(owned.clone()).await?;
         self.chats.delete_many(owned.clone()).await?;
         self.events.delete_many(owned.clone()).await?;

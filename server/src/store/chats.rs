@@ -23,6 +23,9 @@ pub struct ChatDoc {
     /// The leaf of the branch on screen.
     #[serde(default)]
     pub current_message_id: Option<ObjectId>,
+    /// The preset the parameters were copied from, while they are unchanged since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<ObjectId>,
     pub created_at: DateTime,
     /// Last activity; chats are listed newest first by this.
     pub updated_at: DateTime,
@@ -37,6 +40,7 @@ impl ChatDoc {
             title,
             parameters,
             current_message_id: None,
+            preset_id: None,
             created_at: now,
             updated_at: now,
         }
@@ -137,6 +141,9 @@ pub struct ChatUpdate {
     pub title: Option<Option<String>>,
     /// Replaces the defaults as a whole.
     pub parameters: Option<SamplingParams>,
+    /// The preset they come from (`Some(None)`: none, they were set by hand). Set with
+    /// `parameters`.
+    pub preset_id: Option<Option<ObjectId>>,
     /// The leaf of the branch on screen.
     pub current_message_id: Option<ObjectId>,
 }
@@ -155,6 +162,9 @@ impl ChatUpdate {
         }
         if let Some(id) = self.current_message_id {
             set.insert("current_message_id", id);
+        }
+        if let Some(preset_id) = self.preset_id {
+            set.insert("preset_id", preset_id);
         }
         Ok(set)
     }

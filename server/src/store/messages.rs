@@ -62,6 +62,9 @@ pub struct MessageDoc {
     pub parameters: Option<SamplingParams>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Answers whose parameters all came from a preset (the chat's, without overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<ObjectId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,7 @@ impl MessageDoc {
             request_key: None,
             parameters: None,
             model: None,
+            preset_id: None,
             usage: None,
             ttft_ms: None,
             duration_ms: None,

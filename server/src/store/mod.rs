@@ -11,6 +11,7 @@ pub mod events;
 pub mod instances;
 pub mod invites;
 pub mod messages;
+pub mod presets;
 pub mod sessions;
 pub mod stored_params;
 pub mod throttles;
@@ -99,6 +100,8 @@ pub struct Store {
     pub instances: Collection<instances::InstanceDoc>,
     /// Sign-up codes.
     pub invites: Collection<invites::InviteDoc>,
+    /// Named parameter sets, private and shared.
+    pub presets: Collection<presets::PresetDoc>,
     /// Tokens used per user, day and model.
     pub usage: Collection<usage::UsageDoc>,
     /// Admin actions and sign-in failure bursts.
@@ -155,6 +158,7 @@ impl Store {
             tickets: db.collection("tickets"),
             instances: db.collection("instances"),
             invites: db.collection_with_options("invites", durable.clone()),
+            presets: db.collection_with_options("presets", durable.clone()),
             usage: db.collection("usage"),
             audit: db.collection("audit"),
             claims: db.collection_with_options("claims", durable.clone()),
@@ -320,6 +324,12 @@ impl Store {
                     .options(named("events_by_age"))
                     .build(),
             ])
+            .await?;
+        self.presets
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "user_id": 1, "name_lower": 1 })
+                .options(unique(presets::NAME_INDEX))
+                .build()])
             .await?;
         self.invites
             .create_indexes([IndexModel::builder()

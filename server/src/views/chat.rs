@@ -14,6 +14,9 @@ pub struct ChatView {
     pub parameters: SamplingParams,
     /// The leaf of the branch on screen.
     pub current_message_id: Option<String>,
+    /// The preset its parameters were copied from, while they are unchanged since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -25,6 +28,7 @@ impl From<&ChatDoc> for ChatView {
             title: chat.title.clone(),
             parameters: chat.parameters.clone(),
             current_message_id: chat.current_message_id.map(|id| id.to_hex()),
+            preset_id: chat.preset_id.map(|id| id.to_hex()),
             created_at: chat.created_at.to_chrono(),
             updated_at: chat.updated_at.to_chrono(),
         }

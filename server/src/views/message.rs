@@ -26,6 +26,9 @@ pub struct MessageView {
     pub parameters: Option<SamplingParams>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Answers: the preset their parameters came from (the chat's, with no override).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preset_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Time to first token, in milliseconds.
@@ -59,6 +62,7 @@ impl From<&MessageDoc> for MessageView {
             created_at: message.created_at.to_chrono(),
             parameters: message.parameters.clone(),
             model: message.model.clone(),
+            preset_id: message.preset_id.map(|id| id.to_hex()),
             usage: message.usage.clone(),
             ttft_ms: message.ttft_ms,
             duration_ms: message.duration_ms,

@@ -103,6 +103,31 @@ impl SignedIn {
         self.raw(Method::POST, &path, Some(&body)).await
     }
 
+    /// More of the answer `message`, in the same message, with these overrides of its own
+    /// parameters (`None`: none).
+    pub async fn continue_answer(
+        &self,
+        chat: impl AsRef<ChatId>,
+        message: impl AsRef<MessageId>,
+        parameters: Option<Value>,
+    ) -> Answer {
+        Answer::from_response(self.try_continue(chat, message, parameters).await).await
+    }
+
+    pub async fn try_continue(
+        &self,
+        chat: impl AsRef<ChatId>,
+        message: impl AsRef<MessageId>,
+        parameters: Option<Value>,
+    ) -> Response {
+        let path = paths::message(chat.as_ref(), message.as_ref(), Action::Continue);
+        let body = match parameters {
+            Some(parameters) => json!({ "parameters": parameters }),
+            None => json!({}),
+        };
+        self.raw(Method::POST, &path, Some(&body)).await
+    }
+
     /// Stops a streaming answer, asserting 200; the answer as saved.
     pub async fn stop(&self, chat: impl AsRef<ChatId>, answer: impl AsRef<MessageId>) -> Message {
         let response = self.try_stop(chat, answer).await;

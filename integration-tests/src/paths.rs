@@ -42,15 +42,17 @@ pub fn messages(chat: &ChatId) -> String {
 pub enum Action {
     Edit,
     Regenerate,
+    Continue,
     Stop,
     Vote,
 }
 
-/// `/api/chats/{chat}/messages/{message}/{edit|regenerate|stop|vote}`
+/// `/api/chats/{chat}/messages/{message}/{edit|regenerate|continue|stop|vote}`
 pub fn message(chat: &ChatId, message: &MessageId, action: Action) -> String {
     let action = match action {
         Action::Edit => "edit",
         Action::Regenerate => "regenerate",
+        Action::Continue => "continue",
         Action::Stop => "stop",
         Action::Vote => "vote",
     };

@@ -292,6 +292,10 @@ impl From<crate::generation::StartError> for ApiError {
             StartError::MessageNotFound => Self::NotFound("message"),
             StartError::Invalid(fields) => Self::Validation(fields),
             StartError::NoUpstream => Self::NoUpstream,
+            StartError::NotContinuable => Self::ConflictCode {
+                code: "not_continuable",
+                message: "only an answer that was stopped, cut at max_tokens or interrupted can be continued, once at a time",
+            },
             StartError::OverLimit(over) => over.into(),
             StartError::Draining => Self::Draining,
             StartError::Store(err) => err.into(),

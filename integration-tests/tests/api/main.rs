@@ -7,6 +7,7 @@ mod branching;
 mod chats;
 mod cli;
 mod connections;
+mod continuation;
 mod demo_model;
 mod errors;
 mod fair_use;

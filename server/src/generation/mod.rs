@@ -31,8 +31,11 @@ pub struct Generation {
     pub user_id: ObjectId,
     /// The user message created with this generation (none for regenerate).
     pub user_message: Option<MessageDoc>,
-    /// The answer as it was when generation started (empty, `streaming`).
+    /// The answer as it was when generation started (empty, `streaming`; continued: its text
+    /// so far, which the generation's text starts with).
     pub placeholder: MessageDoc,
+    /// Continued: the answer as it was before (its stats stay; its usage adds up).
+    pub continued: Option<Box<MessageDoc>>,
     /// When the request that started it arrived (for the time-to-first-token metrics).
     received: std::time::Instant,
     state: Mutex<State>,
@@ -65,18 +68,29 @@ pub struct Ending {
 
 impl Generation {
     fn new(placeholder: MessageDoc, user_message: Option<MessageDoc>) -> Self {
+        let state = State {
+            content: placeholder.content.clone(),
+            ..State::default()
+        };
         Self {
             chat_id: placeholder.chat_id,
             user_id: placeholder.user_id,
             user_message,
             placeholder,
+            continued: None,
             received: std::time::Instant::now(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             version: watch::Sender::new(0),
             cancel: CancellationToken::new(),
             saved: watch::Sender::new(None),
             chat_update: Mutex::new(None),
         }
+    }
+
+    /// The same, continuing the answer that was `before`.
+    fn continuing(mut self, before: Option<Box<MessageDoc>>) -> Self {
+        self.continued = before;
+        self
     }
 
     /// The same, with the time its request arrived.

@@ -38,6 +38,12 @@ pub enum Request {
         message_id: ObjectId,
         parameters: Option<SamplingParams>,
     },
+    /// More of an answer that ended early (stopped, cut at `max_tokens`, interrupted), in the
+    /// same message: its parameters, with these overrides.
+    Continue {
+        message_id: ObjectId,
+        parameters: Option<SamplingParams>,
+    },
 }
 
 impl Request {
@@ -45,14 +51,15 @@ impl Request {
         match self {
             Request::New { parameters, .. }
             | Request::Edit { parameters, .. }
-            | Request::Regenerate { parameters, .. } => parameters.as_ref(),
+            | Request::Regenerate { parameters, .. }
+            | Request::Continue { parameters, .. } => parameters.as_ref(),
         }
     }
 
     fn content(&self) -> Option<&str> {
         match self {
             Request::New { content, .. } | Request::Edit { content, .. } => Some(content),
-            Request::Regenerate { .. } => None,
+            Request::Regenerate { .. } | Request::Continue { .. } => None,
         }
     }
 }
@@ -62,8 +69,11 @@ impl Request {
 pub struct Plan {
     /// The user message it creates (none for regenerate).
     pub user_message: Option<MessageDoc>,
-    /// The answer, empty and `streaming`, with the parameters it runs with.
+    /// The answer, empty and `streaming`, with the parameters it runs with (continued: the
+    /// answer as it is, `streaming` again, with its own parameters).
     pub answer: MessageDoc,
+    /// Continued: the answer as it was (what a continuation that does not start puts back).
+    pub continued: Option<Box<MessageDoc>>,
     pub resolved: Resolved,
     /// What the model is sent.
     pub prompt: Vec<Turn>,
@@ -81,6 +91,8 @@ pub enum PlanError {
     MessageNotFound,
     /// Fields that break a rule, each with what is wrong.
     Invalid(FieldErrors),
+    /// The answer is not one that may be continued (it did not end early, or is running).
+    NotContinuable,
 }
 
 fn invalid(field: &str, problem: impl Into<String>) -> PlanError {
@@ -99,6 +111,13 @@ pub fn plan(
     }
     if let Some(content) = request.content() {
         check_content(catalog, content)?;
+    }
+    if let Request::Continue {
+        message_id,
+        parameters,
+    } = request
+    {
+        return plan_continuation(catalog, messages, message_id, parameters);
     }
     let overrides = request.parameters().cloned().unwrap_or_default();
     let resolved = catalog
@@ -152,10 +171,70 @@ pub fn plan(
     Ok(Plan {
         user_message,
         answer,
+        continued: None,
         resolved,
         prompt,
         request_id,
         chat_update,
+    })
+}
+
+/// A continuation of the answer `message_id`: its own parameters with `overrides`, and the
+/// prompt that ends with its text so far (which the upstream continues).
+fn plan_continuation(
+    catalog: &Catalog,
+    messages: &[MessageDoc],
+    message_id: ObjectId,
+    overrides: Option<SamplingParams>,
+) -> Result<Plan, PlanError> {
+    let by_id: HashMap<ObjectId, &MessageDoc> = messages.iter().map(|m| (m.id, m)).collect();
+    let before = *by_id.get(&message_id).ok_or(PlanError::MessageNotFound)?;
+    if before.role != Role::Assistant {
+        return Err(invalid("message_id", "only answers can be continued"));
+    }
+    if !messages::is_continuable(before) {
+        return Err(PlanError::NotContinuable);
+    }
+    let own = before.parameters.clone().unwrap_or_default();
+    let mut resolved = catalog
+        .resolve(&overrides.unwrap_or_default().overlay(&own), "parameters")
+        .map_err(PlanError::Invalid)?;
+    if let Err(reason) = resolved.model.kind.continues() {
+        return Err(invalid("parameters.model", reason));
+    }
+    resolved.prefill = true;
+    let branch: Vec<(Role, &str)> = branch_to(&by_id, before.parent_id)
+        .into_iter()
+        .map(|m| (m.role, m.content.as_str()))
+        .collect();
+    let mut prompt = prompt(
+        resolved.params.system_prompt(),
+        branch,
+        Some(catalog.max_history()),
+    );
+    if !before.content.trim().is_empty() {
+        prompt.push(Turn::new(Role::Assistant, before.content.as_str()));
+    } else {
+        // Nothing to continue from: a plain answer to the same question.
+        resolved.prefill = false;
+    }
+    // Running again: how it ended before no longer holds.
+    let mut answer = before.clone();
+    answer.status = messages::Status::Streaming;
+    answer.finish_reason = None;
+    answer.error = None;
+    answer.structured = None;
+    Ok(Plan {
+        user_message: None,
+        answer,
+        continued: Some(Box::new(before.clone())),
+        resolved,
+        prompt,
+        request_id: None,
+        chat_update: ChatUpdate {
+            current_message_id: Some(message_id),
+            ..ChatUpdate::default()
+        },
     })
 }
 
@@ -217,6 +296,7 @@ fn place(
             let answer_parent = user.id;
             Ok((Some(user), answer_parent, None))
         }
+        Request::Continue { .. } => Err(PlanError::NotContinuable),
         Request::Regenerate { message_id, .. } => {
             let target = by_id.get(&message_id).ok_or(PlanError::MessageNotFound)?;
             let parent = match target.role {

@@ -46,6 +46,10 @@ pub async fn run(
     let outcome = stream(&state, &generation, &resolved, prompt.clone(), started).await;
     let used_tokens = outcome.first_token.is_some() || outcome.usage.is_some();
     let message = final_message(&generation, outcome, &prompt, started.elapsed());
+    let message = match &generation.continued {
+        Some(before) => continued(before, message, &resolved.params),
+        None => message,
+    };
 
     if !generation.wait_saved().await {
         // Its messages were never saved (the request failed): there is nothing to update.
@@ -122,7 +126,10 @@ fn final_message(
         Some((prompt, completion)) => (prompt, completion, false),
         None => (
             estimate_tokens(prompt.iter().map(|t| t.content.as_str())),
-            estimate_tokens([content.as_str()]),
+            // This run's text only (a continued answer started with some).
+            estimate_tokens([content
+                .get(generation.placeholder.content.len()..)
+                .unwrap_or_default()]),
             true,
         ),
     };
@@ -164,6 +171,52 @@ fn final_message(
         .and_then(SamplingParams::response_format)
         .filter(|_| !message.content.trim().is_empty())
         .and_then(|format| response_format::check_answer(format, &message.content));
+    message
+}
+
+/// A continuation's end, `ended` (as `final_message` makes it, for the whole text), as the
+/// answer records it: the answer's own parameters and stats stay those of its first run, its
+/// usage adds this run's, and the run is added to its `continuations`.
+fn continued(
+    before: &MessageDoc,
+    ended: MessageDoc,
+    parameters: &crate::domain::SamplingParams,
+) -> MessageDoc {
+    let usage = ended.usage.clone().unwrap_or(Usage {
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        estimated: true,
+    });
+    let mut message = before.clone();
+    message.usage = Some(match &before.usage {
+        Some(earlier) => Usage {
+            prompt_tokens: earlier.prompt_tokens + usage.prompt_tokens,
+            completion_tokens: earlier.completion_tokens + usage.completion_tokens,
+            estimated: earlier.estimated || usage.estimated,
+        },
+        None => usage.clone(),
+    });
+    message
+        .continuations
+        .push(crate::store::messages::Continuation {
+            parameters: parameters.clone(),
+            status: ended.status,
+            finish_reason: ended.finish_reason.clone(),
+            error: ended.error.clone(),
+            usage,
+            ttft_ms: ended.ttft_ms,
+            duration_ms: ended.duration_ms.unwrap_or(0),
+            tokens_per_second: ended.tokens_per_second,
+            started_at: mongodb::bson::DateTime::from_millis(
+                mongodb::bson::DateTime::now().timestamp_millis() - ended.duration_ms.unwrap_or(0),
+            ),
+        });
+    message.content = ended.content;
+    message.status = ended.status;
+    message.finish_reason = ended.finish_reason;
+    message.error = ended.error;
+    message.structured = ended.structured;
+    message.owner = None;
     message
 }
 
@@ -223,6 +276,8 @@ async fn stream(
     let mut last_save = Instant::now();
     let mut live = LiveDeltas {
         model: resolved.model.id.clone(),
+        // A continued answer's text goes on after what it had.
+        offset: generation.placeholder.content.encode_utf16().count(),
         ..LiveDeltas::default()
     };
     let mut last_chunk: Option<Duration> = None;

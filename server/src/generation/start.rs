@@ -56,6 +56,8 @@ pub enum StartError {
     Invalid(FieldErrors),
     #[error("no model is configured")]
     NoUpstream,
+    #[error("this answer cannot be continued")]
+    NotContinuable,
     #[error("over a limit: {0:?}")]
     OverLimit(OverLimit),
     #[error("this process is shutting down")]
@@ -70,6 +72,7 @@ impl From<PlanError> for StartError {
             PlanError::NoUpstream => StartError::NoUpstream,
             PlanError::MessageNotFound => StartError::MessageNotFound,
             PlanError::Invalid(fields) => StartError::Invalid(fields),
+            PlanError::NotContinuable => StartError::NotContinuable,
         }
     }
 }
@@ -102,6 +105,7 @@ pub async fn start(
     // upstream.
     if limits.is_off()
         && limits.quotas_off()
+        && !matches!(request, Request::Continue { .. })
         && let Some(known) = state.known_chats.get(user_id, chat_id)
         && let Ok(plan) = plan(&state.catalog, &known.0, &known.1, request.clone())
     {
@@ -160,12 +164,31 @@ async fn from_read(
         Ok(pending) => pending,
         Err(live) => return Ok((Started::Live(live), None)),
     };
-    let inserted = state
-        .store
-        .batched
-        .insert_messages(pending.docs.clone())
-        .await;
-    let started = complete(state, pending, inserted, asked.limits, saving).await?;
+    let saved = match pending.continued.is_some() {
+        false => {
+            state
+                .store
+                .batched
+                .insert_messages(pending.docs.clone())
+                .await
+        }
+        // A continuation takes the answer back (of two at once, one does).
+        true => match messages::claim_for_continuation(
+            &state.store.messages,
+            pending.answer.id,
+            &state.settings.instance,
+        )
+        .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                pending.withdraw(state, false).await;
+                return Err(StartError::NotContinuable);
+            }
+            Err(err) => Err(err),
+        },
+    };
+    let started = complete(state, pending, saved, asked.limits, saving).await?;
     Ok((started, window))
 }
 
@@ -273,6 +296,8 @@ impl From<OverLimit> for StartError {
 struct Pending {
     generation: Arc<Generation>,
     answer: MessageDoc,
+    /// Continued: the answer as it was, put back if the continuation does not start.
+    continued: Option<Box<MessageDoc>>,
     docs: Vec<MessageDoc>,
     request_id: Option<String>,
     chat_update: ChatUpdate,
@@ -289,8 +314,14 @@ impl Pending {
     async fn withdraw(self, state: &AppState, inserted: bool) {
         self.generation.abandon();
         state.generations.remove(self.answer.id);
-        if inserted && let Err(err) = messages::delete_ids(&state.store.messages, &self.ids()).await
-        {
+        if !inserted {
+            return;
+        }
+        let undone = match &self.continued {
+            Some(before) => messages::give_back(&state.store.messages, before).await,
+            None => messages::delete_ids(&state.store.messages, &self.ids()).await,
+        };
+        if let Err(err) = undone {
             tracing::warn!(error = %err, "withdrawing an answer's messages failed");
         }
     }
@@ -303,6 +334,7 @@ fn begin(state: &AppState, plan: Plan, received: Instant) -> Result<Pending, Arc
     let Plan {
         user_message,
         answer,
+        continued,
         resolved,
         prompt,
         request_id,
@@ -310,8 +342,11 @@ fn begin(state: &AppState, plan: Plan, received: Instant) -> Result<Pending, Arc
     } = plan;
     let mut answer = answer;
     answer.owner = Some(state.settings.instance.clone());
-    let generation =
-        Arc::new(Generation::new(answer.clone(), user_message.clone()).received_at(received));
+    let generation = Arc::new(
+        Generation::new(answer.clone(), user_message.clone())
+            .continuing(continued.clone())
+            .received_at(received),
+    );
     state
         .generations
         .insert(Arc::clone(&generation), request_id.clone())
@@ -324,10 +359,15 @@ fn begin(state: &AppState, plan: Plan, received: Instant) -> Result<Pending, Arc
         resolved,
         prompt,
     ));
-    let docs: Vec<MessageDoc> = user_message.into_iter().chain([answer.clone()]).collect();
+    // A continued answer exists already: nothing is inserted.
+    let docs: Vec<MessageDoc> = user_message
+        .into_iter()
+        .chain(continued.is_none().then(|| answer.clone()))
+        .collect();
     Ok(Pending {
         generation,
         answer,
+        continued,
         docs,
         request_id,
         chat_update,

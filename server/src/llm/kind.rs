@@ -62,6 +62,27 @@ impl UpstreamKind {
             .map_or(param.shape(), |dialect| param.shape_for(dialect))
     }
 
+    /// Whether it can continue an answer (`Err`: why not): the servers that take a final
+    /// assistant message as the start of their answer (assistant prefill).
+    pub fn continues(&self) -> Result<(), &'static str> {
+        match self {
+            // `continue_final_message` (with `add_generation_prompt: false`).
+            UpstreamKind::Vllm => Ok(()),
+            // llama-server prefills a final assistant message (unless `--no-prefill-assistant`).
+            UpstreamKind::LlamaCpp => Ok(()),
+            UpstreamKind::OpenAi => {
+                Err("OpenAI's chat API cannot continue an answer (no assistant prefill)")
+            }
+            UpstreamKind::Ollama => Err(
+                "Ollama's OpenAI-compatible API cannot continue an answer (no assistant prefill)",
+            ),
+            UpstreamKind::Tgi => {
+                Err("TGI's chat API cannot continue an answer (no assistant prefill)")
+            }
+            UpstreamKind::Custom(_) => Err("a custom upstream is not known to continue answers"),
+        }
+    }
+
     fn dialect(&self) -> Option<Dialect> {
         match self {
             UpstreamKind::OpenAi => Some(Dialect::OpenAi),

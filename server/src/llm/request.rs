@@ -34,6 +34,18 @@ pub fn build_body(model: &ModelInfo, params: &SamplingParams, turns: &[Turn]) ->
     Value::Object(body)
 }
 
+/// Asks the upstream to continue the final assistant message of the prompt instead of
+/// answering after it: vLLM wants `continue_final_message` (and no generation prompt);
+/// llama-server does it by itself for a final assistant message.
+pub fn prefill(kind: &UpstreamKind, body: &mut Value) {
+    if *kind == UpstreamKind::Vllm
+        && let Some(body) = body.as_object_mut()
+    {
+        body.insert("continue_final_message".to_owned(), Value::Bool(true));
+        body.insert("add_generation_prompt".to_owned(), Value::Bool(false));
+    }
+}
+
 /// TGI's `response_format`: `{"type": "json_object", "value": schema}` (any object for a
 /// plain JSON object).
 fn tgi_grammar(response_format: &Value) -> Value {

@@ -12,6 +12,8 @@ use crate::domain::{FieldErrors, Param, ParamValue, SamplingParams, params::fiel
 pub struct Resolved {
     pub model: Arc<ModelInfo>,
     pub params: SamplingParams,
+    /// The prompt ends with the start of the answer, to be continued (assistant prefill).
+    pub prefill: bool,
 }
 
 impl Catalog {
@@ -87,6 +89,7 @@ impl Catalog {
         Ok(Resolved {
             model: Arc::clone(model),
             params: resolved,
+            prefill: false,
         })
     }
 }
@@ -115,14 +118,14 @@ mod tests {
     fn resolve_defaults_the_model_and_temperature() {
         let catalog = env_catalog(&[("DEFAULT_TEMPERATURE", "0.4"), ("UPSTREAM_DEMO", "true")]);
         assert!(!catalog.is_empty() && catalog.is_demo());
-        let Resolved { model, params } = catalog
+        let Resolved { model, params, .. } = catalog
             .resolve(&SamplingParams::default(), "p")
             .expect("resolves");
         assert_eq!(model.id, "gpt-a");
         assert_eq!(params.model(), Some("gpt-a"));
         assert_eq!(params.number(Param::TEMPERATURE), Some(0.4));
         let asked = params_of(json!({ "model": "gpt-b", "temperature": 1.5 }));
-        let Resolved { model, params } = catalog.resolve(&asked, "p").expect("resolves");
+        let Resolved { model, params, .. } = catalog.resolve(&asked, "p").expect("resolves");
         assert_eq!(
             (model.id.as_str(), params.number(Param::TEMPERATURE)),
             ("gpt-b", Some(1.5))

@@ -40,7 +40,10 @@ pub async fn stream_chat(
 ) -> Result<UpstreamStream, UpstreamError> {
     let timeouts = catalog.timeouts();
     let started = Instant::now();
-    let body = build_body(&resolved.model, &resolved.params, &turns);
+    let mut body = build_body(&resolved.model, &resolved.params, &turns);
+    if resolved.prefill {
+        super::request::prefill(&resolved.model.kind, &mut body);
+    }
     let endpoint = &resolved.model.endpoint;
     let (replicas, first) = endpoint.choose();
     let mut first = Some(first);

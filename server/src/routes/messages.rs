@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_messages, send_message))
         .routes(routes!(edit_message))
         .routes(routes!(regenerate_message))
+        .routes(routes!(continue_message))
         .routes(routes!(stop_message))
         .routes(routes!(reattach))
 }
@@ -211,6 +212,41 @@ async fn regenerate_message(
     ValidatedJson(body): ValidatedJson<RegenerateMessage>,
 ) -> ApiResult<Response> {
     let request = Request::Regenerate {
+        message_id: message_id(&message)?,
+        parameters: body.parameters,
+    };
+    stream_answer(&state, &user, &id, request, received).await
+}
+
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContinueMessage {
+    /// Overrides the answer's own parameters for the continuation.
+    parameters: Option<SamplingParams>,
+}
+
+/// Continues an answer that ended early (`stopped`, cut at `max_tokens` — finish reason
+/// `length` —, or interrupted), in the same message: its text so far is kept and the model
+/// goes on from it (assistant prefill; `GET /api/models` says which models can). Streamed as
+/// regenerate; the `delta` offsets go on after the text it had. Usage adds up, and each
+/// continuation's parameters and stats are recorded in the answer's `continuations`.
+#[utoipa::path(post, path = "/api/chats/{id}/messages/{message_id}/continue", tag = "messages",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("message_id" = String, Path)), request_body = ContinueMessage,
+    responses(
+        (status = 200, description = "Server-sent events: see the `StreamEvent` schema", content_type = "text/event-stream", body = StreamEvent),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`not_continuable`: the answer did not end early, or is being continued", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn continue_message(
+    State(state): State<AppState>,
+    received: Received,
+    user: CurrentUser,
+    Path((id, message)): Path<(String, String)>,
+    ValidatedJson(body): ValidatedJson<ContinueMessage>,
+) -> ApiResult<Response> {
+    let request = Request::Continue {
         message_id: message_id(&message)?,
         parameters: body.parameters,
     };

@@ -89,7 +89,9 @@ pub fn respond(state: &AppState, started: Started) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
     match started {
         Started::Live(generation) => {
-            tokio::spawn(follow_from(generation, tx, 0, true));
+            // A continued answer's stream starts after the text it had (which its start tells).
+            let from = generation.placeholder.content.encode_utf16().count();
+            tokio::spawn(follow_from(generation, tx, from, true));
         }
         Started::Elsewhere {
             user_message,
@@ -195,14 +197,17 @@ async fn follow_from(
     with_question: bool,
 ) {
     let mut version = generation.subscribe();
+    // The start tells the text up to `from` at most (a continued answer's earlier text); the
+    // rest comes as deltas.
+    let mut start = generation.placeholder.clone();
+    let beyond = after_units(&start.content, from).len();
+    start.content.truncate(start.content.len() - beyond);
     let opening: Vec<LiveEvent> = generation
         .user_message
         .iter()
         .filter(|_| with_question)
         .map(|user| LiveEvent::message_created(MessageView::from(user)))
-        .chain([LiveEvent::generation_started(MessageView::from(
-            &generation.placeholder,
-        ))])
+        .chain([LiveEvent::generation_started(MessageView::from(&start))])
         .collect();
     if !send_all(&tx, opening).await {
         return;

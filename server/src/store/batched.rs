@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use futures::TryStreamExt as _;
 use mongodb::{
     Collection, Database,
-    bson::{self, DateTime, Document, doc, oid::ObjectId},
+    bson::{self, Bson, DateTime, Document, doc, oid::ObjectId},
     error::{Error, ErrorKind, Result},
 };
 
@@ -200,8 +200,18 @@ impl Batched {
             .into_iter()
             .filter(|(key, _)| FINAL_FIELDS.contains(&key.as_str()))
             .collect();
+        // A field the end leaves unset is removed (a continued answer's earlier error).
+        let unset: Document = FINAL_FIELDS
+            .iter()
+            .filter(|field| !set.contains_key(**field))
+            .map(|field| ((*field).to_owned(), Bson::from("")))
+            .collect();
         set.insert("updated_at", DateTime::now());
-        let statement = (doc! { "_id": message.id }, doc! { "$set": set });
+        let mut update = doc! { "$set": set };
+        if !unset.is_empty() {
+            update.insert("$unset", unset);
+        }
+        let statement = (doc! { "_id": message.id }, update);
         ran(&self.finishes, statement).await
     }
 
@@ -244,6 +254,7 @@ const FINAL_FIELDS: &[&str] = &[
     "finish_reason",
     "error",
     "structured",
+    "continuations",
 ];
 
 /// One chat of `user_id` with its messages (oldest first), in one command.

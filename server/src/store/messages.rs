@@ -34,6 +34,27 @@ pub struct MessageError {
     pub message: String,
 }
 
+/// One continuation of an answer: what it ran with and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The exact parameters sent upstream for it.
+    #[serde(with = "super::stored_params")]
+    pub parameters: SamplingParams,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<MessageError>,
+    /// The tokens of this continuation alone (the answer's `usage` adds them up).
+    pub usage: Usage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<i64>,
+    pub duration_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_second: Option<f64>,
+    pub started_at: DateTime,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageDoc {
     #[serde(rename = "_id")]
@@ -80,6 +101,9 @@ pub struct MessageDoc {
     /// Answers asked for structured output: how the text measured up to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub structured: Option<Structured>,
+    /// Answers continued after they ended: each continuation, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub continuations: Vec<Continuation>,
     /// For an answer being generated: the process generating it (`INSTANCE_ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
@@ -119,6 +143,7 @@ impl MessageDoc {
             finish_reason: None,
             error: None,
             structured: None,
+            continuations: Vec::new(),
             owner: None,
             stop_requested: None,
         }
@@ -282,6 +307,58 @@ pub async fn delete_for_chat(
 }
 
 /// The error an answer gets when the process generating it stopped or died.
+/// The answers that may be continued: stopped, cut at `max_tokens` (`length`), or interrupted.
+fn continuable() -> Document {
+    doc! { "role": "assistant", "$or": [
+        { "status": "stopped" },
+        { "status": "complete", "finish_reason": "length" },
+        { "status": "error", "error.code": "interrupted" },
+    ] }
+}
+
+/// Whether `message` is one that may be continued (as `continuable`).
+pub fn is_continuable(message: &MessageDoc) -> bool {
+    message.role == Role::Assistant
+        && match message.status {
+            Status::Stopped => true,
+            Status::Complete => message.finish_reason.as_deref() == Some("length"),
+            Status::Error => message
+                .error
+                .as_ref()
+                .is_some_and(|e| e.code == "interrupted"),
+            Status::Streaming => false,
+        }
+}
+
+/// Takes the answer back to `streaming` for a continuation by `owner`, if it is still one
+/// that may be continued (of two continuations asked at once, one gets it).
+pub async fn claim_for_continuation(
+    messages: &Collection<MessageDoc>,
+    id: ObjectId,
+    owner: &str,
+) -> mongodb::error::Result<bool> {
+    let mut filter = continuable();
+    filter.insert("_id", id);
+    let claimed = messages
+        .update_one(
+            filter,
+            doc! { "$set": { "status": "streaming", "owner": owner, "updated_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(claimed.modified_count == 1)
+}
+
+/// Puts back an answer claimed for a continuation that did not start (as it was before).
+pub async fn give_back(
+    messages: &Collection<MessageDoc>,
+    before: &MessageDoc,
+) -> mongodb::error::Result<()> {
+    messages
+        .replace_one(doc! { "_id": before.id, "status": "streaming" }, before)
+        .await
+        .map(drop)
+}
+
 fn interrupted() -> Document {
     doc! {
         "status": "error",

@@ -8,7 +8,7 @@ use crate::{
     domain::{SamplingParams, params::response_format::Structured},
     store::{
         MessageDoc,
-        messages::{MessageError, Role, Status, Usage},
+        messages::{Continuation, MessageError, Role, Status, Usage},
     },
 };
 
@@ -46,8 +46,48 @@ pub struct MessageView {
     /// follows it, and what is wrong (at most 20 errors, each with its JSON Pointer).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub structured: Option<Structured>,
+    /// Answers continued after they ended: each continuation's parameters and stats (the
+    /// answer's `usage` adds them up; its other stats are its first run's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub continuations: Vec<ContinuationView>,
     /// The caller's vote on an answer (`up`, `down`), if any.
     pub vote: Option<String>,
+}
+
+/// One continuation of an answer: what it ran with and how it went.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContinuationView {
+    /// The exact parameters sent upstream for it.
+    pub parameters: SamplingParams,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<MessageError>,
+    /// This continuation's tokens alone.
+    pub usage: Usage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttft_ms: Option<i64>,
+    pub duration_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_second: Option<f64>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl From<&Continuation> for ContinuationView {
+    fn from(run: &Continuation) -> Self {
+        Self {
+            parameters: run.parameters.clone(),
+            status: run.status,
+            finish_reason: run.finish_reason.clone(),
+            error: run.error.clone(),
+            usage: run.usage.clone(),
+            ttft_ms: run.ttft_ms,
+            duration_ms: run.duration_ms,
+            tokens_per_second: run.tokens_per_second,
+            started_at: run.started_at.to_chrono(),
+        }
+    }
 }
 
 impl From<&MessageDoc> for MessageView {
@@ -70,6 +110,11 @@ impl From<&MessageDoc> for MessageView {
             finish_reason: message.finish_reason.clone(),
             error: message.error.clone(),
             structured: message.structured.clone(),
+            continuations: message
+                .continuations
+                .iter()
+                .map(ContinuationView::from)
+                .collect(),
             vote: None,
         }
     }

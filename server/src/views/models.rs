@@ -31,6 +31,17 @@ pub struct ModelView {
     /// order clients show them.
     #[schema(value_type = std::collections::BTreeMap<String, ParamView>)]
     pub parameters: ParametersView,
+    /// Whether an answer of this model can be continued (`POST …/continue`).
+    #[serde(rename = "continue")]
+    pub continues: ContinueView,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContinueView {
+    pub supported: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The parameters of a model, in table order.
@@ -134,6 +145,10 @@ fn describe_model(model: &ModelInfo, default_temperature: Option<f64>) -> ModelV
         kind: model.kind.name().to_owned(),
         max_tokens: model.max_tokens,
         parameters: ParametersView(parameters),
+        continues: ContinueView {
+            supported: model.kind.continues().is_ok(),
+            reason: model.kind.continues().err().map(str::to_owned),
+        },
     }
 }
 

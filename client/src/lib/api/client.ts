@@ -10,6 +10,7 @@ import type {
   ChatPage,
   CreateChatRequest,
   CreateInviteRequest,
+  CreatePresetRequest,
   EditMessageRequest,
   Invite,
   LoginRequest,
@@ -17,6 +18,7 @@ import type {
   ModelsResponse,
   MyUsage,
   PendingRegistration,
+  Preset,
   RegenerateRequest,
   RegisterRequest,
   RegistrationInfo,
@@ -25,6 +27,7 @@ import type {
   SessionInfo,
   StreamEvent,
   UpdateChatRequest,
+  UpdatePresetRequest,
   UsageQuery,
   UsageReport,
   User,
@@ -334,6 +337,27 @@ export class ApiClient {
   vote(chatId: string, messageId: string, vote: Vote | null, reason?: string): Promise<VoteResponse> {
     const body = reason === undefined ? { vote } : { vote, reason };
     return this.json('PUT', `/api/chats/${enc(chatId)}/messages/${enc(messageId)}/vote`, { body });
+  }
+
+  // ---- presets ---------------------------------------------------------------------------
+
+  /** The presets the user sees: shared ones first, then their own, each by name. */
+  async listPresets(): Promise<Preset[]> {
+    const body = await this.json<{ presets: Preset[] }>('GET', '/api/presets');
+    return body.presets;
+  }
+
+  /** 409 `conflict` when the name is taken or the user has too many; `shared` is for admins (else 403). */
+  createPreset(body: CreatePresetRequest): Promise<Preset> {
+    return this.json('POST', '/api/presets', { body });
+  }
+
+  updatePreset(id: string, body: UpdatePresetRequest): Promise<Preset> {
+    return this.json('PATCH', `/api/presets/${enc(id)}`, { body });
+  }
+
+  async deletePreset(id: string): Promise<void> {
+    await this.send('DELETE', `/api/presets/${enc(id)}`);
   }
 
   async wsTicket(): Promise<string> {

@@ -128,6 +128,8 @@ export interface Chat {
   parameters: SamplingParams;
   /** The leaf of the branch on screen. */
   current_message_id: string | null;
+  /** The preset whose parameters these are (cleared when the parameters are set by hand). */
+  preset_id?: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -140,12 +142,16 @@ export interface ChatPage {
 export interface CreateChatRequest {
   title?: string;
   parameters?: SamplingParams;
+  /** Copy this preset's parameters (instead of `parameters`). */
+  preset_id?: string;
 }
 
 export interface UpdateChatRequest {
   title?: string | null;
   parameters?: SamplingParams;
   current_message_id?: string;
+  /** Copy this preset's parameters into the chat, replacing its own. */
+  preset_id?: string;
 }
 
 export type Role = 'user' | 'assistant';
@@ -190,6 +196,8 @@ export interface Message {
   finish_reason?: string;
   error?: { code: string; message: string };
   vote: Vote | null;
+  /** The chat's preset that gave this answer its parameters (no per-message override). */
+  preset_id?: string | null;
   /** An answer whose parameters had a `response_format` (and which has text): how it measured up. */
   structured?: StructuredCheck;
 }
@@ -380,4 +388,30 @@ export interface AuditEntry {
 export interface AuditPage {
   entries: AuditEntry[];
   next_cursor: string | null;
+}
+
+/** A named set of parameters (`GET /api/presets`): shared ones are everyone's, the others the caller's. */
+export interface Preset {
+  id: string;
+  name: string;
+  parameters: SamplingParams;
+  shared: boolean;
+  /** Own presets; shared ones only for admins. */
+  editable: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CreatePresetRequest {
+  /** 1-100 characters, unique per owner (case-insensitive). */
+  name: string;
+  parameters: SamplingParams;
+  /** Admins only. */
+  shared?: boolean;
+}
+
+export interface UpdatePresetRequest {
+  name?: string;
+  parameters?: SamplingParams;
+  shared?: boolean;
 }

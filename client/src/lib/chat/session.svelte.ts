@@ -73,6 +73,8 @@ export class ChatSession {
   pins = $state(0);
   /** How many messages at the start of the branch are not rendered (yet). */
   hiddenCount = $state(0);
+  /** The preset a new chat is created with (chosen before its first message); null: none. */
+  newChatPreset = $state<string | null>(null);
 
   visible = $derived(branch(this.messages, this.leafId));
   children = $derived(childrenMap(this.messages));
@@ -158,7 +160,9 @@ export class ChatSession {
     if (!id) {
       try {
         const title = content.split('\n')[0]?.slice(0, 80) || undefined;
-        const chat = await this.#api.createChat(title ? { title } : {});
+        const preset = this.newChatPreset;
+        const chat = await this.#api.createChat({ ...(title ? { title } : {}), ...(preset ? { preset_id: preset } : {}) });
+        this.newChatPreset = null;
         id = chat.id;
         this.id = id; // before the callback, so the selection change does not reload
         this.chat = chat;

@@ -93,6 +93,17 @@ function setup(over: Partial<SessionOptions['api']> = {}, options: Partial<Sessi
 }
 
 describe('ChatSession', () => {
+  it('creates a new chat with the preset chosen for it, then forgets the choice', async () => {
+    const { session, api } = setup();
+    session.open(null);
+    session.newChatPreset = 'p1';
+    void session.send('Hi');
+    await settle();
+    expect(api.createChat).toHaveBeenCalledWith({ title: 'Hi', preset_id: 'p1' });
+    expect(session.newChatPreset).toBeNull();
+    await session.stop();
+  });
+
   it('sends in a new chat: creates it, streams the answer into the branch, and ends it', async () => {
     const onCreated = vi.fn();
     const onChanged = vi.fn();

@@ -6,12 +6,26 @@
 use std::time::Duration;
 
 use integration_tests::{
-    MessageId, expect_field_error, fake_upstream::Behaviour, json, spawn_app_with_upstream,
-    spawn_chat,
+    Chat, Message, MessageId, SignedIn, expect_field_error, fake_upstream::Behaviour, json,
+    spawn_app_with_upstream, spawn_chat,
 };
 use mongodb::bson::{Document, doc, oid::ObjectId};
 use reqwest::StatusCode;
 use serde_json::{Value, json as body};
+
+/// An answer cut at `max_tokens` (2): one that may be continued.
+async fn cut_answer(user: &SignedIn, chat: &Chat) -> Message {
+    let cut = user
+        .send(
+            chat,
+            body!({ "content": "go", "parameters": { "max_tokens": 2 } }),
+        )
+        .await
+        .done()
+        .await;
+    assert_eq!(cut["finish_reason"], "length");
+    cut
+}
 
 fn id_of(message: &Value) -> MessageId {
     MessageId::from(message["id"].as_str().expect("id").to_owned())
@@ -168,14 +182,7 @@ async fn a_stopped_or_interrupted_answer_can_be_continued_a_finished_one_cannot(
 #[tokio::test]
 async fn two_continuations_at_once_one_runs_the_other_is_refused() {
     let (_app, upstream, ada, chat) = spawn_chat(&[]).await;
-    let cut = ada
-        .send(
-            &chat,
-            body!({ "content": "go", "parameters": { "max_tokens": 2 } }),
-        )
-        .await
-        .done()
-        .await;
+    let cut = cut_answer(&ada, &chat).await;
     upstream.set_behaviour(Behaviour {
         chunk_delay_ms: 30,
         reply_tokens: Some(20),
@@ -200,14 +207,7 @@ async fn llamacpp_continues_from_a_final_assistant_message_and_openai_cannot() {
         body!({ "supported": true })
     );
     let chat = ada.new_chat().await;
-    let cut = ada
-        .send(
-            &chat,
-            body!({ "content": "go", "parameters": { "max_tokens": 2 } }),
-        )
-        .await
-        .done()
-        .await;
+    let cut = cut_answer(&ada, &chat).await;
     ada.continue_answer(&chat, id_of(&cut), None)
         .await
         .done()
@@ -236,14 +236,7 @@ async fn llamacpp_continues_from_a_final_assistant_message_and_openai_cannot() {
         "{support}"
     );
     let chat = ada.new_chat().await;
-    let cut = ada
-        .send(
-            &chat,
-            body!({ "content": "go", "parameters": { "max_tokens": 2 } }),
-        )
-        .await
-        .done()
-        .await;
+    let cut = cut_answer(&ada, &chat).await;
     let before = upstream.request_count();
     expect_field_error(
         ada.try_continue(&chat, id_of(&cut), None).await,

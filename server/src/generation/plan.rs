@@ -231,10 +231,8 @@ fn plan_continuation(
         resolved,
         prompt,
         request_id: None,
-        chat_update: ChatUpdate {
-            current_message_id: Some(message_id),
-            ..ChatUpdate::default()
-        },
+        // The branch on screen stays as it is (the answer may have messages after it).
+        chat_update: ChatUpdate::default(),
     })
 }
 

@@ -8,6 +8,7 @@ import type {
   AuthResponse,
   Chat,
   ChatPage,
+  ContinueRequest,
   CreateChatRequest,
   CreateInviteRequest,
   CreatePresetRequest,
@@ -380,6 +381,16 @@ export class ApiClient {
   /** Regenerates an answer as a sibling and streams it. */
   streamRegenerate(chatId: string, messageId: string, body: RegenerateRequest = {}, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
     return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/regenerate`, body, signal);
+  }
+
+  /**
+   * Continues an answer that ended early (stopped, cut at `max_tokens`, interrupted) in the same
+   * message, and streams the rest: `assistant_message` is the answer with its text so far, the
+   * deltas' offsets go on after it. 409 `not_continuable`; 422 (`parameters.model`) when its
+   * model cannot continue.
+   */
+  streamContinue(chatId: string, messageId: string, body: ContinueRequest = {}, signal?: AbortSignal): AsyncGenerator<StreamEvent> {
+    return this.stream(`/api/chats/${enc(chatId)}/messages/${enc(messageId)}/continue`, body, signal);
   }
 
   /**

@@ -106,6 +106,12 @@ export interface ParamSpec {
   reason?: string;
 }
 
+/** Whether an answer of a model can be continued (`POST …/messages/{id}/continue`), and why not. */
+export interface ContinueSupport {
+  supported: boolean;
+  reason?: string;
+}
+
 export interface ModelInfo {
   id: string;
   label: string;
@@ -113,6 +119,8 @@ export interface ModelInfo {
   max_tokens: number;
   /** Keyed by parameter name, in the server's table order. */
   parameters: Record<string, ParamSpec>;
+  /** Whether its answers can be continued (absent: a server without continue). */
+  continue?: ContinueSupport;
 }
 
 export interface ModelsResponse {
@@ -179,6 +187,21 @@ export interface StructuredCheck {
   error_count: number;
 }
 
+/** One continuation of an answer (`POST …/continue`): what it ran with and how it went. */
+export interface Continuation {
+  /** The exact parameters sent upstream for it. */
+  parameters: SamplingParams;
+  status: MessageStatus;
+  finish_reason?: string;
+  error?: { code: string; message: string };
+  /** This continuation's tokens alone (the answer's `usage` adds them all up). */
+  usage: Usage;
+  ttft_ms?: number;
+  duration_ms: number;
+  tokens_per_second?: number;
+  started_at: string;
+}
+
 export interface Message {
   id: string;
   chat_id: string;
@@ -200,6 +223,11 @@ export interface Message {
   preset_id?: string | null;
   /** An answer whose parameters had a `response_format` (and which has text): how it measured up. */
   structured?: StructuredCheck;
+  /**
+   * An answer continued after it ended early: each continuation, oldest first (its `usage` adds
+   * them up; its other stats are its first run's). Absent: never continued.
+   */
+  continuations?: Continuation[];
 }
 
 export interface VoteResponse {
@@ -224,8 +252,13 @@ export interface RegenerateRequest {
   parameters?: SamplingParams;
 }
 
+/** `POST …/messages/{id}/continue`: overrides of the answer's own parameters, if any. */
+export interface ContinueRequest {
+  parameters?: SamplingParams;
+}
+
 /**
- * The typed events of a generation's `text/event-stream` (the POST send/edit/regenerate streams
+ * The typed events of a generation's `text/event-stream` (the POST send/edit/regenerate/continue streams
  * and the reattach stream `GET …/messages/{id}/stream`, which share their event names).
  */
 export type StreamEvent =

@@ -17,7 +17,9 @@ export function isNotSaved(event: LiveEvent): boolean {
 export function announcement(event: LiveEvent, outcome: LiveOutcome, before: MessageStatus | undefined): string | null {
   switch (event.type) {
     case 'generation.started':
-      return event.via === 'own' || (outcome.changed && outcome.follow) ? 'Generating an answer…' : null;
+      // An answer that had ended and starts again is being continued.
+      if (event.via === 'own') return before !== undefined && before !== 'streaming' ? 'Continuing the answer…' : 'Generating an answer…';
+      return outcome.changed && outcome.follow ? 'Generating an answer…' : null;
     case 'generation.finished':
       if (event.via === 'own') return event.message.status === 'stopped' ? 'Answer stopped.' : 'Answer complete.';
       return outcome.changed && before === 'streaming' ? 'Answer complete.' : null;

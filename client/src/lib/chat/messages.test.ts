@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Message, StreamEvent } from '../api/types';
 import { fromSocket, streamReader, type LiveEvent, type Via } from '../live/events';
 import { msg } from './fixtures';
-import { applyLiveEvent, extendText, joinDeltas, longer, mergeReloaded, upsertMessage } from './messages';
+import { applyLiveEvent, extendText, joinDeltas, longer, mergeReloaded, restarts, upsertMessage } from './messages';
+import { childrenMap, versionInfo } from './tree';
 
 
 const ctx = (leafId: string | null, streamedHere: string | null = null) => ({ leafId, streamedHere });
@@ -314,5 +315,110 @@ describe('mergeReloaded', () => {
     const current = [msg('a1', null, { status: 'streaming', content: 'Hello wor' })];
     const loaded = [{ ...current[0]!, status: 'stopped' as const, content: 'Hello' }];
     expect(mergeReloaded(current, loaded)[0]!.content).toBe('Hello');
+  });
+});
+
+describe('a continued answer (the same message streams again)', () => {
+  const run = { parameters: {}, status: 'complete' as const, finish_reason: 'length', usage: { prompt_tokens: 5, completion_tokens: 3 }, duration_ms: 10, started_at: '2026-01-01T00:01:00Z' };
+  /** A question with two versions of its answer; the first, cut at max tokens, is on screen. */
+  function chat() {
+    const list = [
+      msg('u1', null, { role: 'user', content: 'q' }),
+      msg('a1', 'u1', { content: 'Demo reply to:', status: 'complete', finish_reason: 'length', vote: 'up' }),
+      msg('a2', 'u1', { content: 'Other version' }),
+    ];
+    return list;
+  }
+  const position = (list: Message[]) => versionInfo(childrenMap(list), list.find((m) => m.id === 'a1')!);
+
+  it('its start, for a message already shown, replaces that message where it is: no second one, same version', () => {
+    const list = chat();
+    const before = position(list);
+    const started = msg('a1', 'u1', { status: 'streaming', content: 'Demo reply to:', created_at: list[1]!.created_at });
+    for (const via of ['socket', 'follow'] as const) {
+      const copy = structuredClone(list);
+      const out = applyLiveEvent(copy, event('generation.started', started, via), ctx('a1'));
+      expect(out).toEqual({ changed: true, gap: false, follow: null });
+      expect(copy.map((m) => m.id)).toEqual(['u1', 'a1', 'a2']);
+      expect(copy[1]).toMatchObject({ status: 'streaming', content: 'Demo reply to:', vote: 'up' });
+      expect(copy[1]!.finish_reason).toBeUndefined();
+      expect(position(copy)).toEqual(before);
+    }
+  });
+
+  it('this tab’s own continuation: its stream’s start and deltas (offsets after the text it had) grow the same message', () => {
+    const list = chat();
+    const before = position(list);
+    const read = streamReader('c1');
+    const events = [
+      { type: 'assistant_message', message: msg('a1', 'u1', { status: 'streaming', content: 'Demo reply to:', created_at: list[1]!.created_at }) },
+      { type: 'delta', content: ' more', offset: 14 },
+      { type: 'delta', content: ' text' }, // no offset: counted from the text so far
+      { type: 'done', message: msg('a1', 'u1', { content: 'Demo reply to: more text', continuations: [run], created_at: list[1]!.created_at }) },
+    ] satisfies StreamEvent[];
+    const live = events.map(read).filter((e): e is LiveEvent => e !== null);
+    expect(live[2]).toMatchObject({ type: 'generation.delta', offset: 19 });
+    const context = { leafId: 'a1', streamedHere: 'a1', continuing: 'a1' };
+    expect(applyLiveEvent(list, live[0]!, context)).toEqual({ changed: true, gap: false, follow: 'a1' });
+    expect(list[1]!.status).toBe('streaming');
+    applyLiveEvent(list, live[1]!, context);
+    // The same delta again, and one that overlaps it, add nothing.
+    expect(applyLiveEvent(list, live[1]!, context).changed).toBe(false);
+    expect(applyLiveEvent(list, delta('a1', 17, 're', 'own'), context).changed).toBe(false);
+    applyLiveEvent(list, live[2]!, context);
+    expect(list[1]!.content).toBe('Demo reply to: more text');
+    applyLiveEvent(list, live[3]!, context);
+    expect(list).toHaveLength(3);
+    expect(list[1]).toMatchObject({ status: 'complete', content: 'Demo reply to: more text', continuations: [run], vote: 'up' });
+    expect(position(list)).toEqual(before);
+  });
+
+  it('another tab’s continuation over the socket: deltas by offset, no text twice, a gap asks for a reload', () => {
+    const list = chat();
+    applyLiveEvent(list, event('generation.started', msg('a1', 'u1', { status: 'streaming', content: 'Demo reply to:' })), ctx('a1'));
+    expect(applyLiveEvent(list, delta('a1', 14, ' more'), ctx('a1')).changed).toBe(true);
+    expect(applyLiveEvent(list, delta('a1', 14, ' more'), ctx('a1')).changed).toBe(false);
+    expect(applyLiveEvent(list, delta('a1', 0, 'Demo reply to: mo'), ctx('a1')).changed).toBe(false);
+    expect(applyLiveEvent(list, delta('a1', 30, 'later'), ctx('a1')).gap).toBe(true);
+    expect(list[1]!.content).toBe('Demo reply to: more');
+  });
+
+  it('a late start of an earlier run does not take an ended answer back to streaming', () => {
+    // The continuation ended (one run recorded); its start arrives late over the socket.
+    const list = [msg('a1', null, { content: 'Demo reply to: more', continuations: [run] })];
+    expect(applyLiveEvent(list, event('generation.started', msg('a1', null, { status: 'streaming', content: 'Demo reply to:' })), ctx('a1')).changed).toBe(false);
+    // The first run's start (no text) after its end: ignored too.
+    const first = [msg('a1', null, { status: 'stopped', content: 'Demo' })];
+    expect(applyLiveEvent(first, event('generation.started', msg('a1', null, { status: 'streaming', content: '' })), ctx('a1')).changed).toBe(false);
+    expect(list[0]!.status).toBe('complete');
+    expect(first[0]!.status).toBe('stopped');
+  });
+
+  it('an empty answer: only this tab’s own continuation takes it back (another start is ambiguous)', () => {
+    const list = [msg('a1', null, { status: 'stopped', content: '' })];
+    const start = msg('a1', null, { status: 'streaming', content: '' });
+    expect(applyLiveEvent(list, event('generation.started', start), ctx('a1')).changed).toBe(false);
+    expect(applyLiveEvent(list, event('generation.started', start, 'own'), { ...ctx('a1', 'a1'), continuing: 'a1' }).changed).toBe(true);
+    expect(list[0]!.status).toBe('streaming');
+  });
+
+  it('restarts: more runs, or the same text; a reload also takes more text after the text shown', () => {
+    const ended = msg('a1', null, { status: 'stopped', content: 'Hello' });
+    const streaming = (content: string, runs = 0) => msg('a1', null, { status: 'streaming', content, ...(runs ? { continuations: [run] } : {}) });
+    expect(restarts(ended, streaming('Hello'))).toBe(true);
+    expect(restarts(ended, streaming('Hello, world'))).toBe(false);
+    expect(restarts(ended, streaming('Hello, world'), true)).toBe(true);
+    expect(restarts(ended, streaming('Hel'), true)).toBe(false);
+    expect(restarts(ended, streaming('Bye, world'), true)).toBe(false);
+    expect(restarts(ended, streaming('', 1))).toBe(true);
+    expect(restarts(streaming('Hello'), streaming('Hello'))).toBe(false);
+  });
+
+  it('a reload while it is continued shows it streaming again; a reload that raced its end does not', () => {
+    const current = [msg('a1', null, { status: 'complete', finish_reason: 'length', content: 'Demo reply to:', vote: 'down' })];
+    const merged = mergeReloaded(current, [msg('a1', null, { status: 'streaming', content: 'Demo reply to: more', vote: null })]);
+    expect(merged[0]).toMatchObject({ status: 'streaming', content: 'Demo reply to: more', vote: 'down' });
+    const ended = [msg('a1', null, { content: 'Demo reply to: more', continuations: [run] })];
+    expect(mergeReloaded(ended, [msg('a1', null, { status: 'streaming', content: 'Demo reply to: mo' })])[0]!.status).toBe('complete');
   });
 });

@@ -10,7 +10,11 @@
 //   stream that follows an answer it did not start from where its text ends — takes its text
 //   from that stream alone: the socket's deltas for it are ignored. They still apply to an
 //   answer no stream carries (its reattach stream gave up): the fallback.
-// - An answer that ended (complete, stopped, failed) never goes back to streaming.
+// - An answer that ended (complete, stopped, failed) never goes back to streaming — unless it
+//   is continued (`POST …/continue`): then its start (`generation.started`, whoever reports it)
+//   carries the answer as it ended, text included, and takes the same message back to streaming
+//   where it is (its branch and version stay); its deltas go on after that text. A late start of
+//   an earlier run is told apart by its text or its count of continuations (`restarts`).
 // - A message is kept once, however many times it is announced.
 // - A message that continues the branch on screen extends it; so does whatever this tab asked
 //   for itself (its send, edit or regenerate, wherever that branches).
@@ -45,11 +49,31 @@ export function longer(current: string, incoming: string): string {
   return incoming.length > current.length ? incoming : current;
 }
 
+const runs = (m: Message): number => m.continuations?.length ?? 0;
+
+/**
+ * Whether the streaming snapshot `incoming` of an answer shown ended (`current`) is that answer
+ * being continued rather than a late copy of an earlier run: it has more continuations, or as
+ * many and exactly the text shown (a continuation starts from the text the answer ended with; a
+ * late start of the first run has none). With `growing` (a reloaded list, whose copy may have
+ * text saved since), more text that starts with the text shown also counts. An empty answer's
+ * start is ambiguous and not taken (its end comes anyway); this tab's own continuation is taken
+ * regardless (`ApplyContext.continuing`).
+ */
+export function restarts(current: Message, incoming: Message, growing = false): boolean {
+  if (current.status === 'streaming' || incoming.status !== 'streaming') return false;
+  if (runs(incoming) !== runs(current)) return runs(incoming) > runs(current);
+  if (growing) return incoming.content.length > current.content.length && incoming.content.startsWith(current.content);
+  return current.content !== '' && incoming.content === current.content;
+}
+
 /**
  * Inserts or replaces `incoming` in `messages` (in place). While an answer streams, its text
- * never goes backwards: a snapshot older than what is on screen keeps the screen's text.
+ * never goes backwards: a snapshot older than what is on screen keeps the screen's text. A
+ * streaming snapshot of an answer that ended is taken only when it `restarts` it (or `restart`
+ * says this tab asked for it: its own continuation).
  */
-export function upsertMessage(messages: Message[], incoming: Message): boolean {
+export function upsertMessage(messages: Message[], incoming: Message, restart = false): boolean {
   const i = messages.findIndex((m) => m.id === incoming.id);
   if (i < 0) {
     messages.push(incoming);
@@ -57,7 +81,12 @@ export function upsertMessage(messages: Message[], incoming: Message): boolean {
   }
   const current = messages[i]!;
   if (incoming.status === 'streaming') {
-    if (current.status !== 'streaming') return false; // a late snapshot of a finished answer
+    if (current.status !== 'streaming') {
+      // A late snapshot of a finished answer, unless it is being continued.
+      if (!restart && !restarts(current, incoming)) return false;
+      messages[i] = { ...incoming, vote: incoming.vote ?? current.vote };
+      return true;
+    }
     messages[i] = { ...incoming, content: longer(current.content, incoming.content), vote: current.vote };
     return true;
   }
@@ -79,6 +108,11 @@ export interface ApplyContext {
    * (the stream carries their text); the socket's `generation.finished` still applies.
    */
   followed?: { has(id: string): boolean };
+  /**
+   * The answer this tab asked to continue, while it runs: its own stream's start takes it back
+   * to streaming whatever it shows.
+   */
+  continuing?: string | null;
 }
 
 /**
@@ -93,7 +127,8 @@ export function applyLiveEvent(messages: Message[], event: LiveEvent, context: A
     case 'generation.started': {
       const message = event.message;
       const known = messages.some((m) => m.id === message.id);
-      const changed = upsertMessage(messages, message);
+      const ownContinuation = event.via === 'own' && event.type === 'generation.started' && message.id === context.continuing;
+      const changed = upsertMessage(messages, message, ownContinuation);
       const extendsBranch =
         !known && (message.parent_id === context.leafId || (message.parent_id === null && messages.length === 1));
       return { changed, gap: false, follow: extendsBranch || event.via === 'own' ? message.id : null };
@@ -132,7 +167,8 @@ export function applyLiveEvent(messages: Message[], event: LiveEvent, context: A
 
 /**
  * A freshly loaded list merged with what is on screen: the server's list wins, except that a
- * streaming answer keeps the longer text and an answer that ended stays ended.
+ * streaming answer keeps the longer text and an answer that ended stays ended (unless the
+ * server's copy shows it continued).
  */
 export function mergeReloaded(current: readonly Message[], loaded: Message[]): Message[] {
   const byId = new Map(current.map((m) => [m.id, m]));
@@ -140,8 +176,9 @@ export function mergeReloaded(current: readonly Message[], loaded: Message[]): M
     const mine = byId.get(m.id);
     if (mine && m.status === 'streaming') {
       // An answer that ended on screen never goes back to streaming (a reload that raced
-      // its `generation.finished` event is older than what we have).
-      if (mine.status !== 'streaming') return mine;
+      // its `generation.finished` event is older than what we have) — unless it is being
+      // continued: more runs, or more text after the text it ended with.
+      if (mine.status !== 'streaming') return restarts(mine, m, true) ? { ...m, vote: m.vote ?? mine.vote } : mine;
       return { ...m, content: longer(mine.content, m.content) };
     }
     return m;

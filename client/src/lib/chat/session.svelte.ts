@@ -1,14 +1,16 @@
 // The open chat: its messages, the branch on screen, the window of messages rendered, this tab's
-// own generation and the actions on it (send, edit, regenerate, switch version, vote, stop).
+// own generation and the actions on it (send, edit, regenerate, continue, switch version, vote,
+// stop).
 // Every change to the messages — this tab's stream, the socket, the answers to its requests — is
 // a `LiveEvent` applied by the one reducer (./messages.ts). Components read the state and call
 // the actions; they hold none of it. Which stream brings the text of an answer (this tab's own,
 // resumed if it breaks, or the reattach stream of one it did not start): ./followers.ts.
 import { SvelteSet } from 'svelte/reactivity';
-import { describeError, type ApiClient, type Chat, type Message, type SamplingParams, type StreamEvent, type Vote } from '../api';
+import { ApiError, describeError, type ApiClient, type Chat, type Message, type SamplingParams, type StreamEvent, type Vote } from '../api';
 import type { LiveEvent } from '../live/events';
 import type { ReattachTiming } from '../live/reattach';
 import { announcement, isNotSaved } from './announce';
+import { continueError } from './continue';
 import { Followers } from './followers';
 import { applyLiveEvent, joinDeltas, mergeReloaded } from './messages';
 import { takePrefetched } from './prefetch';
@@ -30,6 +32,7 @@ type SessionApi = Pick<
   | 'streamMessage'
   | 'streamEdit'
   | 'streamRegenerate'
+  | 'streamContinue'
   | 'streamAnswer'
   | 'stopMessage'
   | 'vote'
@@ -88,6 +91,8 @@ export class ChatSession {
   readonly #api: SessionApi;
   #controller: AbortController | null = null;
   #streamedHere: string | null = null;
+  /** The answer this tab is continuing (its own stream's start takes it back to streaming). */
+  #continuing: string | null = null;
   /** Deltas waiting for the next frame (joined into one). */
   #pending: Delta | null = null;
   #frameQueued = false;
@@ -193,6 +198,35 @@ export class ChatSession {
     if (!chat || this.running) return false;
     this.error = null;
     await this.#run(chat, (signal) => this.#api.streamRegenerate(chat, message.id, parameters ? { parameters } : {}, signal));
+    return true;
+  }
+
+  /**
+   * Continues an answer that ended early, in the same message: its text grows where it is (the
+   * branch and version on screen stay). False when nothing ran. A refusal is shown; a 409 (it
+   * was continued or changed elsewhere) also reloads the chat, whose copy is behind.
+   */
+  async continueAnswer(message: Message, parameters?: SamplingParams): Promise<boolean> {
+    const chat = this.id;
+    if (!chat || this.running) return false;
+    this.error = null;
+    const api = this.#api;
+    const chatId: string = chat;
+    const refused = () => this.#scheduleReload();
+    async function* continued(signal: AbortSignal): AsyncGenerator<StreamEvent> {
+      try {
+        yield* api.streamContinue(chatId, message.id, parameters ? { parameters } : {}, signal);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 409) refused();
+        throw continueError(e);
+      }
+    }
+    this.#continuing = message.id;
+    try {
+      await this.#run(chat, continued);
+    } finally {
+      this.#continuing = null;
+    }
     return true;
   }
 
@@ -385,6 +419,7 @@ export class ChatSession {
       leafId: this.visible.at(-1)?.id ?? null,
       streamedHere: this.#streamedHere,
       followed: this.#followers,
+      continuing: this.#continuing,
     });
     if (outcome.follow) this.leafId = outcome.follow;
     if (outcome.gap) this.#scheduleReload();

@@ -78,6 +78,7 @@ function setup(over: Partial<SessionOptions['api']> = {}, options: Partial<Sessi
     streamMessage: vi.fn((_c: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
     streamEdit: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
     streamRegenerate: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
+    streamContinue: vi.fn((_c: string, _m: string, _b: unknown, signal?: AbortSignal) => stream.events(signal)),
     streamAnswer: vi.fn((_c: string, answer: string, from: number, signal?: AbortSignal) => {
       const reattach = controlled();
       reattached.push({ answer, from, stream: reattach });
@@ -515,5 +516,63 @@ describe('ChatSession', () => {
     session.receive(fromSocket({ type: 'session.ended', seq: 9, session_id: 's2' })!);
     expect(session.messages.map((m) => m.id)).toEqual(['a1']);
     expect(session.chat?.title).toBe('Renamed');
+  });
+  it('continues an answer in place: the same message streams again, its text grows after what it had', async () => {
+    const question = msg('u1', null, { role: 'user' });
+    const older = msg('a0', 'u1');
+    const cut = msg('a1', 'u1', { content: 'Demo reply to:', finish_reason: 'length' });
+    const { session, api, stream, frames } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(async () => [question, older, cut]),
+    });
+    session.open('c1');
+    await settle();
+    const version = () => session.visible.map((m) => [m.id, m.status]);
+    expect(version()).toEqual([['u1', 'complete'], ['a1', 'complete']]);
+    const continued = session.continueAnswer(session.visible[1]!);
+    await settle();
+    expect(api.streamContinue).toHaveBeenCalledWith('c1', 'a1', {}, expect.any(AbortSignal));
+    stream.push(
+      { type: 'assistant_message', message: { ...cut, status: 'streaming', finish_reason: undefined } },
+      { type: 'delta', content: ' more', offset: 14 },
+    );
+    await settle();
+    expect(session.announcement).toBe('Continuing the answer…');
+    expect(session.running).toBe(true);
+    frames.run();
+    expect(version()).toEqual([['u1', 'complete'], ['a1', 'streaming']]);
+    expect(session.visible[1]!.content).toBe('Demo reply to: more');
+    // Still the second of two versions.
+    expect(session.children.get('u1')!.map((m) => m.id)).toEqual(['a0', 'a1']);
+    // Not followed over a reattach stream: this tab's own stream carries it.
+    expect(api.streamAnswer).not.toHaveBeenCalled();
+    stream.push({ type: 'done', message: { ...cut, content: 'Demo reply to: more', finish_reason: 'stop' } });
+    stream.end();
+    expect(await continued).toBe(true);
+    expect(session.messages).toHaveLength(3);
+    expect(session.visible[1]).toMatchObject({ id: 'a1', status: 'complete', content: 'Demo reply to: more' });
+    expect(session.announcement).toBe('Answer complete.');
+  });
+
+  it('a refused continuation says why; a 409 reloads the chat, whose copy is behind', async () => {
+    const stopped = msg('a1', 'u1', { status: 'stopped', content: 'Hel' });
+    let refusal: unknown = new ApiError(409, 'not_continuable', 'conflict');
+    const { session, api } = setup({
+      getChat: vi.fn(async () => chat({ current_message_id: 'a1' })),
+      listMessages: vi.fn(async () => [msg('u1', null, { role: 'user' }), stopped]),
+      streamContinue: vi.fn(async function* () {
+        throw refusal;
+      }),
+    });
+    session.open('c1');
+    await settle();
+    expect(await session.continueAnswer(stopped)).toBe(true);
+    expect(session.error).toMatch(/cannot be continued any more/);
+    expect(session.running).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(api.listMessages).toHaveBeenCalledTimes(2);
+    refusal = new ApiError(422, 'validation_failed', 'invalid', { 'parameters.model': 'its upstream cannot prefill' });
+    await session.continueAnswer(stopped);
+    expect(session.error).toBe('This answer’s model cannot continue answers: its upstream cannot prefill');
   });
 });

@@ -24,6 +24,9 @@ export class GenerationTracker {
   apply(event: LiveEvent): boolean {
     switch (event.type) {
       case 'generation.started':
+        // A finished answer starting again with the text it had is being continued (a first
+        // run starts with none): it runs again.
+        if (event.message.content !== '' || (event.message.continuations?.length ?? 0) > 0) this.#finished.delete(event.message.id);
         return this.#start(event.message.id, event.chat_id);
       // A delta for an answer we do not know: it started before this tab listened (page load)
       // or before a reset (`resync`). Either way it is running now.

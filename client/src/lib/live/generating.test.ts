@@ -91,6 +91,17 @@ describe('GenerationTracker', () => {
     expect(t.has('c1')).toBe(false);
   });
 
+  it('a finished answer that is continued (its start carries its text) runs again', () => {
+    const t = new Tracker();
+    t.apply(started('c1', 'm1'));
+    t.apply(finished('c1', 'm1'));
+    const continued = ev('generation.started', 'c1', 'm1', { ...message('m1', 'assistant', 'streaming'), content: 'Demo reply to:' });
+    expect(t.apply(continued)).toBe(true);
+    expect(t.has('c1')).toBe(true);
+    t.apply(finished('c1', 'm1'));
+    expect(t.has('c1')).toBe(false);
+  });
+
   it('counts a streaming answer created by message.created, not a user message', () => {
     const t = new Tracker();
     expect(t.apply(ev('message.created', 'c1', 'u1', message('u1', 'user', 'complete')))).toBe(false);

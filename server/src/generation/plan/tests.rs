@@ -219,3 +219,77 @@ fn what_breaks_a_rule_is_refused_before_anything_exists() {
     let none = Catalog::for_tests(&[]);
     assert_eq!(f.plan(&none, new("q")).err(), Some(PlanError::NoUpstream));
 }
+
+#[test]
+fn a_continuation_goes_on_from_the_answers_text_with_its_own_parameters() {
+    let mut f = Fixture::new();
+    // a1 was cut at max_tokens, with its own parameters.
+    f.messages[1].status = messages::Status::Complete;
+    f.messages[1].finish_reason = Some("length".into());
+    f.messages[1].parameters = Some(params(json!({ "model": "large", "max_tokens": 2 })));
+    let a1 = f.messages[1].id;
+    let request = Request::Continue {
+        message_id: a1,
+        parameters: Some(params(json!({ "max_tokens": 50 }))),
+    };
+    let plan = plan(&catalog(&[]), &f.chat, &f.messages, request).expect("plans");
+    assert_eq!(plan.answer.id, a1, "the same message");
+    assert_eq!(plan.answer.status, messages::Status::Streaming);
+    assert_eq!(plan.answer.finish_reason, None);
+    assert!(plan.user_message.is_none());
+    assert_eq!(
+        plan.continued.as_ref().map(|b| b.finish_reason.clone()),
+        Some(Some("length".into()))
+    );
+    // Its own model, the override on top; not the chat's temperature.
+    assert_eq!(plan.resolved.model.id, "large");
+    assert_eq!(plan.resolved.params.integer(Param::MAX_TOKENS), Some(50));
+    assert_eq!(plan.resolved.params.number(Param::TEMPERATURE), None);
+    assert!(plan.resolved.prefill);
+    let turns: Vec<(Role, &str)> = plan
+        .prompt
+        .iter()
+        .map(|t| (t.role, t.content.as_str()))
+        .collect();
+    assert_eq!(turns, [(Role::User, "q1"), (Role::Assistant, "a1")]);
+    // The branch on screen stays (q2 and a2 come after it).
+    assert_eq!(plan.chat_update.current_message_id, None);
+}
+
+#[test]
+fn only_an_answer_that_ended_early_is_continued() {
+    let f = Fixture::new();
+    let continue_ = |id| Request::Continue {
+        message_id: id,
+        parameters: None,
+    };
+    // a2 is complete (no finish reason `length`); q1 is a question.
+    assert_eq!(
+        plan(
+            &catalog(&[]),
+            &f.chat,
+            &f.messages,
+            continue_(f.messages[3].id)
+        )
+        .err(),
+        Some(PlanError::NotContinuable)
+    );
+    assert!(matches!(
+        plan(
+            &catalog(&[]),
+            &f.chat,
+            &f.messages,
+            continue_(f.messages[0].id)
+        ),
+        Err(PlanError::Invalid(_))
+    ));
+    let mut f = f;
+    f.messages[3].status = messages::Status::Stopped;
+    let openai = catalog(&[("UPSTREAM_KIND", "openai")]);
+    let Err(PlanError::Invalid(fields)) =
+        plan(&openai, &f.chat, &f.messages, continue_(f.messages[3].id))
+    else {
+        panic!("openai cannot continue");
+    };
+    assert!(fields["parameters.model"].contains("prefill"));
+}

@@ -97,3 +97,44 @@ async fn the_openapi_document_lists_every_route() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_api_reference_is_a_page_of_the_client_build_and_not_an_api_route() {
+    // The tests' server has no built client: a clear 404, in the API's error shape.
+    let app = spawn_app().await;
+    let response = app.get("/api/docs", None).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body = json(response).await;
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_ne!(body["error"]["message"], "route not found");
+    // With a built client it serves its docs.html (the browser test renders it).
+    let dir = std::env::temp_dir().join(format!("confab-docs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").expect("index");
+    std::fs::write(
+        dir.join("docs.html"),
+        "<!doctype html><title>API reference</title>",
+    )
+    .expect("docs");
+    let app =
+        integration_tests::spawn_app_with(&[("CLIENT_DIR", dir.to_str().expect("utf-8"))]).await;
+    let response = app.get("/api/docs", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("script-src 'self'")
+    );
+    assert!(
+        response
+            .text()
+            .await
+            .expect("text")
+            .contains("API reference")
+    );
+    // Not documented as an operation of the API itself.
+    let doc = json(app.get(paths::OPENAPI, None).await).await;
+    assert!(doc["paths"].get("/api/docs").is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}

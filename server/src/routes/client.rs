@@ -31,6 +31,18 @@ pub fn routes(client_dir: &Path) -> Router<AppState> {
     }
 }
 
+/// `GET /api/docs`: the interactive API reference over `/api/openapi.json` (the client build's
+/// `docs.html`, Swagger UI bundled from npm); 404 when no client was built.
+pub async fn api_reference(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Html<String>, crate::error::ApiError> {
+    let page = state.settings.http.client_dir.join("docs.html");
+    tokio::fs::read_to_string(page)
+        .await
+        .map(Html)
+        .map_err(|_| crate::error::ApiError::NotFound("API reference"))
+}
+
 async fn placeholder() -> Html<&'static str> {
     Html(PLACEHOLDER)
 }

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     let api = api
         .merge(openapi::routes(doc, &state.catalog))
+        .route("/api/docs", axum::routing::get(client::api_reference))
         .route("/api", axum::routing::any(api_not_found))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // Metrics are served on METRICS_ADDR only; the public port (and the client's

@@ -1,0 +1,5 @@
+// Swagger UI's ES bundle ships no types: the one function this page calls.
+declare module 'swagger-ui-dist/swagger-ui-es-bundle.js' {
+  const SwaggerUIBundle: (options: Record<string, unknown>) => unknown;
+  export default SwaggerUIBundle;
+}

@@ -12,15 +12,21 @@ const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake
 const { behave, lastRequest, requests } = upstream ? fakeUpstream(upstream) : {};
 
 /** Waits until no answer is streaming. */
+/** Waits until the last answer's version navigation reads `n/of` (exactly). */
+async function showing(answers, n, of, timeout = 15_000) {
+  await answers.last().getByRole('group', { name: 'Versions' }).getByText(`${n}/${of}`, { exact: true }).waitFor({ timeout });
+}
+
 async function settled(page) {
   await page.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'), null, { timeout: 15_000 });
 }
 
 test('compare versions, regenerate with their parameters', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {
   const browser = await launch();
+  let page;
   try {
     await behave({});
-    const page = await browser.newPage();
+    page = await browser.newPage();
     const problems = watchProblems(page);
     const composer = await register(page, url, 'e2e_cmp');
     await composer.fill('Compare these answers');
@@ -36,7 +42,7 @@ test('compare versions, regenerate with their parameters', { skip: !(url && upst
     await page.getByLabel('Temperature').fill('1.3');
     await page.getByLabel('Seed').fill('99');
     await page.getByRole('button', { name: 'Regenerate', exact: true }).last().click();
-    await page.getByText('2/2').first().waitFor({ timeout: 15_000 });
+    await showing(answers, 2, 2, 15_000);
     await settled(page);
     const seeded = await lastRequest();
     assert.equal(seeded.temperature, 1.3);
@@ -97,14 +103,14 @@ test('compare versions, regenerate with their parameters', { skip: !(url && upst
 
     // Switch to version 1, compare, regenerate with version 2's parameters: a 3/3 with them.
     await page.getByRole('button', { name: 'Previous version' }).first().click();
-    await page.getByText('1/2').first().waitFor({ timeout: 5_000 });
+    await showing(answers, 1, 2, 5_000);
     await answers.last().getByRole('button', { name: 'Compare versions' }).click();
     await view.waitFor({ timeout: 5_000 });
     await columns.nth(0).getByRole('heading', { name: 'Version 1 (shown)' }).waitFor();
     const before = (await requests()).length;
     await columns.nth(1).getByRole('button', { name: 'Regenerate with these parameters' }).click();
     await view.waitFor({ state: 'detached', timeout: 5_000 });
-    await page.getByText('3/3').first().waitFor({ timeout: 15_000 });
+    await showing(answers, 3, 3, 15_000);
     await settled(page);
     await until(async () => (await requests()).length > before, { message: 'the regenerate request' });
     const again = await lastRequest();
@@ -112,9 +118,11 @@ test('compare versions, regenerate with their parameters', { skip: !(url && upst
     assert.equal(again.seed, 99);
 
     // From the regenerate options: the same parameters (version 3's: seed 99) → 4/4.
+    const beforeSame = (await requests()).length;
     await answers.last().getByRole('button', { name: 'Regenerate with options' }).click();
     await page.getByRole('button', { name: 'Regenerate with the same parameters' }).click();
-    await page.getByText('4/4').first().waitFor({ timeout: 15_000 });
+    await until(async () => (await requests()).length > beforeSame, { timeout: 15_000, message: 'the regenerate request (same parameters)' });
+    await showing(answers, 4, 4, 15_000);
     await settled(page);
     const same = await lastRequest();
     assert.equal(same.temperature, 1.3);
@@ -124,7 +132,7 @@ test('compare versions, regenerate with their parameters', { skip: !(url && upst
     await answers.last().getByRole('button', { name: 'Regenerate with options' }).click();
     await page.getByLabel('Parameters of').selectOption({ label: 'Version 1' });
     await page.getByRole('button', { name: 'Regenerate as version 1' }).click();
-    await page.getByText('5/5').first().waitFor({ timeout: 15_000 });
+    await showing(answers, 5, 5, 15_000);
     await settled(page);
     const first = await lastRequest();
     assert.equal(first.seed, undefined);
@@ -143,6 +151,10 @@ test('compare versions, regenerate with their parameters', { skip: !(url && upst
     await view.waitFor({ state: 'detached', timeout: 5_000 });
 
     assert.deepEqual(problems, [], 'no page errors, console errors or CSP violations');
+  } catch (error) {
+    // What the page showed when it failed (an error alert, a disabled control…).
+    await page?.screenshot({ path: `${shots}compare-failure.png`, fullPage: true }).catch(() => {});
+    throw error;
   } finally {
     await behave({});
     await browser.close();

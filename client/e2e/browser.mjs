@@ -277,3 +277,11 @@ export async function tabTo(page, isTarget, { max = 100, what = 'the target' } =
   }
   throw new Error(`Tab never reached ${what} in ${max} presses`);
 }
+
+/**
+ * Waits until the open chat generates nothing (its composer shows Send, not Stop): only then
+ * does Enter send (while an answer streams here or in another tab, Enter is ignored).
+ */
+export async function idle(page, { timeout = 15_000 } = {}) {
+  await page.waitForFunction(() => !document.querySelector('button.stop'), null, { timeout });
+}

@@ -4,7 +4,7 @@
 // included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { audit, fakeUpstream, launch, register, shots, until, watchProblems } from './browser.mjs';
+import { audit, fakeUpstream, idle, launch, register, shots, until, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
@@ -19,6 +19,7 @@ async function showing(answers, n, of, timeout = 15_000) {
 
 async function settled(page) {
   await page.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'), null, { timeout: 15_000 });
+  await idle(page);
 }
 
 test('compare versions, regenerate with their parameters', { skip: !(url && upstream) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set' }, async () => {

@@ -5,7 +5,7 @@
 // and after a reload mid-answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeUpstream, launch, registerUser, shots, signIn, watchProblems } from './browser.mjs';
+import { fakeUpstream, idle, launch, registerUser, shots, signIn, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
@@ -28,6 +28,8 @@ test('a second tab follows an answer that is streaming, and can stop it', { skip
     await composer.press('Enter');
     await pageA.getByText(/Demo reply to: Warm up/).waitFor({ timeout: 15_000 });
     await pageA.waitForURL(/\/c\/[0-9a-f]+$/);
+    // The warm-up answer has ended (until then Enter does not send).
+    await idle(pageA);
     const chatUrl = pageA.url();
 
     // A long, slow answer (about 200 tokens, 50 ms apart).

@@ -40,8 +40,15 @@ test('autoscroll follows the stream, holds when the reader scrolls up, re-pins o
     // The reader scrolls up: the view holds while the answer keeps growing.
     await page.locator('.transcript').hover();
     await page.mouse.wheel(0, -400);
-    await page.waitForTimeout(150);
-    const held = await position(page);
+    // Where the wheel's (smooth) scroll comes to rest: a busy machine may still be animating it
+    // 150 ms later.
+    let held = await position(page);
+    for (let i = 0; i < 30; i++) {
+      await page.waitForTimeout(100);
+      const now = await position(page);
+      if (Math.abs(now.top - held.top) < 1) break;
+      held = now;
+    }
     await page.waitForFunction((h) => document.querySelector('.transcript').scrollHeight > h + 100, held.height, {
       timeout: 10_000,
     });

@@ -39,8 +39,9 @@ pub async fn owned_chat(state: &AppState, user: &CurrentUser, raw_id: &str) -> A
         .ok_or(ApiError::NotFound("chat"))
 }
 
-/// A chat's default parameters: the catalog's rules (resolved only when an answer uses them).
-fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
+/// Stored parameters (a chat's defaults, a preset's): the catalog's rules (resolved only when an
+/// answer uses them).
+pub(super) fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
     state
         .catalog
         .validate(parameters, "parameters")

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use validator::Validate;
 
+use super::chats::check_parameters;
 use crate::{
     auth::CurrentUser,
     domain::{AccountRole, SamplingParams},
@@ -79,13 +80,6 @@ fn clean_name(name: &str) -> ApiResult<String> {
         return Err(ApiError::field("name", "must not be empty"));
     }
     Ok(name.to_owned())
-}
-
-fn check_parameters(state: &AppState, parameters: &SamplingParams) -> ApiResult<()> {
-    state
-        .catalog
-        .validate(parameters, "parameters")
-        .map_err(ApiError::Validation)
 }
 
 /// A duplicate name among the owner's presets is a 409 naming the field.

@@ -139,6 +139,7 @@ fn describe_model(model: &ModelInfo, default_temperature: Option<f64>) -> ModelV
             )
         })
         .collect();
+    let continues = model.kind.continues();
     ModelView {
         id: model.id.clone(),
         label: model.label.clone(),
@@ -146,8 +147,8 @@ fn describe_model(model: &ModelInfo, default_temperature: Option<f64>) -> ModelV
         max_tokens: model.max_tokens,
         parameters: ParametersView(parameters),
         continues: ContinueView {
-            supported: model.kind.continues().is_ok(),
-            reason: model.kind.continues().err().map(str::to_owned),
+            supported: continues.is_ok(),
+            reason: continues.err().map(str::to_owned),
         },
     }
 }

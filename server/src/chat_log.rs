@@ -7,7 +7,12 @@ use std::path::PathBuf;
 use serde_json::json;
 use tokio::{io::AsyncWriteExt as _, sync::mpsc};
 
-use crate::{domain::Turn, store::MessageDoc};
+use mongodb::bson::oid::ObjectId;
+
+use crate::{
+    domain::{SamplingParams, Turn},
+    store::MessageDoc,
+};
 
 /// Lines waiting for the writer; beyond this, lines are dropped (and counted in the log).
 const QUEUE: usize = 10_000;
@@ -50,8 +55,10 @@ impl ChatLog {
     }
 
     pub fn record(&self, answer: &MessageDoc, sent: &[Turn]) {
-        let Some(tx) = &self.tx else { return };
-        let line = json!({
+        if self.tx.is_none() {
+            return;
+        }
+        self.send(&json!({
             "timestamp": chrono::Utc::now().to_rfc3339(),
             "user_id": answer.user_id.to_hex(),
             "chat_id": answer.chat_id.to_hex(),
@@ -63,9 +70,52 @@ impl ChatLog {
             "status": answer.status,
             "finish_reason": answer.finish_reason,
             "usage": answer.usage,
-        });
+        }));
+    }
+
+    /// A `/v1` call that is not saved as a chat (`source: "api"`; no chat or message id).
+    pub fn record_call(&self, call: &Call<'_>) {
+        if self.tx.is_none() {
+            return;
+        }
+        self.send(&json!({
+            "timestamp": chrono::Utc::now().to_rfc3339(),
+            "source": "api",
+            "user_id": call.user_id.to_hex(),
+            "call_id": call.call_id.map(|id| id.to_hex()),
+            "model": call.model,
+            "parameters": call.parameters,
+            "messages": call.sent.iter().map(|t| json!({ "role": t.role, "content": t.content })).collect::<Vec<_>>(),
+            "response": call.response,
+            "status": call.status,
+            "finish_reason": call.finish_reason,
+            "usage": call.usage.map(|(prompt, completion)| json!({
+                "prompt_tokens": prompt, "completion_tokens": completion,
+            })),
+            "duration_ms": u64::try_from(call.duration.as_millis()).unwrap_or(u64::MAX),
+        }));
+    }
+
+    fn send(&self, line: &serde_json::Value) {
+        let Some(tx) = &self.tx else { return };
         if tx.try_send(format!("{line}\n")).is_err() {
             tracing::warn!("CHAT_LOG queue full; a line was dropped");
         }
     }
+}
+
+/// What `CHAT_LOG` keeps of a `/v1` call that is not saved.
+pub struct Call<'a> {
+    pub user_id: ObjectId,
+    pub call_id: Option<ObjectId>,
+    pub model: &'a str,
+    pub parameters: &'a SamplingParams,
+    pub sent: &'a [Turn],
+    pub response: &'a str,
+    /// `complete`, `stopped` (the caller went away) or `error`.
+    pub status: &'a str,
+    pub finish_reason: Option<&'a str>,
+    /// (prompt, completion) tokens, estimated when the upstream did not say.
+    pub usage: Option<(u64, u64)>,
+    pub duration: std::time::Duration,
 }

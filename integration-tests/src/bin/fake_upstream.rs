@@ -1,10 +1,17 @@
 //! A deterministic OpenAI-compatible upstream LLM, for browser tests, benchmarks and demos.
 //!
 //!     cargo run -p integration-tests --bin fake_upstream -- [--host 127.0.0.1] [--port 8081] \
-//!         [--models a,b] [--chunk-delay-ms N] [--reply-tokens N] [--control]
+//!         [--models a,b] [--unloaded a] [--load-ms N] [--chunk-delay-ms N] [--reply-tokens N] \
+//!         [--control]
 //!
 //! Defaults come from FAKE_UPSTREAM_HOST / FAKE_UPSTREAM_PORT / FAKE_UPSTREAM_MODELS, else
 //! 127.0.0.1, 8081 and `confab-demo`. Runs until Ctrl-C or SIGTERM.
+//!
+//! Besides the OpenAI API it speaks llama-server's router mode (`GET /models`,
+//! `POST /models/load|unload`, `GET /props`) and Ollama's (`GET /api/tags`, `GET /api/ps`,
+//! `POST /api/generate` to load or unload). Models start loaded but those in `--unloaded`;
+//! a load takes `--load-ms` (default 0: at once), and a chat completion for a model not
+//! loaded loads it first.
 //!
 //! As the demo model (no `--control`) it keeps nothing it is sent and has no control
 //! endpoints; `--control` (tests only) records every request and serves `/__…`.
@@ -12,10 +19,17 @@
 use integration_tests::fake_upstream::{Behaviour, DEFAULT_MODEL, FakeUpstream, Options};
 
 const USAGE: &str = "usage: fake_upstream [--host HOST] [--port PORT] [--models a,b]
-                     [--chunk-delay-ms N] [--reply-tokens N] [--control]
+                     [--unloaded a,b] [--load-ms N] [--chunk-delay-ms N]
+                     [--reply-tokens N] [--control]
   env: FAKE_UPSTREAM_HOST, FAKE_UPSTREAM_PORT, FAKE_UPSTREAM_MODELS
+  --unloaded: these served models start unloaded (the others loaded)
+  --load-ms: how long loading a model takes (default 0: at once)
+  serves /v1/models, /v1/chat/completions, llama-server router mode (GET /models,
+  POST /models/load, POST /models/unload, GET /props) and Ollama (GET /api/tags,
+  GET /api/ps, POST /api/generate without a prompt to load or unload)
   --control (tests only): record requests and serve GET|DELETE /__requests,
-            GET|PUT /__behaviour, POST /__reset, GET /__health";
+            GET|PUT /__behaviour, POST /__reset, GET /__health, GET /__residency,
+            PUT /__residency/MODEL, GET /__residency_calls, GET|PUT /__models";
 
 const DEFAULT_PORT: u16 = 8081;
 
@@ -50,6 +64,7 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
         models: env("FAKE_UPSTREAM_MODELS")
             .map(|m| parse_models(&m))
             .unwrap_or_else(|| vec![DEFAULT_MODEL.to_owned()]),
+        unloaded: Vec::new(),
         control: false,
         behaviour: Behaviour::default(),
     };
@@ -72,6 +87,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
             "--host",
             "--port",
             "--models",
+            "--unloaded",
+            "--load-ms",
             "--chunk-delay-ms",
             "--reply-tokens",
         ];
@@ -86,6 +103,8 @@ fn options(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, St
             "--port" => options.port = parse_port(&value)?,
             "--chunk-delay-ms" => options.behaviour.chunk_delay_ms = parse_number(&flag, &value)?,
             "--reply-tokens" => options.behaviour.reply_tokens = Some(parse_number(&flag, &value)?),
+            "--load-ms" => options.behaviour.load_ms = parse_number(&flag, &value)?,
+            "--unloaded" => options.unloaded = parse_models(&value),
             _ => options.models = parse_models(&value),
         }
     }

@@ -1,12 +1,29 @@
 //! A real OpenAI-compatible HTTP server that answers deterministically and records what it
 //! received: the upstream LLM for integration tests, benchmarks and demos.
 //!
+//! Every served model has a residency, `loaded`, `loading`, `unloaded` or `failed`, shared by
+//! all the dialects below. All start `loaded` (but [`Options::unloaded`]); a load takes
+//! [`Behaviour::load_ms`] and fails for the models in [`Behaviour::fail_load`].
+//!
 //! HTTP API:
-//! - `GET /v1/models`, `GET /v1/models/{id}`
-//! - `POST /v1/chat/completions` (streamed as SSE when `"stream": true`)
+//! - OpenAI: `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/chat/completions` (streamed as
+//!   SSE when `"stream": true`; a model not loaded is loaded first, the request waiting, and a
+//!   failed load answers 500 `model name=X failed to load`)
+//! - llama-server router mode: `GET /models` (with each model's `status`),
+//!   `POST /models/load` and `POST /models/unload` (`{"model": id}`), `GET /props`
+//!   (`"role":"router"`)
+//! - Ollama: `GET /api/tags`, `GET /api/ps` (loaded models, sizes from [`ollama_sizes`]),
+//!   `POST /api/generate` without a prompt (load; `"keep_alive": 0` unloads)
 //! - control, only with [`Options::control`] (tests; never the demo model, which records
 //!   nothing): `GET|DELETE /__requests`, `GET|PUT /__behaviour`, `POST /__reset` (forget
-//!   requests and reset the behaviour), `GET /__health`
+//!   requests and residency calls, reset the behaviour, every model `loaded`; the model list
+//!   stays), `GET /__health`, `GET /__residency` (`{"model": "state"}`),
+//!   `PUT /__residency/{model}` (`{"state":"loaded"|"unloaded"}`), `GET /__residency_calls`
+//!   (the load, unload and generate calls received), `GET|PUT /__models` (the served list,
+//!   `["a","b"]`)
+//!
+//! `GET /v1/models` and `GET /models` misbehave as [`Behaviour::models_fail_status`],
+//! [`Behaviour::models_garbage`] and [`Behaviour::models_delay_ms`] say.
 //!
 //! No CORS headers are ever sent: no web page has any business calling it.
 //!
@@ -20,14 +37,19 @@
 //! ```
 
 mod control;
+mod llama_router;
+mod ollama;
 mod protocol;
 mod reply;
 mod request;
+mod residency;
 mod sse;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_control;
+#[cfg(test)]
+mod tests_residency;
 #[cfg(test)]
 mod tests_stream;
 
@@ -39,15 +61,17 @@ use std::{
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use serde_json::Value;
 use tokio::{net::TcpListener, task::JoinHandle};
 
 pub use control::Behaviour;
+pub use ollama::ollama_sizes;
 pub use reply::{DEFAULT_REPLY_TOKENS, tokenize};
 
 use control::{Shared, SharedState};
+use residency::Residency;
 
 /// The model served when no other is configured.
 pub const DEFAULT_MODEL: &str = "confab-demo";
@@ -60,6 +84,8 @@ pub struct Options {
     pub port: u16,
     /// Served models; an empty list means [`DEFAULT_MODEL`] alone.
     pub models: Vec<String>,
+    /// Served models that start `unloaded` (the others start `loaded`).
+    pub unloaded: Vec<String>,
     /// Record every request and serve the `/__…` control endpoints (tests). Off, nothing a
     /// user sends is kept and the behaviour is fixed at `behaviour`.
     pub control: bool,
@@ -74,6 +100,7 @@ impl Default for Options {
             host: "127.0.0.1".to_owned(),
             port: 0,
             models: vec![DEFAULT_MODEL.to_owned()],
+            unloaded: Vec::new(),
             control: true,
             behaviour: Behaviour::default(),
         }
@@ -102,7 +129,7 @@ impl FakeUpstream {
         if models.is_empty() {
             models.push(DEFAULT_MODEL.to_owned());
         }
-        let state = Shared::new(models, options.control);
+        let state = Shared::new(models, &options.unloaded, options.control);
         state.set_behaviour(options.behaviour);
         let app = router(state.clone(), options.control);
         let task = tokio::spawn(async move {
@@ -168,9 +195,46 @@ impl FakeUpstream {
         self.state.set_behaviour(behaviour);
     }
 
-    /// Forgets the requests and resets the behaviour to the default.
+    /// Forgets the requests and residency calls, resets the behaviour to the default and
+    /// makes every model `loaded`. The served model list stays.
     pub fn clear(&self) {
         self.state.clear();
+    }
+
+    /// The served model ids, in order.
+    pub fn models(&self) -> Vec<String> {
+        self.state.models()
+    }
+
+    /// Serves exactly `models` from now on (duplicates dropped, an empty list serves none):
+    /// models served already keep their residency, new ones start `loaded`.
+    pub fn set_models(&self, models: Vec<String>) {
+        self.state.set_models(models);
+    }
+
+    /// Makes a served model `loaded` or `unloaded` at once, cancelling a load under way;
+    /// nothing for a model not served.
+    pub fn set_resident(&self, model: &str, loaded: bool) {
+        let residency = if loaded {
+            Residency::Loaded
+        } else {
+            Residency::Unloaded
+        };
+        self.state.set_residency(model, residency);
+    }
+
+    /// `loaded`, `loading`, `unloaded` or `failed`; `None` for a model not served.
+    pub fn residency(&self, model: &str) -> Option<String> {
+        self.state
+            .residency(model)
+            .map(|residency| residency.name().to_owned())
+    }
+
+    /// Every load, unload and Ollama generate call received, in order, each
+    /// `{"path": "/models/load", "body": {...}}` (a body that is not JSON as `{"_raw": text}`);
+    /// none without [`Options::control`].
+    pub fn residency_calls(&self) -> Vec<Value> {
+        self.state.residency_calls()
     }
 
     /// Waits until at least `n` requests were recorded; false on timeout.
@@ -198,7 +262,14 @@ fn router(state: SharedState, control: bool) -> Router {
     let mut router = Router::new()
         .route("/v1/models", get(protocol::list_models))
         .route("/v1/models/{id}", get(protocol::get_model))
-        .route("/v1/chat/completions", post(protocol::chat_completions));
+        .route("/v1/chat/completions", post(protocol::chat_completions))
+        .route("/models", get(llama_router::list_models))
+        .route("/models/load", post(llama_router::load))
+        .route("/models/unload", post(llama_router::unload))
+        .route("/props", get(llama_router::props))
+        .route("/api/tags", get(ollama::tags))
+        .route("/api/ps", get(ollama::ps))
+        .route("/api/generate", post(ollama::generate));
     if control {
         router = router
             .route(
@@ -210,7 +281,14 @@ fn router(state: SharedState, control: bool) -> Router {
                 get(control::get_behaviour).put(control::put_behaviour),
             )
             .route("/__reset", post(control::reset))
-            .route("/__health", get(control::health));
+            .route("/__health", get(control::health))
+            .route("/__residency", get(control::get_residency))
+            .route("/__residency/{*model}", put(control::put_residency))
+            .route("/__residency_calls", get(control::get_residency_calls))
+            .route(
+                "/__models",
+                get(control::get_models).put(control::put_models),
+            );
     }
     router
         .fallback(protocol::fallback)

@@ -1,4 +1,6 @@
 //! The OpenAI HTTP protocol: `/v1/models` and `/v1/chat/completions`, streamed (SSE) or not.
+//! A chat completion for a model not loaded loads it first, as llama-server's router and
+//! Ollama do.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,10 +16,11 @@ use serde_json::{Value, json};
 use super::{
     control::{Admission, SharedState},
     reply::{self, Completion},
+    residency::{self, Residency},
     sse,
 };
 
-fn unix_now() -> u64 {
+pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -41,6 +44,12 @@ pub fn error(
     (status, Json(body)).into_response()
 }
 
+/// An error in llama-server's shape: `{"error":{"code","message","type"}}`.
+pub fn llama_error(status: StatusCode, message: &str, kind: &str) -> Response {
+    let body = json!({ "error": { "code": status.as_u16(), "message": message, "type": kind } });
+    (status, Json(body)).into_response()
+}
+
 fn invalid_request(
     status: StatusCode,
     message: &str,
@@ -50,15 +59,35 @@ fn invalid_request(
     error(status, message, "invalid_request_error", param, code)
 }
 
+/// What a model list (`GET /v1/models`, `GET /models`) answers instead of the list when the
+/// behaviour says so, after waiting `models_delay_ms`: an error status, or 200 with garbage.
+pub async fn models_misbehaviour(state: &SharedState) -> Option<Response> {
+    let behaviour = state.behaviour();
+    if behaviour.models_delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(behaviour.models_delay_ms)).await;
+    }
+    if let Some(status) = behaviour.models_fail_status {
+        return Some(simulated_failure(status, None));
+    }
+    if behaviour.models_garbage {
+        let content_type = [(header::CONTENT_TYPE, "application/json")];
+        return Some((content_type, "this is not json {").into_response());
+    }
+    None
+}
+
 /// `GET /v1/models`.
-pub async fn list_models(State(state): State<SharedState>) -> Json<Value> {
-    let data: Vec<Value> = state.models.iter().map(|id| model_object(id)).collect();
-    Json(json!({ "object": "list", "data": data }))
+pub async fn list_models(State(state): State<SharedState>) -> Response {
+    if let Some(response) = models_misbehaviour(&state).await {
+        return response;
+    }
+    let data: Vec<Value> = state.models().iter().map(|id| model_object(id)).collect();
+    Json(json!({ "object": "list", "data": data })).into_response()
 }
 
 /// `GET /v1/models/{id}`.
 pub async fn get_model(State(state): State<SharedState>, Path(id): Path<String>) -> Response {
-    if state.models.contains(&id) {
+    if state.serves(&id) {
         Json(model_object(&id)).into_response()
     } else {
         model_not_found(&id)
@@ -109,7 +138,7 @@ pub async fn chat_completions(State(state): State<SharedState>, raw: Bytes) -> R
         let message = "you must provide a model parameter";
         return invalid_request(StatusCode::BAD_REQUEST, message, Some("model"), None);
     };
-    if !state.models.contains(&model) {
+    if !state.serves(&model) {
         return model_not_found(&model);
     }
     let has_messages = body
@@ -119,6 +148,12 @@ pub async fn chat_completions(State(state): State<SharedState>, raw: Bytes) -> R
     if !has_messages {
         let message = "`messages` must be a non-empty array";
         return invalid_request(StatusCode::BAD_REQUEST, message, Some("messages"), None);
+    }
+    match residency::load(&state, &model).await {
+        Some(Residency::Loaded) => {}
+        // Removed from the served list while loading.
+        None => return model_not_found(&model),
+        Some(_) => return failed_to_load(&model),
     }
     let completion = reply::complete(&body, &behaviour);
     let usage = (!behaviour.omit_usage).then(|| usage(&completion));
@@ -149,6 +184,12 @@ pub async fn chat_completions(State(state): State<SharedState>, raw: Bytes) -> R
         usage: usage.filter(|_| include_usage),
     };
     sse::response(&header, &completion, plan, &state.open_streams)
+}
+
+/// llama-server router's answer when the model it was loading for a request did not start.
+fn failed_to_load(model: &str) -> Response {
+    let message = format!("model name={model} failed to load");
+    llama_error(StatusCode::INTERNAL_SERVER_ERROR, &message, "server_error")
 }
 
 fn usage(completion: &Completion) -> Value {

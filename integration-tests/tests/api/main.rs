@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod api_keys;
 mod branching;
 mod chats;
 mod cli;
@@ -20,6 +21,7 @@ mod logs;
 mod many;
 mod metrics;
 mod my_account;
+mod openai_api;
 mod openapi;
 mod outage;
 mod parameters;

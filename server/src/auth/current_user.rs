@@ -39,6 +39,14 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or_else(ApiError::invalid_token)?;
+        if token.starts_with(crate::store::api_keys::PREFIX) {
+            // A personal API key is for `/v1` only: it cannot change the account.
+            return Err(ApiError::Unauthorized {
+                message: "API keys work only on the OpenAI-compatible /v1 routes; \
+                          /api needs a signed-in session",
+                invalid_token: true,
+            });
+        }
         let subject = state
             .jwt
             .verify(token)

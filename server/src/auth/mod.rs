@@ -1,6 +1,7 @@
 //! Authentication: password hashing, access tokens (JWT), refresh tokens (opaque, rotated),
 //! the `CurrentUser` extractor and the login throttle.
 
+pub mod api_key;
 pub mod cookie;
 mod current_user;
 pub mod jwt;

@@ -15,7 +15,7 @@ use chrono::{Datelike as _, TimeZone as _, Utc};
 use mongodb::bson::oid::ObjectId;
 
 use super::FairUse;
-use crate::store::{MessageDoc, messages, usage};
+use crate::store::{Store, api_calls, messages, usage};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -42,7 +42,7 @@ pub enum OverLimit {
 /// answer `answer`, now written, is within the limits; and, when it is, where the user stands
 /// against the minute. One query, none with both limits off.
 pub(super) async fn check(
-    messages: &mongodb::Collection<MessageDoc>,
+    store: &Store,
     limits: FairUse,
     user_id: ObjectId,
     answer: Option<ObjectId>,
@@ -51,7 +51,13 @@ pub(super) async fn check(
         return Ok(Ok(None));
     }
     let since = SystemTime::now() - MINUTE;
-    let mut counted = messages::counted_answers(messages, user_id, since).await?;
+    // Answers and `/v1` calls that are not saved as chats count alike.
+    let (mut counted, calls) = tokio::try_join!(
+        messages::counted_answers(&store.messages, user_id, since),
+        api_calls::counted(&store.api_calls, user_id, since),
+    )?;
+    counted.extend(calls);
+    counted.sort_unstable();
     // Answers started after this one do not count against it.
     if let Some(answer) = answer {
         counted.retain(|(id, _)| *id <= answer);

@@ -12,7 +12,7 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 use crate::{
     events::LiveEvent,
     state::AppState,
-    store::{events, instances, messages},
+    store::{api_calls, events, instances, messages},
     views::MessageView,
 };
 
@@ -101,6 +101,8 @@ pub async fn sweep(state: &AppState) -> mongodb::error::Result<usize> {
         bytes
     });
     let settled = messages::interrupt_orphans(&state.store.messages, &alive, older_than).await?;
+    // `/v1` calls of dead processes stop counting as running.
+    api_calls::end_orphans(&state.store.api_calls, &alive, older_than).await?;
     for answer in &settled {
         tracing::warn!(message_id = %answer.id, "an answer's process is gone: marked interrupted");
         state.events.publish(

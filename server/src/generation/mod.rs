@@ -1,6 +1,7 @@
 //! Generations belong to the server, not to an HTTP connection: each runs in its own task,
 //! saves its text as it grows, and can be watched by any number of SSE streams (and stopped).
 
+pub mod direct;
 pub mod fair_use;
 pub mod known;
 pub mod lease;

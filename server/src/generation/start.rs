@@ -139,7 +139,7 @@ async fn read(state: &AppState, asked: &Asked) -> Result<Read, StartError> {
             .store
             .batched
             .chat_with_messages(asked.user_id, asked.chat_id),
-        fair_use::check(&state.store.messages, asked.limits, asked.user_id, None),
+        fair_use::check(&state.store, asked.limits, asked.user_id, None),
         fair_use::quota(&state.store.usage, asked.limits, asked.user_id),
     )?)
 }
@@ -401,18 +401,13 @@ async fn complete(
     // Counted again now that the answer exists: of two processes starting answers for one user
     // at once, the one ranked past a limit withdraws before anyone heard of its messages.
     // (With both limits off, nothing is read.)
-    let over = fair_use::check(
-        &state.store.messages,
-        limits,
-        user_id,
-        Some(pending.answer.id),
-    )
-    .await
-    .unwrap_or_else(|err| {
-        // The first count passed: a failed recount lets the answer run rather than lose it.
-        tracing::warn!(error = %err, "recounting fair use failed");
-        Ok(None)
-    });
+    let over = fair_use::check(&state.store, limits, user_id, Some(pending.answer.id))
+        .await
+        .unwrap_or_else(|err| {
+            // The first count passed: a failed recount lets the answer run rather than lose it.
+            tracing::warn!(error = %err, "recounting fair use failed");
+            Ok(None)
+        });
     if let Err(over) = over {
         pending.withdraw(state, true).await;
         return Err(over.into());

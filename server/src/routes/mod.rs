@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource. Handlers only translate HTTP to domain calls.
 
 mod admin;
+mod api_keys;
 mod auth;
 mod chats;
 mod client;
@@ -13,6 +14,7 @@ mod openapi;
 mod presets;
 mod stream;
 mod users;
+mod v1;
 mod votes;
 
 use axum::{Router, response::IntoResponse};
@@ -27,6 +29,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(health::routes())
         .merge(auth::routes())
         .merge(users::routes())
+        .merge(api_keys::routes())
         .merge(admin::routes())
         .merge(models::routes())
         .merge(live::routes())
@@ -57,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             crate::http::layers::json_errors,
         ));
-    api.merge(client::routes(&state.settings.http.client_dir))
+    api.merge(v1::routes())
+        .merge(client::routes(&state.settings.http.client_dir))
         .with_state(state)
 }
 

@@ -39,6 +39,7 @@ use crate::{
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and sessions"),
         (name = "users", description = "User profiles"),
+        (name = "api-keys", description = "Personal API keys for the OpenAI-compatible /v1 routes"),
         (name = "models", description = "Upstream models and their parameters"),
         (name = "chats", description = "Chats"),
         (name = "presets", description = "Named parameter sets, private and shared"),

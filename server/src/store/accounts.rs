@@ -28,6 +28,7 @@ impl Store {
         let owned = doc! { "user_id": user_id };
         // Sessions first: nothing signed in survives a deletion that stops midway.
         self.sessions.delete_many(owned.clone()).await?;
+        self.api_keys.delete_many(owned.clone()).await?;
         self.tickets.delete_many(owned.clone()).await?;
         self.votes.delete_many(owned.clone()).await?;
         // Private presets; shared ones (`user_id: null`) stay, whoever made them.

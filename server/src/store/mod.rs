@@ -1,6 +1,8 @@
 //! MongoDB storage: one `Client` for the process, typed collections, indexes created at start-up.
 
 mod accounts;
+pub mod api_calls;
+pub mod api_keys;
 pub mod audit;
 pub mod batch;
 pub mod batched;
@@ -102,6 +104,10 @@ pub struct Store {
     pub invites: Collection<invites::InviteDoc>,
     /// Named parameter sets, private and shared.
     pub presets: Collection<presets::PresetDoc>,
+    /// `/v1` calls not saved as chats, counted against the fair-use limits.
+    pub api_calls: Collection<api_calls::ApiCallDoc>,
+    /// Personal API keys (by hash) for the `/v1` routes.
+    pub api_keys: Collection<api_keys::ApiKeyDoc>,
     /// Tokens used per user, day and model.
     pub usage: Collection<usage::UsageDoc>,
     /// Admin actions and sign-in failure bursts.
@@ -159,6 +165,8 @@ impl Store {
             instances: db.collection("instances"),
             invites: db.collection_with_options("invites", durable.clone()),
             presets: db.collection_with_options("presets", durable.clone()),
+            api_keys: db.collection_with_options("api_keys", durable.clone()),
+            api_calls: db.collection("api_calls"),
             usage: db.collection("usage"),
             audit: db.collection("audit"),
             claims: db.collection_with_options("claims", durable.clone()),
@@ -330,6 +338,44 @@ impl Store {
                 .keys(doc! { "user_id": 1, "name_lower": 1 })
                 .options(unique(presets::NAME_INDEX))
                 .build()])
+            .await?;
+        self.api_calls
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "_id": 1 })
+                    .options(named("api_calls_by_user"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("api_calls_expiry_ttl".to_owned())
+                            .expire_after(Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            ])
+            .await?;
+        self.api_keys
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "hash": 1 })
+                    .options(unique(api_keys::HASH_INDEX))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1 })
+                    .options(named("api_keys_by_user"))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("api_keys_expiry_ttl".to_owned())
+                            .expire_after(Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            ])
             .await?;
         self.invites
             .create_indexes([IndexModel::builder()

@@ -4,6 +4,7 @@
 //! events all speak these types; nothing here knows HTTP.
 
 pub mod account;
+mod api_key;
 mod chat;
 mod feedback;
 mod message;
@@ -13,6 +14,7 @@ mod stream;
 mod user;
 mod vote;
 
+pub use api_key::{ApiKeyView, CreatedApiKey};
 pub use chat::ChatView;
 pub use feedback::FeedbackRecord;
 pub use message::MessageView;

@@ -1,6 +1,10 @@
 import { ApiError, errorFromResponse } from './errors';
 import { readSse } from './sse';
 import type {
+  ApiKey,
+  CreateApiKeyRequest,
+  CreatedApiKey,
+  AdminModel,
   AdminUser,
   AdminUserPage,
   AdminUserUpdate,
@@ -294,6 +298,20 @@ export class ApiClient {
     return this.json('GET', `/api/admin/usage${query({ ...params })}`);
   }
 
+  /** Every model of every endpoint, with whether it is in its server's memory. */
+  async adminModels(): Promise<AdminModel[]> {
+    const body = await this.json<{ models: AdminModel[] }>('GET', '/api/admin/models');
+    return body.models;
+  }
+
+  /**
+   * Asks model `id`'s server to load or unload it; resolves to the model as it is then (a load
+   * usually `loading`). 409 `not_manageable`, 502 `upstream_error` (the server's reason).
+   */
+  adminModelAction(id: string, action: 'load' | 'unload'): Promise<AdminModel> {
+    return this.json('POST', `/api/admin/models/${enc(id)}/${action}`);
+  }
+
   /** The audit log, newest first, a page at a time. */
   audit(params: { cursor?: string | null; limit?: number } = {}): Promise<AuditPage> {
     return this.json('GET', `/api/admin/audit${query(params)}`);
@@ -359,6 +377,24 @@ export class ApiClient {
 
   async deletePreset(id: string): Promise<void> {
     await this.send('DELETE', `/api/presets/${enc(id)}`);
+  }
+
+  // ---- API keys --------------------------------------------------------------------------
+
+  /** The user's keys for the OpenAI-compatible `/v1` routes, newest first (never their values). */
+  async listApiKeys(): Promise<ApiKey[]> {
+    const body = await this.json<{ api_keys: ApiKey[] }>('GET', '/api/users/me/api-keys');
+    return body.api_keys;
+  }
+
+  /** The key's value is in this answer only. 422 on a bad name or expiry; 409 `too_many_api_keys`. */
+  createApiKey(body: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    return this.json('POST', '/api/users/me/api-keys', { body });
+  }
+
+  /** 404 for a key that is not the user's (or is gone). */
+  async revokeApiKey(id: string): Promise<void> {
+    await this.send('DELETE', `/api/users/me/api-keys/${enc(id)}`);
   }
 
   async wsTicket(): Promise<string> {
@@ -443,6 +479,8 @@ export function toStreamEvent(event: string, data: string): StreamEvent | null {
         ? { type: 'delta', content: p.content, offset }
         : { type: 'delta', content: p.content };
     }
+    case 'loading':
+      return typeof p.model === 'string' ? { type: 'loading', model: p.model } : null;
     case 'error':
       return {
         type: 'error',

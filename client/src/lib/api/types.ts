@@ -121,7 +121,14 @@ export interface ModelInfo {
   parameters: Record<string, ParamSpec>;
   /** Whether its answers can be continued (absent: a server without continue). */
   continue?: ContinueSupport;
+  /** From the models file or the environment, or found on an endpoint's model list. */
+  source?: ModelSource;
+  /** False when its endpoint does not answer (it can still be chosen). Absent: an older server. */
+  reachable?: boolean;
 }
+
+/** Where a model comes from: configured (the models file, the environment) or discovered. */
+export type ModelSource = 'configured' | 'discovered';
 
 export interface ModelsResponse {
   demo: boolean;
@@ -266,6 +273,8 @@ export type StreamEvent =
   | { type: 'assistant_message'; message: Message }
   /** `offset`: where `content` starts in the answer's text (UTF-16 units), when the server says. */
   | { type: 'delta'; content: string; offset?: number }
+  /** The answer's model must be loaded into memory first (before any `delta`). */
+  | { type: 'loading'; model: string }
   | { type: 'done'; message: Message }
   | { type: 'error'; code: string; message: string; assistant_message: Message | null };
 
@@ -408,6 +417,29 @@ export interface UsageQuery {
   group_by?: UsageGroupBy;
 }
 
+/** Whether a model is in its server's memory; `unknown` when the server cannot tell (see `error`). */
+export type ModelState = 'loaded' | 'loading' | 'unloaded' | 'failed' | 'unknown';
+
+/** A model as the administration sees it (`GET /api/admin/models`). */
+export interface AdminModel {
+  id: string;
+  label: string;
+  /** The endpoint's name in the models file (`env` for the one the environment configures). */
+  endpoint: string;
+  /** `openai`, `vllm`, `llamacpp`, `ollama`, `tgi` or `custom`. */
+  kind: string;
+  source: ModelSource;
+  reachable: boolean;
+  /** The server can load and unload it (llama.cpp's router mode, Ollama). */
+  manageable: boolean;
+  state: ModelState;
+  /** Memory the loaded model uses, where its server says (Ollama); of which in GPU memory. */
+  memory_bytes: number | null;
+  vram_bytes: number | null;
+  /** Why the state is unknown or failed, in words. */
+  error: string | null;
+}
+
 export interface AuditEntry {
   id: string;
   at: string;
@@ -447,4 +479,31 @@ export interface UpdatePresetRequest {
   name?: string;
   parameters?: SamplingParams;
   shared?: boolean;
+}
+
+// ---- API keys (Settings › API keys) -------------------------------------------------------
+
+/** A key as listed: `prefix` is its first 12 characters (e.g. `cfk_AbCdEfGh`), never the rest. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  /** RFC 3339. */
+  created_at: string;
+  /** RFC 3339; null: it never expires. */
+  expires_at: string | null;
+  /** RFC 3339; null: never used. */
+  last_used_at: string | null;
+}
+
+/** The creation answer: the only one that carries the whole key. */
+export interface CreatedApiKey extends ApiKey {
+  key: string;
+}
+
+export interface CreateApiKeyRequest {
+  /** 1–100 characters once trimmed. */
+  name: string;
+  /** 1–3650; absent: the key never expires. */
+  expires_in_days?: number;
 }

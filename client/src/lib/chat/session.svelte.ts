@@ -5,13 +5,15 @@
 // a `LiveEvent` applied by the one reducer (./messages.ts). Components read the state and call
 // the actions; they hold none of it. Which stream brings the text of an answer (this tab's own,
 // resumed if it breaks, or the reattach stream of one it did not start): ./followers.ts.
-import { SvelteSet } from 'svelte/reactivity';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { ApiError, describeError, type ApiClient, type Chat, type Message, type SamplingParams, type StreamEvent, type Vote } from '../api';
 import type { LiveEvent } from '../live/events';
 import type { ReattachTiming } from '../live/reattach';
+import { catalog } from '../params/catalog.svelte';
 import { announcement, isNotSaved } from './announce';
 import { continueError } from './continue';
 import { Followers } from './followers';
+import { ModelLoading } from './loading';
 import { applyLiveEvent, joinDeltas, mergeReloaded } from './messages';
 import { takePrefetched } from './prefetch';
 import { branch, childrenMap, requestId, switchVersion, versionInfo, type Choices } from './tree';
@@ -51,6 +53,8 @@ export interface SessionOptions {
   frame?: (fn: () => void) => void;
   /** How reattach streams retry (default: lib/live/reattach.ts). */
   reattach?: ReattachTiming;
+  /** What a model is called on screen (default: the catalog's label, else its id). */
+  modelLabel?: (id: string) => string;
 }
 
 const nextFrame = (fn: () => void): void => {
@@ -72,6 +76,8 @@ export class ChatSession {
   running = $state(false);
   /** Answers shown complete whose final state the server could not store yet. */
   readonly unsaved = new SvelteSet<string>();
+  /** Answers waiting for their model to be loaded into memory (before their first text). */
+  readonly modelLoading = new ModelLoading(new SvelteMap());
   /** Bumped when the view should scroll to the end and follow it (a load, a generation). */
   pins = $state(0);
   /** How many messages at the start of the branch are not rendered (yet). */
@@ -431,6 +437,11 @@ export class ChatSession {
     }
     const said = announcement(event, outcome, before);
     if (said) this.announcement = said;
+    // An answer on screen waits for its model: said once (the socket repeats this tab's news).
+    if (this.modelLoading.apply(event) && event.type === 'generation.loading' && this.visible.some((m) => m.id === event.message_id)) {
+      const label = this.#options.modelLabel?.(event.model) ?? catalog.label(event.model);
+      this.announcement = `Loading ${label}…`;
+    }
     if (event.type !== 'generation.delta') this.#syncFollowers();
   }
 
@@ -440,6 +451,7 @@ export class ChatSession {
     this.running = false;
     this.#streamedHere = null;
     this.#pending = null;
+    this.modelLoading.clear();
     this.#followers.leave();
     if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = null;

@@ -25,6 +25,11 @@ export type LiveEvent = (
    * comes without.
    */
   | { type: 'generation.delta'; via: Via; chat_id: string; message_id: string; content: string; offset: number }
+  /**
+   * The answer's model is being loaded into memory before it answers (SSE `loading`, before any
+   * delta): `model` is the model's id.
+   */
+  | { type: 'generation.loading'; via: Via; chat_id: string; message_id: string; model: string }
   /** An answer ended (complete, stopped, or failed); `message` is its final state (SSE `done`). */
   | { type: 'generation.finished'; via: Via; chat_id: string; message: Message }
   /**
@@ -108,6 +113,10 @@ function readFrame(frame: SocketFrame): LiveEvent | null {
       if (typeof content !== 'string' || typeof offset !== 'number') return unreadable();
       return { type: 'generation.delta', via: 'socket', chat_id: frame.chat_id, message_id: frame.message_id, content, offset };
     }
+    case 'generation.loading': {
+      if (!frame.chat_id || !frame.message_id || !isRecord(data) || typeof data.model !== 'string') return unreadable();
+      return { type: 'generation.loading', via: 'socket', chat_id: frame.chat_id, message_id: frame.message_id, model: data.model };
+    }
     case 'message.voted': {
       if (!frame.chat_id || !frame.message_id) return unreadable();
       const raw = isRecord(data) ? data.vote : null;
@@ -170,6 +179,9 @@ export function streamReader(chatId: string, options: ReaderOptions = {}): (even
         offset = at + event.content.length;
         return delta;
       }
+      case 'loading':
+        // Like a delta, it concerns the answer the stream named first.
+        return answer === null ? null : { type: 'generation.loading', via, chat_id: chatId, message_id: answer, model: event.model };
       case 'done':
         return { type: 'generation.finished', via, chat_id: chatId, message: event.message };
       case 'error':

@@ -28,9 +28,10 @@ export class GenerationTracker {
         // run starts with none): it runs again.
         if (event.message.content !== '' || (event.message.continuations?.length ?? 0) > 0) this.#finished.delete(event.message.id);
         return this.#start(event.message.id, event.chat_id);
-      // A delta for an answer we do not know: it started before this tab listened (page load)
-      // or before a reset (`resync`). Either way it is running now.
+      // A delta (or a model load) for an answer we do not know: it started before this tab
+      // listened (page load) or before a reset (`resync`). Either way it is running now.
       case 'generation.delta':
+      case 'generation.loading':
         return this.#start(event.message_id, event.chat_id);
       case 'message.created':
         return event.message.status === 'streaming' ? this.#start(event.message.id, event.chat_id) : false;

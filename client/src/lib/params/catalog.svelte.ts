@@ -4,6 +4,11 @@
 import type { ApiClient, ModelInfo, ModelsResponse, ParamSpec } from '../api';
 import { modelOf } from './params';
 
+/** How a model is named in a model picker: its label, marked when its endpoint does not answer. */
+export function pickerLabel(model: Pick<ModelInfo, 'label' | 'reachable'>): string {
+  return model.reachable === false ? `${model.label} (not responding)` : model.label;
+}
+
 /**
  * The parameters the regenerate menu offers, in this order: the sampling settings most worth
  * changing for one answer (the panel has all of them). Names only — each field's type, bounds
@@ -36,6 +41,11 @@ export class Catalog {
   /** Model `id`, else the default one. */
   model(id?: string | null): ModelInfo | undefined {
     return modelOf(this.models, id, this.data?.default_model);
+  }
+
+  /** What model `id` is called on screen: its label, else its id (a model not listed). */
+  label(id: string): string {
+    return this.models.find((m) => m.id === id)?.label ?? id;
   }
 
   /** The regenerate menu's fields for an answer made with model `id`: accepted ones, in order. */

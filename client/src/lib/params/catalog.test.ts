@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelsResponse } from '../api/types';
-import { Catalog, REGENERATE_PARAMS } from './catalog.svelte';
+import { Catalog, REGENERATE_PARAMS, pickerLabel } from './catalog.svelte';
 import { paramLabel, unsetText } from './labels';
 
 const response: ModelsResponse = {
@@ -40,6 +40,16 @@ describe('Catalog', () => {
     expect(REGENERATE_PARAMS).toEqual(['temperature', 'top_p', 'top_k', 'max_tokens', 'seed']);
     expect(catalog.regenerateFields('a').map(([name]) => name)).toEqual(['temperature', 'seed']);
     expect(catalog.regenerateFields('b')).toEqual([]);
+  });
+
+  it('a model is named by its label (else its id); one whose endpoint does not answer is marked in the picker', async () => {
+    const catalog = new Catalog();
+    await catalog.load({ models: async () => response });
+    expect(catalog.label('a')).toBe('A');
+    expect(catalog.label('gone')).toBe('gone');
+    expect(pickerLabel({ label: 'A', reachable: true })).toBe('A');
+    expect(pickerLabel({ label: 'A' })).toBe('A');
+    expect(pickerLabel({ label: 'A', reachable: false })).toBe('A (not responding)');
   });
 
   it('a catalog that cannot be loaded is empty', async () => {

@@ -65,6 +65,9 @@ pub enum ApiError {
     },
     #[error("no language model is configured on this server (set OPENAI_API_BASE_URL)")]
     NoUpstream,
+    /// A model server refused what Confab asked of it (loading a model…), in its words.
+    #[error("the model server refused: {0}")]
+    UpstreamRefused(String),
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("this server process is shutting down; retry (another one will answer)")]
@@ -181,6 +184,7 @@ impl ApiError {
             Self::NoUpstream | Self::Unavailable(_) | Self::Draining => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::UpstreamRefused(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -201,6 +205,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::NoUpstream => "no_upstream",
+            Self::UpstreamRefused(_) => "upstream_error",
             Self::Unavailable(_) => "service_unavailable",
             Self::Draining => "draining",
             Self::Internal(_) => "internal_error",

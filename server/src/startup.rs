@@ -117,6 +117,7 @@ impl Application {
         lease::start(&state)
             .await
             .context("taking this process's lease")?;
+        refresh_models(&state).await;
         tracing::info!(instance = %state.settings.instance, "this process's name");
         let router = layers::apply(routes::router(state.clone()), &state.settings);
         Ok(Self {
@@ -266,5 +267,37 @@ pub async fn healthcheck() -> std::process::ExitCode {
     match tokio::time::timeout(std::time::Duration::from_secs(3), probe).await {
         Ok(Ok(true)) => std::process::ExitCode::SUCCESS,
         _ => std::process::ExitCode::FAILURE,
+    }
+}
+
+/// How soon a model list is asked for again while a discovering endpoint does not give it.
+const DISCOVER_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long start-up waits for the first model lists (then they come in the background).
+const DISCOVER_AT_START: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Reads the upstreams' model lists now (start-up waits a little for them: a discovering
+/// deployment's first request should find its models), then every `DISCOVER_INTERVAL_SECS` —
+/// sooner while a discovering endpoint does not answer, so its models appear once it does.
+async fn refresh_models(state: &AppState) {
+    let (first, done) = tokio::sync::oneshot::channel::<()>();
+    let refreshing = state.clone();
+    tokio::spawn(async move {
+        let mut first = Some(first);
+        loop {
+            let complete = refreshing.catalog.refresh().await;
+            if let Some(first) = first.take() {
+                let _ = first.send(());
+            }
+            let interval = refreshing.catalog.discover_interval();
+            let wait = if complete {
+                interval
+            } else {
+                interval.min(DISCOVER_RETRY)
+            };
+            tokio::time::sleep(wait).await;
+        }
+    });
+    if tokio::time::timeout(DISCOVER_AT_START, done).await.is_err() {
+        tracing::warn!("the upstreams' model lists are slow to come; starting without waiting");
     }
 }

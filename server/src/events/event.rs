@@ -8,7 +8,7 @@ use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::views::{ChatView, MessageView, TextDelta, VoteView};
+use crate::views::{ChatView, LoadingModel, MessageView, TextDelta, VoteView};
 
 /// Every event, tagged by `type`. `chat_id` and `message_id` say what it is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -39,6 +39,13 @@ pub enum LiveEvent {
         chat_id: String,
         message_id: String,
         data: MessageView,
+    },
+    /// The answer's model is being loaded into its server's memory first (before any text).
+    #[serde(rename = "generation.loading")]
+    GenerationLoading {
+        chat_id: String,
+        message_id: String,
+        data: LoadingModel,
     },
     /// More of an answer's text (coalesced: at most one every 100 ms per answer).
     #[serde(rename = "generation.delta")]
@@ -112,6 +119,16 @@ impl LiveEvent {
         }
     }
 
+    pub fn generation_loading(chat_id: ObjectId, message_id: ObjectId, model: &str) -> Self {
+        Self::GenerationLoading {
+            chat_id: chat_id.to_hex(),
+            message_id: message_id.to_hex(),
+            data: LoadingModel {
+                model: model.to_owned(),
+            },
+        }
+    }
+
     pub fn generation_delta(chat_id: ObjectId, message_id: ObjectId, delta: TextDelta) -> Self {
         Self::GenerationDelta {
             chat_id: chat_id.to_hex(),
@@ -153,6 +170,7 @@ impl LiveEvent {
             Self::MessageCreated { .. } => "message.created",
             Self::MessageVoted { .. } => "message.voted",
             Self::GenerationStarted { .. } => "generation.started",
+            Self::GenerationLoading { .. } => "generation.loading",
             Self::GenerationDelta { .. } => "generation.delta",
             Self::GenerationFinished { .. } => "generation.finished",
             Self::GenerationUnsaved { .. } => "generation.unsaved",
@@ -178,6 +196,11 @@ impl LiveEvent {
                 ..
             }
             | Self::GenerationStarted {
+                chat_id,
+                message_id,
+                ..
+            }
+            | Self::GenerationLoading {
                 chat_id,
                 message_id,
                 ..

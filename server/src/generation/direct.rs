@@ -104,7 +104,10 @@ pub async fn call(
         error: None,
         started: Instant::now(),
     };
-    match llm::stream_chat(&state.catalog, &books.resolved, books.sent.clone()).await {
+    // A model its server must load first gets longer to its first token (OpenAI's protocol
+    // has no way to say so).
+    let prepared = state.catalog.prepare(&books.resolved.model).await;
+    match llm::stream_chat_within(prepared.timeouts, &books.resolved, books.sent.clone()).await {
         Ok(events) => Ok((Call { events, books }, window.or(quota_window))),
         Err(error) => {
             books.error = Some(error.code().to_owned());

@@ -52,6 +52,8 @@ pub struct Generation {
 #[derive(Debug, Default)]
 struct State {
     content: String,
+    /// The model being loaded into its server's memory before the answer starts.
+    loading: Option<String>,
     /// The final message once the generation has ended, whatever the outcome.
     finished: Option<MessageDoc>,
     /// The generation ended but its final state is not stored yet (MongoDB is unreachable; the
@@ -132,8 +134,23 @@ impl Generation {
     }
 
     fn append(&self, delta: &str) {
-        self.lock().content.push_str(delta);
+        {
+            let mut state = self.lock();
+            state.content.push_str(delta);
+            state.loading = None;
+        }
         self.version.send_modify(|v| *v += 1);
+    }
+
+    /// Its model is being loaded first (told to its streams until text comes).
+    fn set_loading(&self, model: &str) {
+        self.lock().loading = Some(model.to_owned());
+        self.version.send_modify(|v| *v += 1);
+    }
+
+    /// The model being loaded, while no text has come.
+    pub fn loading(&self) -> Option<String> {
+        self.lock().loading.clone()
     }
 
     fn content(&self) -> String {

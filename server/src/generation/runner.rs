@@ -255,10 +255,23 @@ async fn stream(
         first_token: None,
         usage: None,
     };
+    // A model its server must load first: longer to the first token, and clients are told.
+    let prepared = state.catalog.prepare(&resolved.model).await;
+    if prepared.loading {
+        generation.set_loading(&resolved.model.id);
+        state.events.publish(
+            generation.user_id,
+            LiveEvent::generation_loading(
+                generation.chat_id,
+                generation.message_id(),
+                &resolved.model.id,
+            ),
+        );
+    }
     let opened = tokio::select! {
         biased;
         () = generation.cancel.cancelled() => return outcome,
-        opened = llm::stream_chat(&state.catalog, resolved, prompt) => opened,
+        opened = llm::stream_chat_within(prepared.timeouts, resolved, prompt) => opened,
     };
     let connected = started.elapsed();
     let mut upstream = match opened {

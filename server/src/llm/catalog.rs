@@ -1,11 +1,33 @@
 //! The models users may pick, where each is served, and how requests for them are resolved.
+//! The list is the configured models, then those discovered on endpoints that discover: it is
+//! read again every `DISCOVER_INTERVAL_SECS` (`Catalog::refresh`) and swapped whole, so a
+//! reader always sees one consistent list. Each process discovers for itself: the list is
+//! the upstreams' state, not Confab's.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{
+    fmt,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 
-use super::{LlmSettings, UpstreamKind, endpoint::Endpoint, models_file::ModelsFile};
+use super::{
+    LlmSettings, UpstreamKind,
+    discovery::{self, Patterns},
+    endpoint::Endpoint,
+    models_file::ModelsFile,
+};
+
+/// Where a model comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Listed in the settings (`AVAILABLE_MODELS`, `MODELS_FILE`).
+    Configured,
+    /// Listed by its endpoint's server (`discover`).
+    Discovered,
+}
 
 /// One model of one endpoint.
 pub struct ModelInfo {
@@ -15,7 +37,20 @@ pub struct ModelInfo {
     /// The largest `max_tokens` a request may ask for.
     pub max_tokens: u32,
     pub kind: UpstreamKind,
+    pub source: Source,
     pub(crate) endpoint: Arc<Endpoint>,
+}
+
+impl ModelInfo {
+    /// The name of the endpoint serving it (`env`, or its name in `MODELS_FILE`).
+    pub fn endpoint_name(&self) -> &str {
+        &self.endpoint.name
+    }
+
+    /// Whether its endpoint answered when last asked.
+    pub fn reachable(&self) -> bool {
+        self.endpoint.is_reachable()
+    }
 }
 
 impl fmt::Debug for ModelInfo {
@@ -38,10 +73,31 @@ pub struct StreamTimeouts {
     pub total: Duration,
 }
 
-/// Every configured model, the defaults and the limits. Built once at start-up.
-#[derive(Debug, Clone)]
+/// One endpoint as configured: its models, and what it discovers.
+#[derive(Debug)]
+struct Upstream {
+    endpoint: Arc<Endpoint>,
+    kind: UpstreamKind,
+    /// Discovers, with these filters.
+    discover: Option<Patterns>,
+    /// What it listed when last asked successfully (kept while it does not answer).
+    discovered: RwLock<Vec<String>>,
+}
+
+/// Every model, the defaults and the limits.
+#[derive(Debug)]
 pub struct Catalog {
-    models: Vec<Arc<ModelInfo>>,
+    /// The configured models, in the settings' order.
+    configured: Vec<Arc<ModelInfo>>,
+    endpoints: Vec<Upstream>,
+    /// The configured models, then the discovered ones (swapped whole by `refresh`).
+    models: RwLock<Arc<Vec<Arc<ModelInfo>>>>,
+    /// For discovered models.
+    discovered_max_tokens: u32,
+    discover_interval: Duration,
+    load_timeout: Duration,
+    /// Loads this process asked Ollama for, still running or failed (Ollama reports none).
+    pub(super) loads: Arc<super::residency::Loads>,
     default_model: Option<String>,
     default_temperature: Option<f64>,
     demo: bool,
@@ -76,6 +132,7 @@ impl Catalog {
         get_env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Catalog> {
         let mut models: Vec<Arc<ModelInfo>> = Vec::new();
+        let mut endpoints: Vec<Upstream> = Vec::new();
         let mut add = |model: ModelInfo| -> anyhow::Result<()> {
             if models.iter().any(|m| m.id == model.id) {
                 bail!("model `{}` is configured more than once", model.id);
@@ -96,9 +153,21 @@ impl Catalog {
                     label: id.clone(),
                     max_tokens: settings.model_max_tokens,
                     kind: settings.kind.clone(),
+                    source: Source::Configured,
                     endpoint: endpoint.clone(),
                 })?;
             }
+            let discover = settings
+                .discover
+                .then(|| Patterns::new(&settings.discover_include, &settings.discover_exclude))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            endpoints.push(Upstream {
+                endpoint,
+                kind: settings.kind.clone(),
+                discover,
+                discovered: RwLock::default(),
+            });
         }
         let mut file_default = None;
         if let Some(path) = &settings.models_file {
@@ -145,10 +214,23 @@ impl Catalog {
                             .unwrap_or_else(|| model.id.trim().to_owned()),
                         max_tokens: model.max_tokens.unwrap_or(settings.model_max_tokens),
                         kind: kind.clone(),
+                        source: Source::Configured,
                         endpoint: endpoint.clone(),
                     })
                     .with_context(context)?;
                 }
+                let discover = spec
+                    .discover
+                    .then(|| Patterns::new(&spec.include, &spec.exclude))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)
+                    .with_context(context)?;
+                endpoints.push(Upstream {
+                    endpoint,
+                    kind,
+                    discover,
+                    discovered: RwLock::default(),
+                });
             }
             file_default = file.default_model;
         }
@@ -157,13 +239,23 @@ impl Catalog {
             (None, Some(model)) => (Some(model), "MODELS_FILE: default_model"),
             (None, None) => (models.first().map(|m| m.id.clone()), "DEFAULT_MODEL"),
         };
+        let discovers = endpoints.iter().any(|e| e.discover.is_some());
         if let Some(default) = &default_model
             && !models.iter().any(|m| &m.id == default)
         {
-            bail!("{source}: `{default}` is not one of the configured models");
+            if !discovers {
+                bail!("{source}: `{default}` is not one of the configured models");
+            }
+            tracing::info!(model = %default, "the default model is not configured: it must be discovered");
         }
         Ok(Catalog {
-            models,
+            models: RwLock::new(Arc::new(models.clone())),
+            configured: models,
+            endpoints,
+            discovered_max_tokens: settings.model_max_tokens,
+            discover_interval: settings.discover_interval,
+            load_timeout: settings.load_timeout,
+            loads: Arc::default(),
             default_model,
             default_temperature: settings.default_temperature,
             demo: settings.demo,
@@ -177,9 +269,110 @@ impl Catalog {
         })
     }
 
-    /// No model configured: chat requests cannot be answered.
+    /// No model (configured or discovered): chat requests cannot be answered.
     pub fn is_empty(&self) -> bool {
-        self.models.is_empty()
+        self.models().is_empty()
+    }
+
+    /// Whether some endpoint discovers its models (the list may change).
+    pub fn discovers(&self) -> bool {
+        self.endpoints.iter().any(|e| e.discover.is_some())
+    }
+
+    pub fn discover_interval(&self) -> Duration {
+        self.discover_interval
+    }
+
+    /// The first-token deadline of an answer whose model must be loaded first.
+    pub fn load_timeout(&self) -> Duration {
+        self.load_timeout
+    }
+
+    /// Asks every endpoint for its models (all at once): a discovering endpoint's list
+    /// replaces what it listed before, any answer makes an endpoint reachable, and an
+    /// endpoint that does not answer (or answers garbage) keeps its models and is marked
+    /// unreachable, with one log line naming it. True when every discovering endpoint gave
+    /// its list.
+    pub async fn refresh(&self) -> bool {
+        let asked = futures::future::join_all(
+            self.endpoints
+                .iter()
+                .map(|source| discovery::list(&source.endpoint)),
+        )
+        .await;
+        let mut complete = true;
+        for (source, listed) in self.endpoints.iter().zip(asked) {
+            let endpoint = &source.endpoint;
+            complete &= source.discover.is_none() || listed.is_ok();
+            match listed {
+                Ok(ids) => {
+                    endpoint.set_reachable(true);
+                    if let Some(patterns) = &source.discover {
+                        let ids: Vec<String> =
+                            ids.into_iter().filter(|id| patterns.admits(id)).collect();
+                        *source
+                            .discovered
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = ids;
+                    }
+                }
+                // A server that answers but lists nothing usable is there: only a discovering
+                // endpoint needs its list.
+                Err(
+                    error @ (discovery::ListError::Status(_) | discovery::ListError::Garbage(_)),
+                ) => {
+                    endpoint.set_reachable(true);
+                    if source.discover.is_some() {
+                        tracing::warn!(endpoint = %endpoint.name, %error, "discovering models failed: the models found before are kept");
+                    }
+                }
+                Err(error) => {
+                    if endpoint.is_reachable() {
+                        tracing::warn!(endpoint = %endpoint.name, %error, "the model list could not be read: the models found before are kept");
+                    }
+                    endpoint.set_reachable(false);
+                }
+            }
+        }
+        self.rebuild();
+        complete
+    }
+
+    /// The configured models, then each discovering endpoint's discovered ones (sorted; an id
+    /// already served elsewhere is left out).
+    fn rebuild(&self) {
+        let mut models = self.configured.clone();
+        for source in self.endpoints.iter().filter(|s| s.discover.is_some()) {
+            let mut ids = source
+                .discovered
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            ids.sort();
+            for id in ids {
+                if models.iter().any(|m| m.id == id) {
+                    continue;
+                }
+                models.push(Arc::new(ModelInfo {
+                    label: id.clone(),
+                    id,
+                    max_tokens: self.discovered_max_tokens,
+                    kind: source.kind.clone(),
+                    source: Source::Discovered,
+                    endpoint: Arc::clone(&source.endpoint),
+                }));
+            }
+        }
+        let mut current = self
+            .models
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed =
+            current.len() != models.len() || current.iter().zip(&models).any(|(a, b)| a.id != b.id);
+        if changed {
+            tracing::info!(models = models.len(), "the model list changed");
+            *current = Arc::new(models);
+        }
     }
 
     /// The catalog is the built-in demo model (`UPSTREAM_DEMO`).
@@ -196,8 +389,11 @@ impl Catalog {
         self.max_history
     }
 
-    pub fn default_model(&self) -> Option<&str> {
-        self.default_model.as_deref()
+    /// `DEFAULT_MODEL` (or the models file's), else the first model there is now.
+    pub fn default_model(&self) -> Option<String> {
+        self.default_model
+            .clone()
+            .or_else(|| self.models().first().map(|m| m.id.clone()))
     }
 
     pub fn default_temperature(&self) -> Option<f64> {
@@ -208,12 +404,18 @@ impl Catalog {
         self.timeouts
     }
 
-    pub fn models(&self) -> &[Arc<ModelInfo>] {
-        &self.models
+    /// Every model now: a snapshot (a refresh swaps in a new list).
+    pub fn models(&self) -> Arc<Vec<Arc<ModelInfo>>> {
+        Arc::clone(
+            &self
+                .models
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
-    pub fn model(&self, id: &str) -> Option<&ModelInfo> {
-        self.models.iter().find(|m| m.id == id).map(AsRef::as_ref)
+    pub fn model(&self, id: &str) -> Option<Arc<ModelInfo>> {
+        self.models().iter().find(|m| m.id == id).cloned()
     }
 }
 
@@ -227,6 +429,7 @@ impl ModelInfo {
             label: id.to_owned(),
             max_tokens: settings.model_max_tokens,
             kind,
+            source: Source::Configured,
             endpoint: Arc::new(
                 Endpoint::new(
                     "test",

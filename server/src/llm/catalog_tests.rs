@@ -61,7 +61,7 @@ fn no_base_url_and_no_file_is_an_empty_catalog() {
 #[test]
 fn models_file_adds_endpoints_with_their_kinds_and_keys() {
     let catalog = file_catalog("two", TWO_ENDPOINTS, &[]).expect("builds");
-    assert_eq!(catalog.default_model(), Some("qwen"));
+    assert_eq!(catalog.default_model().as_deref(), Some("qwen"));
     let llama = catalog.model("llama-3-8b").expect("llama");
     assert_eq!(
         (llama.label.as_str(), llama.max_tokens, &llama.kind),
@@ -90,9 +90,10 @@ fn models_file_adds_endpoints_with_their_kinds_and_keys() {
         ],
     )
     .expect("builds");
-    let ids: Vec<&str> = both.models().iter().map(|m| m.id.as_str()).collect();
+    let models = both.models();
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["gpt-a", "llama-3-8b", "qwen", "odd-1"]);
-    assert_eq!(both.default_model(), Some("gpt-a"));
+    assert_eq!(both.default_model().as_deref(), Some("gpt-a"));
 }
 
 #[test]
@@ -136,4 +137,33 @@ fn inconsistent_setups_fail_with_a_clear_error() {
         Catalog::from_settings(&missing).expect_err("missing file")
     );
     assert!(error.starts_with("MODELS_FILE: cannot read"), "{error}");
+}
+
+#[test]
+fn a_discovering_endpoint_starts_with_its_configured_models_only() {
+    let catalog = file_catalog(
+        "discover",
+        r#"{"endpoints":[{"name":"ollama","base_url":"http://127.0.0.1:9/v1","kind":"ollama",
+            "discover":true,"exclude":["*embed*"],"models":[{"id":"llama3","label":"Llama 3"}]}]}"#,
+        &[],
+    )
+    .expect("builds");
+    assert!(catalog.discovers());
+    let models = catalog.models();
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        (models[0].label.as_str(), models[0].source),
+        ("Llama 3", Source::Configured)
+    );
+    assert_eq!(models[0].endpoint_name(), "ollama");
+    // A default that is not configured may still be discovered.
+    let later = file_catalog(
+        "discover-default",
+        r#"{"endpoints":[{"name":"o","base_url":"http://127.0.0.1:9/v1","discover":true}],
+            "default_model":"qwen3"}"#,
+        &[],
+    )
+    .expect("a default to be discovered");
+    assert!(later.is_empty());
+    assert_eq!(later.default_model().as_deref(), Some("qwen3"));
 }

@@ -24,6 +24,8 @@ pub(crate) struct Endpoint {
     /// `MODELS_FILE`.
     pub name: String,
     replicas: Vec<Replica>,
+    /// Whether it answered when last asked (its model list, or a chat completion).
+    reachable: std::sync::atomic::AtomicBool,
     /// Where the next tie between equally busy replicas starts (spreads them round-robin).
     next: AtomicUsize,
     /// Held while a replica is chosen and counted, so that two answers starting together
@@ -49,6 +51,9 @@ const LONGEST_REST: Duration = Duration::from_secs(60);
 /// whether it recently failed.
 pub(crate) struct Replica {
     client: Client<EndpointConfig>,
+    /// The same connection pool, for the requests that are not chat completions (model lists,
+    /// loading and unloading).
+    http: reqwest13::Client,
     /// Host and port, for logs and metrics (never a path or credentials).
     pub label: String,
     in_flight: Arc<AtomicUsize>,
@@ -83,6 +88,29 @@ impl Drop for InFlight {
 impl Replica {
     pub(crate) fn client(&self) -> &Client<EndpointConfig> {
         &self.client
+    }
+
+    /// `{base_url}{path}`: under the OpenAI API (`/v1/models`).
+    pub(crate) fn api_url(&self, path: &str) -> String {
+        self.client.config().url(path)
+    }
+
+    /// `{root}{path}`, the root being the base URL without its `/v1`: where llama-server's and
+    /// Ollama's own routes are (`/models/load`, `/api/ps`).
+    pub(crate) fn root_url(&self, path: &str) -> String {
+        let base = self.client.config().api_base();
+        format!("{}{path}", base.strip_suffix("/v1").unwrap_or(base))
+    }
+
+    /// A request to this replica with its key (if any).
+    pub(crate) fn request(
+        &self,
+        method: reqwest13::Method,
+        url: String,
+    ) -> reqwest13::RequestBuilder {
+        self.http
+            .request(method, url)
+            .headers(self.client.config().headers())
     }
 
     pub(crate) fn begin(&self) -> InFlight {
@@ -165,7 +193,8 @@ impl Endpoint {
                 .failing_over(failover)
                 .layer(ReqwestService::new(http.clone()));
                 Ok(Replica {
-                    client: Client::build(http, config).with_http_service(service),
+                    client: Client::build(http.clone(), config).with_http_service(service),
+                    http,
                     label: host_of(base_url),
                     in_flight: Arc::default(),
                     health: Mutex::default(),
@@ -176,9 +205,34 @@ impl Endpoint {
         Ok(Endpoint {
             name: name.to_owned(),
             replicas,
+            reachable: std::sync::atomic::AtomicBool::new(true),
             next: AtomicUsize::new(0),
             choosing: Mutex::new(()),
         })
+    }
+
+    pub(crate) fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// Records whether it answered; says so in the log when that changes.
+    pub(crate) fn set_reachable(&self, reachable: bool) {
+        if self.reachable.swap(reachable, Ordering::Relaxed) != reachable {
+            if reachable {
+                tracing::info!(endpoint = %self.name, "an upstream endpoint answers again");
+            } else {
+                tracing::warn!(endpoint = %self.name, "an upstream endpoint does not answer");
+            }
+        }
+    }
+
+    /// The first replica (model lists and residency are asked of it).
+    pub(crate) fn primary(&self) -> &Replica {
+        &self.replicas[0]
+    }
+
+    pub(crate) fn replicas(&self) -> &[Replica] {
+        &self.replicas
     }
 
     /// The replicas to try, in order, with the first one already counted as busy.

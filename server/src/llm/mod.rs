@@ -36,11 +36,13 @@
 //! prints them in `Debug`.
 
 mod catalog;
+mod discovery;
 mod endpoint;
 mod error;
 mod kind;
 mod models_file;
 mod request;
+mod residency;
 mod resolve;
 mod retry;
 mod settings;
@@ -53,10 +55,12 @@ mod stream_tests;
 #[cfg(test)]
 mod test_upstream;
 
-pub use catalog::{Catalog, ModelInfo, StreamTimeouts};
+pub use catalog::{Catalog, ModelInfo, Source, StreamTimeouts};
+pub use discovery::Patterns;
 pub use error::UpstreamError;
 pub use kind::{NameMap, UpstreamKind};
 pub use request::build_body;
+pub use residency::{ModelResidency, ModelState, Prepared, Residency, ResidencyError};
 pub use resolve::Resolved;
 pub use settings::LlmSettings;
-pub use stream::{UpstreamEvent, UpstreamStream, stream_chat};
+pub use stream::{UpstreamEvent, UpstreamStream, stream_chat, stream_chat_within};

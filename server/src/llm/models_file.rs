@@ -7,6 +7,10 @@
 //!  "default_model": "llama-3-8b"}
 //! ```
 //!
+//! An endpoint with `"discover": true` also serves every model its server lists (`GET
+//! {base}/models`), optionally filtered by `include`/`exclude` glob patterns; it may then list
+//! no `models` of its own (those it lists keep their labels and limits).
+//!
 //! `kind` is a name (as `UPSTREAM_KIND`) or `{"params": {"top_k": "top_k", "seed": null}}`:
 //! explicit wire names, where `null` or a missing parameter means "not accepted".
 
@@ -42,7 +46,17 @@ pub(crate) struct EndpointSpec {
     pub api_key_env: Option<String>,
     #[serde(default)]
     pub kind: Option<Value>,
+    #[serde(default)]
     pub models: Vec<ModelSpec>,
+    /// Also serve the models the server lists, read again every `DISCOVER_INTERVAL_SECS`.
+    #[serde(default)]
+    pub discover: bool,
+    /// Glob patterns: a discovered model is served only if its id matches one (none: all).
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Glob patterns of discovered ids left out.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,9 +84,22 @@ impl ModelsFile {
                 bail!("every endpoint needs a non-empty `name`");
             }
             endpoint.urls().map_err(anyhow::Error::msg)?;
-            if endpoint.models.is_empty() {
-                bail!("endpoint `{}` lists no models", endpoint.name);
+            if endpoint.models.is_empty() && !endpoint.discover {
+                bail!(
+                    "endpoint `{}` lists no models (list some, or set \"discover\": true)",
+                    endpoint.name
+                );
             }
+            let filters = !endpoint.include.is_empty() || !endpoint.exclude.is_empty();
+            if filters && !endpoint.discover {
+                bail!(
+                    "endpoint `{}`: include and exclude filter discovered models; set \"discover\": true",
+                    endpoint.name
+                );
+            }
+            super::discovery::Patterns::new(&endpoint.include, &endpoint.exclude)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("endpoint `{}`", endpoint.name))?;
             if let Some(model) = endpoint.models.iter().find(|m| m.id.trim().is_empty()) {
                 bail!(
                     "endpoint `{}` has a model with an empty id {model:?}",
@@ -201,6 +228,30 @@ mod tests {
         ] {
             let error = format!("{:#}", kind_of(kind).expect_err(kind));
             assert!(error.contains(expected), "{kind}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_discovering_endpoint_may_list_no_models_and_filters_by_globs() {
+        let file = ModelsFile::parse(
+            r#"{"endpoints":[{"name":"e","base_url":"http://h/v1","discover":true,
+                "include":["llama-*","qwen?"],"exclude":["*-embed"]}]}"#,
+        )
+        .expect("valid");
+        let spec = &file.endpoints[0];
+        assert!(spec.discover && spec.models.is_empty());
+        for (text, expected) in [
+            (
+                r#"{"endpoints":[{"name":"e","base_url":"http://h","include":["a*"],"models":[{"id":"m"}]}]}"#,
+                "set \"discover\": true",
+            ),
+            (
+                r#"{"endpoints":[{"name":"e","base_url":"http://h","discover":true,"include":["a[b"]}]}"#,
+                "include",
+            ),
+        ] {
+            let error = format!("{:#}", ModelsFile::parse(text).expect_err(text));
+            assert!(error.contains(expected), "{text}: {error}");
         }
     }
 

@@ -22,18 +22,20 @@ impl Catalog {
     /// keyed `"<prefix>.<name>"`. For a chat's defaults, which are resolved only when used.
     pub fn validate(&self, params: &SamplingParams, prefix: &str) -> Result<(), FieldErrors> {
         let mut errors = params.check(prefix).err().unwrap_or_default();
+        let models = self.models();
+        let default = self.default_model();
         let model_key = field_key(prefix, Param::MODEL.name());
         let model = match params.model() {
             Some(id) => {
-                let found = self.models().iter().find(|m| m.id == id);
+                let found = models.iter().find(|m| m.id == id);
                 if found.is_none() && !errors.contains_key(&model_key) {
                     errors.insert(model_key, format!("unknown model `{id}`"));
                 }
                 found
             }
-            None => self
-                .default_model()
-                .and_then(|id| self.models().iter().find(|m| m.id == id)),
+            None => default
+                .as_deref()
+                .and_then(|id| models.iter().find(|m| m.id == id)),
         };
         // What the model's upstream really reads (llama.cpp's seed is a uint32); reported
         // only where the table's own range let the value through.
@@ -67,8 +69,10 @@ impl Catalog {
     /// parameters the model's upstream does not accept are removed.
     pub fn resolve(&self, params: &SamplingParams, prefix: &str) -> Result<Resolved, FieldErrors> {
         let mut errors = self.validate(params, prefix).err().unwrap_or_default();
-        let id = params.model().or(self.default_model());
-        let model = id.and_then(|id| self.models().iter().find(|m| m.id == id));
+        let default = self.default_model();
+        let models = self.models();
+        let id = params.model().or(default.as_deref());
+        let model = id.and_then(|id| models.iter().find(|m| m.id == id));
         if id.is_none() {
             let problem = "no model is configured on this server".to_owned();
             errors.insert(field_key(prefix, Param::MODEL.name()), problem);

@@ -34,6 +34,22 @@ pub struct LlmSettings {
     pub model_max_tokens: u32,
     /// `MODELS_FILE` [none]: path of a JSON file describing more endpoints and their models.
     pub models_file: Option<PathBuf>,
+    /// `DISCOVER_MODELS` [false]: also serve every model `OPENAI_API_BASE_URL` lists
+    /// (`GET {base}/models`), read at start-up and every `DISCOVER_INTERVAL_SECS`; then
+    /// `DEFAULT_MODEL` and `AVAILABLE_MODELS` may be left unset (models listed there keep their
+    /// limits either way).
+    pub discover: bool,
+    /// `DISCOVER_INCLUDE` [all]: comma-separated glob patterns (`llama-*,qwen*`); a discovered
+    /// model is served only when its id matches one.
+    pub discover_include: Vec<String>,
+    /// `DISCOVER_EXCLUDE` [none]: comma-separated glob patterns of discovered ids left out.
+    pub discover_exclude: Vec<String>,
+    /// `DISCOVER_INTERVAL_SECS` [300]: how often model lists are read again (and every
+    /// endpoint is asked whether it answers).
+    pub discover_interval: Duration,
+    /// `UPSTREAM_LOAD_TIMEOUT_MS` [300000]: the first-token deadline of an answer whose model
+    /// must first be loaded into memory (llama-server's router mode, Ollama).
+    pub load_timeout: Duration,
     /// `UPSTREAM_DEMO` [false]: the upstream is the built-in demo model (clients say so).
     pub demo: bool,
     /// `MAX_MESSAGE_LENGTH` [8000]: the longest user message, in characters.
@@ -73,6 +89,13 @@ impl LlmSettings {
             }
         }
         let mut default_model = vars.raw("DEFAULT_MODEL");
+        let discover: bool = vars.parse("DISCOVER_MODELS", false)?;
+        if discover && api_base_url.is_none() {
+            return Err(BadSetting::new(
+                "DISCOVER_MODELS",
+                "there is nothing to discover from: OPENAI_API_BASE_URL is not set",
+            ));
+        }
         if api_base_url.is_none() && !available_models.is_empty() {
             return Err(BadSetting::new(
                 "AVAILABLE_MODELS",
@@ -83,11 +106,12 @@ impl LlmSettings {
             match (&default_model, available_models.first()) {
                 (None, Some(first)) => default_model = Some(first.clone()),
                 (Some(model), None) => available_models.push(model.clone()),
+                (None, None) if discover => {}
                 (None, None) => {
                     return Err(BadSetting::new(
                         "DEFAULT_MODEL",
                         "OPENAI_API_BASE_URL is set, so DEFAULT_MODEL or AVAILABLE_MODELS \
-                         must name at least one model",
+                         must name at least one model (or set DISCOVER_MODELS=true)",
                     ));
                 }
                 (Some(_), Some(_)) => {}
@@ -109,6 +133,11 @@ impl LlmSettings {
             default_temperature,
             model_max_tokens: vars.positive("MODEL_MAX_TOKENS", 4096)?,
             models_file: vars.raw("MODELS_FILE").map(PathBuf::from),
+            discover,
+            discover_include: patterns(vars, "DISCOVER_INCLUDE")?,
+            discover_exclude: patterns(vars, "DISCOVER_EXCLUDE")?,
+            discover_interval: Duration::from_secs(vars.positive("DISCOVER_INTERVAL_SECS", 300)?),
+            load_timeout: vars.millis("UPSTREAM_LOAD_TIMEOUT_MS", 300_000)?,
             demo: vars.parse("UPSTREAM_DEMO", false)?,
             max_message_length: vars.positive("MAX_MESSAGE_LENGTH", 8000)?,
             max_conversation_history: vars.positive("MAX_CONVERSATION_HISTORY", 50)?,
@@ -124,7 +153,20 @@ impl LlmSettings {
     }
 }
 
-/// Checks an `http(s)://` URL and drops trailing slashes (paths are appended to it).
+/// Comma-separated glob patterns, each checked.
+fn patterns(vars: &Env<'_>, name: &str) -> Result<Vec<String>, BadSetting> {
+    let list: Vec<String> = vars
+        .raw(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    super::discovery::Patterns::new(&list, &[]).map_err(|e| BadSetting::new(name, e))?;
+    Ok(list)
+}
+
 /// The names the upstream's URL is read under: Confab's own first, then the OpenAI SDKs' and
 /// TinyChat's, so that a user's existing environment works as it is.
 pub const BASE_URL_NAMES: [&str; 3] = ["OPENAI_API_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_URL"];

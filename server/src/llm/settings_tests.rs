@@ -195,3 +195,52 @@ fn two_names_for_the_upstream_url_that_disagree_stop_the_start_and_name_both() {
         "{error}"
     );
 }
+
+#[test]
+fn discovery_needs_a_url_and_then_no_model_list() {
+    let s = load(&[
+        ("OPENAI_API_BASE_URL", "http://ollama:11434/v1"),
+        ("DISCOVER_MODELS", "true"),
+        ("DISCOVER_INCLUDE", "llama*, qwen?:*"),
+        ("DISCOVER_EXCLUDE", "*embed*"),
+        ("DISCOVER_INTERVAL_SECS", "60"),
+        ("UPSTREAM_LOAD_TIMEOUT_MS", "120000"),
+    ])
+    .expect("no DEFAULT_MODEL needed when discovering");
+    assert!(s.discover && s.available_models.is_empty() && s.default_model.is_none());
+    assert_eq!(s.discover_include, ["llama*", "qwen?:*"]);
+    assert_eq!(s.discover_exclude, ["*embed*"]);
+    assert_eq!(s.discover_interval, Duration::from_secs(60));
+    assert_eq!(s.load_timeout, Duration::from_secs(120));
+    let defaults = load(&[]).expect("defaults");
+    assert_eq!(
+        (
+            defaults.discover,
+            defaults.discover_interval,
+            defaults.load_timeout
+        ),
+        (false, Duration::from_secs(300), Duration::from_secs(300))
+    );
+    for (vars, name) in [
+        (vec![("DISCOVER_MODELS", "true")], "DISCOVER_MODELS"),
+        (
+            vec![
+                ("OPENAI_API_BASE_URL", "http://h/v1"),
+                ("DISCOVER_MODELS", "true"),
+                ("DISCOVER_INCLUDE", "a["),
+            ],
+            "DISCOVER_INCLUDE",
+        ),
+        (
+            vec![
+                ("OPENAI_API_BASE_URL", "http://h/v1"),
+                ("DISCOVER_MODELS", "true"),
+                ("DISCOVER_INTERVAL_SECS", "0"),
+            ],
+            "DISCOVER_INTERVAL_SECS",
+        ),
+    ] {
+        let error = load(&vars).expect_err(name);
+        assert!(error.contains(name), "{error}");
+    }
+}

@@ -32,13 +32,22 @@ pub type UpstreamStream = BoxStream<'static, Result<UpstreamEvent, UpstreamError
 /// the first `Delta` (the request's retries included), the idle timeout between chunks after
 /// it, the total timeout from this call to the end. A stream that ends or breaks without a
 /// finish reason yields `Err(Interrupted)`. Dropping the stream cancels the upstream request.
-#[tracing::instrument(skip_all, fields(model = %resolved.model.id))]
 pub async fn stream_chat(
     catalog: &Catalog,
     resolved: &Resolved,
     turns: Vec<Turn>,
 ) -> Result<UpstreamStream, UpstreamError> {
-    let timeouts = catalog.timeouts();
+    stream_chat_within(catalog.timeouts(), resolved, turns).await
+}
+
+/// [`stream_chat`] within these timeouts (a model being loaded first gets longer to its first
+/// token: see `Catalog::prepare`).
+#[tracing::instrument(skip_all, fields(model = %resolved.model.id))]
+pub async fn stream_chat_within(
+    timeouts: StreamTimeouts,
+    resolved: &Resolved,
+    turns: Vec<Turn>,
+) -> Result<UpstreamStream, UpstreamError> {
     let started = Instant::now();
     let mut body = build_body(&resolved.model, &resolved.params, &turns);
     if resolved.prefill {

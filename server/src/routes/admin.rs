@@ -39,7 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// Records an admin's action (a failure to record is logged, not the admin's problem).
-async fn record(
+pub(super) async fn record(
     state: &AppState,
     admin: &Admin,
     ip: std::net::IpAddr,

@@ -56,6 +56,7 @@ const INVALID_REFRESH: &str = "the session has ended; sign in again";
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "ada", "email": "ada@example.org", "password": "correct horse battery staple"}))]
 pub struct RegisterRequest {
     /// 3–32 characters of `[A-Za-z0-9_.-]`, unique (case-insensitive).
     #[validate(custom(function = "crate::domain::validate_username"))]
@@ -78,6 +79,7 @@ pub struct RegisterRequest {
 
 #[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.org", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     /// E-mail address or username.
     #[serde(alias = "username", alias = "login")]

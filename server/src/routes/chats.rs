@@ -50,6 +50,7 @@ pub(super) fn check_parameters(state: &AppState, parameters: &SamplingParams) ->
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Trip planning", "parameters": {"temperature": 0.7, "max_tokens": 512, "system_prompt": "You are a concise travel agent."}}))]
 pub struct CreateChat {
     #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]
     #[schema(max_length = 200)]
@@ -215,6 +216,7 @@ async fn get_chat(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Trip to Lisbon", "parameters": {"temperature": 0.3, "top_p": 0.9}}))]
 pub struct UpdateChat {
     /// An empty title clears it.
     #[validate(length(max = MAX_TITLE, message = "must be at most 200 characters long"))]

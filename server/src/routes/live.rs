@@ -63,7 +63,10 @@ pub struct SocketQuery {
 /// Upgrades to the live-event WebSocket. Server → client frames are JSON events
 /// `{type, seq?, id, at, chat_id?, message_id?, data?}`: first `{"type":"ready","seq":latest}`,
 /// then `{"type":"resync"}` if `since` could not be served, then missed events, then live ones
-/// (every event but `generation.delta` carries its `seq`). Close codes: 4001 session ended
+/// (every event but `generation.delta` carries its `seq`). The events and their `data` are the
+/// `LiveEvent` schema: `chat.created`, `chat.updated`, `chat.deleted`, `message.created`,
+/// `message.voted`, `generation.started`, `generation.loading`, `generation.delta`,
+/// `generation.finished`, `generation.unsaved`, `session.ended`. Close codes: 4001 session ended
 /// (sign in again), 4008 fell behind, 1001 shutdown, 1012 feed interrupted (reconnect with
 /// `since`).
 #[utoipa::path(get, path = "/api/ws", tag = "live", params(SocketQuery),

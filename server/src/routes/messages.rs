@@ -107,6 +107,7 @@ async fn stream_answer(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "Plan three days in Lisbon.", "parameters": {"temperature": 0.8, "seed": 42}, "client_request_id": "9b2f6c1e-0d4b-4a57-9f5e-2f1d8c3a7b10"}))]
 pub struct SendMessage {
     /// The user's message (1 – MAX_MESSAGE_LENGTH characters, not only blanks).
     #[schema(min_length = 1, pattern = r"\S")]
@@ -156,6 +157,7 @@ async fn send_message(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "Plan four days in Lisbon instead."}))]
 pub struct EditMessage {
     /// The new text (1 – MAX_MESSAGE_LENGTH characters, not only blanks).
     #[schema(min_length = 1, pattern = r"\S")]
@@ -190,6 +192,7 @@ async fn edit_message(
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"parameters": {"temperature": 1.1}}))]
 pub struct RegenerateMessage {
     /// Overrides the chat's parameters for the new answer.
     parameters: Option<SamplingParams>,
@@ -220,6 +223,7 @@ async fn regenerate_message(
 
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"parameters": {"max_tokens": 256}}))]
 pub struct ContinueMessage {
     /// Overrides the answer's own parameters for the continuation.
     parameters: Option<SamplingParams>,

@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource. Handlers only translate HTTP to domain calls.
 
 mod admin;
+mod admin_models;
 mod api_keys;
 mod auth;
 mod chats;
@@ -31,6 +32,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(api_keys::routes())
         .merge(admin::routes())
+        .merge(admin_models::routes())
         .merge(models::routes())
         .merge(live::routes())
         .merge(chats::routes())

@@ -23,17 +23,30 @@ use crate::{
     events::LiveEvent,
     llm::Catalog,
     state::AppState,
-    views::{StreamError, TextDelta},
+    views::{LoadingModel, StreamError, TextDelta},
 };
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Confab API",
-        description = "Self-hosted, multi-user chat for large language models. Every error \
-                       response has the shape `{\"error\": {\"code\", \"message\", \"fields\"?}}`."
+        description = "Self-hosted, multi-user chat for large language models.\n\n\
+            **Errors.** Every error response has the shape \
+            `{\"error\": {\"code\", \"message\", \"fields\"?}}`.\n\n\
+            **Answer streams.** Sending, editing, regenerating and continuing answer with \
+            `text/event-stream`: the events and the JSON in their `data` are the `StreamEvent` \
+            schema (`user_message`, `assistant_message`, `loading`, `delta`, `done`, `error`); \
+            each text-bearing event's `id` is the answer's length so far, to resume from with \
+            `Last-Event-ID` on `GET …/messages/{message_id}/stream`.\n\n\
+            **Live events.** `GET /api/ws` (with a ticket from `POST /api/ws/ticket`) sends \
+            every change to the user's data, on every device: the `LiveEvent` schema.\n\n\
+            **OpenAI-compatible API.** `GET /v1/models` and `POST /v1/chat/completions` take \
+            a personal API key (`Authorization: Bearer cfk_…`, made with \
+            `POST /api/users/me/api-keys`) and speak OpenAI's request, response and error \
+            shapes; `\"confab\": {\"save\": true}` (or `X-Confab-Save: true`) keeps the \
+            exchange as a chat."
     ),
-    components(schemas(ErrorBody, TextDelta, StreamError, LiveEvent)),
+    components(schemas(ErrorBody, TextDelta, LoadingModel, StreamError, LiveEvent)),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -200,11 +213,13 @@ fn describe_streams(doc: &mut Value) {
     };
     let event = json!({
         "description": "One server-sent event of an answer stream: `user_message` (not for \
-            regenerate), `assistant_message` (the answer, `streaming`), `delta`s, then `done` \
+            regenerate), `assistant_message` (the answer, `streaming`), `loading` (only when \
+            the model must first be loaded into its server's memory), `delta`s, then `done` \
             (the saved answer) or `error`.",
         "oneOf": [
             branch("user_message", "MessageView"),
             branch("assistant_message", "MessageView"),
+            branch("loading", "LoadingModel"),
             branch("delta", "TextDelta"),
             branch("done", "MessageView"),
             branch("error", "StreamError"),
@@ -218,7 +233,7 @@ fn describe_streams(doc: &mut Value) {
     }
 }
 
-/// Only this server's models are valid, up to its `max_tokens` limit and longest message.
+/// Only this server's models are valid (when it discovers none), up to its `max_tokens` limit and longest message.
 fn describe_catalog(doc: &mut Value, catalog: &Catalog) {
     if catalog.is_empty() {
         return;
@@ -232,7 +247,10 @@ fn describe_catalog(doc: &mut Value, catalog: &Catalog) {
     // With several models the smallest limit keeps every documented value valid for all.
     let max_tokens = catalog.models().iter().map(|m| m.max_tokens).min();
     if let Some(model) = doc.pointer_mut("/components/schemas/SamplingParams/properties/model") {
-        model["enum"] = Value::Array(models);
+        // Discovered models come and go: the document, written once, names none then.
+        if !catalog.discovers() {
+            model["enum"] = Value::Array(models);
+        }
         if let Some(default) = catalog.default_model() {
             model["example"] = Value::from(default);
         }
@@ -312,7 +330,26 @@ mod tests {
         let events = doc["components"]["schemas"]["StreamEvent"]["oneOf"]
             .as_array()
             .expect("branches");
-        assert_eq!(events.len(), 5);
+        let names: Vec<&Value> = events
+            .iter()
+            .map(|e| &e["properties"]["event"]["const"])
+            .collect();
+        assert_eq!(
+            names,
+            ["user_message", "assistant_message", "loading", "delta", "done", "error"]
+        );
+        assert_eq!(
+            events[2]["properties"]["data"]["contentSchema"]["$ref"],
+            "#/components/schemas/LoadingModel"
+        );
+        assert!(doc["components"]["schemas"]["LoadingModel"].is_object());
+        // The main request bodies carry examples.
+        for body in ["SendMessage", "CreateChat", "RegisterRequest", "CreatePreset", "CreateApiKey"] {
+            assert!(
+                doc["components"]["schemas"][body]["example"].is_object(),
+                "{body} has an example"
+            );
+        }
         let params = &doc["components"]["schemas"]["SamplingParams"]["properties"];
         assert_eq!(params["model"]["enum"], json!(["small", "large", null]));
         assert_eq!(params["model"]["example"], "small");

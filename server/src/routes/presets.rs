@@ -118,6 +118,7 @@ async fn list_presets(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Precise", "parameters": {"temperature": 0.1, "top_p": 0.9, "seed": 7}}))]
 pub struct CreatePreset {
     #[validate(length(min = 1, max = MAX_NAME, message = "must be 1 to 100 characters long"))]
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
@@ -166,6 +167,7 @@ async fn create_preset(
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Precise (seeded)"}))]
 pub struct UpdatePreset {
     #[validate(length(min = 1, max = MAX_NAME, message = "must be 1 to 100 characters long"))]
     #[schema(min_length = 1, max_length = 100, pattern = r"\S")]

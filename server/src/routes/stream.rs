@@ -55,6 +55,7 @@ fn sse(event: &LiveEvent) -> Option<Event> {
     Some(match event {
         LiveEvent::MessageCreated { data, .. } => named("user_message", data),
         LiveEvent::GenerationStarted { data, .. } => named("assistant_message", data),
+        LiveEvent::GenerationLoading { data, .. } => named("loading", data),
         LiveEvent::GenerationDelta { data, .. } => {
             named("delta", data).id((data.offset + length(&data.content)).to_string())
         }
@@ -216,6 +217,7 @@ async fn follow_from(
     // Bytes of the text sent so far (unknown until the text reaches `from`), and the same in
     // UTF-16 units (the offsets clients count).
     let (mut sent, mut offset) = (None::<usize>, from);
+    let mut told_loading = false;
     let delta = |content: String, offset: &mut usize| {
         let length = content.encode_utf16().count();
         let event = LiveEvent::generation_delta(
@@ -238,6 +240,10 @@ async fn follow_from(
             }
         }
         let mut events = Vec::new();
+        if !told_loading && let Some(model) = generation.loading() {
+            told_loading = true;
+            events.push(LiveEvent::generation_loading(chat_id, message_id, &model));
+        }
         if let Some(from_byte) = sent {
             let (text, end) = generation.tail(from_byte);
             sent = Some(end);

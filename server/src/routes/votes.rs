@@ -30,6 +30,7 @@ const MAX_REASON: u64 = 500;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"vote": "up", "reason": "Accurate and well organised."}))]
 pub struct SetVote {
     /// `up`, `down`, or `null` to withdraw the vote. Required.
     #[serde(deserialize_with = "required")]

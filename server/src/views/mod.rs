@@ -18,8 +18,11 @@ pub use api_key::{ApiKeyView, CreatedApiKey};
 pub use chat::ChatView;
 pub use feedback::FeedbackRecord;
 pub use message::MessageView;
-pub use models::{LimitsView, ModelView, ModelsView, ParamType, ParamView, ParametersView};
+pub use models::{
+    AdminModelView, LimitsView, ModelSource, ModelView, ModelsView, ParamType, ParamView,
+    ParametersView,
+};
 pub use preset::PresetView;
-pub use stream::{StreamError, StreamEvent, TextDelta};
+pub use stream::{LoadingModel, StreamError, StreamEvent, TextDelta};
 pub use user::UserView;
 pub use vote::VoteView;

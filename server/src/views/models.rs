@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{Param, params::Shape},
-    llm::{Catalog, ModelInfo},
+    llm::{Catalog, ModelInfo, ModelResidency, Source},
 };
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -34,6 +34,71 @@ pub struct ModelView {
     /// Whether an answer of this model can be continued (`POST …/continue`).
     #[serde(rename = "continue")]
     pub continues: ContinueView,
+    /// Listed in the settings, or by its server (`discover`).
+    pub source: ModelSource,
+    /// Whether its server answered when last asked (every `DISCOVER_INTERVAL_SECS`, and on
+    /// each answer's request).
+    pub reachable: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelSource {
+    Configured,
+    Discovered,
+}
+
+impl From<Source> for ModelSource {
+    fn from(source: Source) -> Self {
+        match source {
+            Source::Configured => Self::Configured,
+            Source::Discovered => Self::Discovered,
+        }
+    }
+}
+
+/// A model as an admin sees it: where it is served and whether it is in memory.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": "llama-3-8b", "label": "Llama 3 8B", "endpoint": "local",
+    "kind": "ollama", "source": "configured", "reachable": true, "manageable": true,
+    "state": "loaded", "memory_bytes": 5_137_025_024_u64, "vram_bytes": 4_294_967_296_u64, "error": null}))]
+pub struct AdminModelView {
+    pub id: String,
+    pub label: String,
+    /// The endpoint's name (`env` for the one set by environment variables).
+    pub endpoint: String,
+    pub kind: String,
+    pub source: ModelSource,
+    pub reachable: bool,
+    /// Its server can load and unload it (llama-server in router mode, Ollama).
+    pub manageable: bool,
+    /// `loaded`, `loading`, `unloaded`, `failed` or `unknown`.
+    pub state: String,
+    /// Memory the loaded model takes, in bytes, where its server says (Ollama).
+    pub memory_bytes: Option<u64>,
+    /// Of which in GPU memory, in bytes.
+    pub vram_bytes: Option<u64>,
+    /// Why the state is `failed` or `unknown`.
+    pub error: Option<String>,
+}
+
+impl From<&ModelResidency> for AdminModelView {
+    fn from(found: &ModelResidency) -> Self {
+        let (model, residency) = (&found.model, &found.residency);
+        Self {
+            id: model.id.clone(),
+            label: model.label.clone(),
+            endpoint: model.endpoint_name().to_owned(),
+            kind: model.kind.name().to_owned(),
+            source: model.source.into(),
+            reachable: model.reachable(),
+            manageable: found.manageable,
+            state: residency.state.name().to_owned(),
+            memory_bytes: residency.memory_bytes,
+            vram_bytes: residency.vram_bytes,
+            error: residency.error.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -115,7 +180,7 @@ impl ModelsView {
     pub fn of(catalog: &Catalog) -> Self {
         ModelsView {
             demo: catalog.is_demo(),
-            default_model: catalog.default_model().map(str::to_owned),
+            default_model: catalog.default_model(),
             models: catalog
                 .models()
                 .iter()
@@ -150,6 +215,8 @@ fn describe_model(model: &ModelInfo, default_temperature: Option<f64>) -> ModelV
             supported: continues.is_ok(),
             reason: continues.err().map(str::to_owned),
         },
+        source: model.source.into(),
+        reachable: model.reachable(),
     }
 }
 

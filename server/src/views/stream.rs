@@ -15,6 +15,14 @@ pub struct TextDelta {
     pub offset: usize,
 }
 
+/// `loading` (the socket's `generation.loading`): the answer's model is not in its server's
+/// memory; it is being loaded, which may take a while before the first token.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LoadingModel {
+    /// The model's id.
+    pub model: String,
+}
+
 /// `error`: the answer ended without `done`.
 #[derive(Serialize, ToSchema)]
 pub struct StreamError<'a> {
@@ -32,8 +40,8 @@ pub struct StreamError<'a> {
 #[derive(ToSchema)]
 #[allow(dead_code)] // only its schema is used
 pub struct StreamEvent {
-    /// `user_message`, `assistant_message`, `delta`, `done` or `error`.
+    /// `user_message`, `assistant_message`, `loading`, `delta`, `done` or `error`.
     pub event: String,
-    /// JSON: a `MessageView`, a `TextDelta` or a `StreamError`.
+    /// JSON: a `MessageView`, a `LoadingModel`, a `TextDelta` or a `StreamError`.
     pub data: String,
 }

@@ -336,7 +336,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["user_message", "assistant_message", "loading", "delta", "done", "error"]
+            [
+                "user_message",
+                "assistant_message",
+                "loading",
+                "delta",
+                "done",
+                "error"
+            ]
         );
         assert_eq!(
             events[2]["properties"]["data"]["contentSchema"]["$ref"],
@@ -344,7 +351,13 @@ mod tests {
         );
         assert!(doc["components"]["schemas"]["LoadingModel"].is_object());
         // The main request bodies carry examples.
-        for body in ["SendMessage", "CreateChat", "RegisterRequest", "CreatePreset", "CreateApiKey"] {
+        for body in [
+            "SendMessage",
+            "CreateChat",
+            "RegisterRequest",
+            "CreatePreset",
+            "CreateApiKey",
+        ] {
             assert!(
                 doc["components"]["schemas"][body]["example"].is_object(),
                 "{body} has an example"

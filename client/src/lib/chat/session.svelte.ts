@@ -437,9 +437,17 @@ export class ChatSession {
     }
     const said = announcement(event, outcome, before);
     if (said) this.announcement = said;
-    // An answer on screen waits for its model: said once (the socket repeats this tab's news).
-    if (this.modelLoading.apply(event) && event.type === 'generation.loading' && this.visible.some((m) => m.id === event.message_id)) {
-      const label = this.#options.modelLabel?.(event.model) ?? catalog.label(event.model);
+    // An answer waits for its model: said once (the socket repeats this tab's news). The
+    // socket's news may come before the answer's start, whose own announcement then says it.
+    const loadingNews = this.modelLoading.apply(event) && event.type === 'generation.loading';
+    const waiting =
+      event.type === 'generation.started'
+        ? this.modelLoading.model(event.message.id)
+        : loadingNews
+          ? event.model
+          : undefined;
+    if (waiting !== undefined) {
+      const label = this.#options.modelLabel?.(waiting) ?? catalog.label(waiting);
       this.announcement = `Loading ${label}…`;
     }
     if (event.type !== 'generation.delta') this.#syncFollowers();

@@ -3,7 +3,8 @@
 // a read-only field, with Copy; closing it gives the focus back and leaves no trace of the key in
 // the page. The list shows the key's prefix and "Never" last used. From Node, the key opens
 // `/v1/models` (200) but not `/api/users/me` (401); after a reload the list says when it was
-// used. Revoked (after a confirmation, announced), it opens nothing. axe finds nothing on the
+// used. A completion the key saves (`confab.save`) shows in the chat list live and opens.
+// Revoked (after a confirmation, announced), it opens nothing. axe finds nothing on the
 // section, the key dialog or the confirmation, in light and dark; no page errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,6 +114,28 @@ test('api keys: created by keyboard and shown once, used on /v1 only, revoked', 
       { timeout: 10_000, interval: 500, message: '"Last used" to be set after a reload' },
     );
     assert.notEqual(shown[3], '—');
+
+    // An exchange a script saves (`confab.save`) appears in the open page's chat list at once
+    // (no reload), and opens with its question and answer.
+    const saved = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'confab-demo',
+        messages: [{ role: 'user', content: 'Saved from a script' }],
+        confab: { save: true },
+      }),
+    });
+    assert.equal(saved.status, 200, 'a saved completion');
+    const completion = await saved.json();
+    const nav = page.getByRole('navigation', { name: 'Chats' });
+    const listed = nav.getByRole('button', { name: 'Saved from a script', exact: true });
+    await listed.waitFor({ timeout: 10_000 });
+    await listed.click();
+    await page.getByText('Saved from a script', { exact: true }).first().waitFor({ timeout: 10_000 });
+    await page.getByText(completion.choices[0].message.content.trim().slice(0, 30)).first().waitFor({ timeout: 10_000 });
+    await page.goto(`${url}/settings`);
+    await row.waitFor({ timeout: 10_000 });
 
     // Revoke, by keyboard, after a confirmation; the row goes and a status says so.
     await row.getByRole('button', { name: /^Revoke script/ }).focus();

@@ -21,6 +21,8 @@ pub struct CurrentUser {
     pub role: AccountRole,
     /// The limits set for this account alone (`None`: the default).
     pub limits: Limits,
+    /// The account has API keys (its `/v1` calls count against its limits too).
+    pub api_keys: bool,
 }
 
 /// The token from `Authorization: Bearer <token>`, if that header is present and well-formed.
@@ -87,6 +89,7 @@ impl FromRequestParts<AppState> for CurrentUser {
             session_id,
             role: standing.role,
             limits: standing.limits,
+            api_keys: standing.api_keys,
         })
     }
 }

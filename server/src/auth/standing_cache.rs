@@ -104,6 +104,7 @@ mod tests {
             role: AccountRole::Admin,
             status: AccountStatus::Active,
             limits: Limits::default(),
+            api_keys: false,
         }
     }
 

@@ -177,7 +177,11 @@ impl Drop for Books {
             usage: used,
             duration: self.started.elapsed(),
         });
-        tokio::spawn(async move {
+        // Dropped outside the runtime (it is shutting down): nothing can be written any more.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             if let Some((prompt, completion)) = used {
                 let increment =
                     Increment::new(user_id, &model, prompt, completion, chrono::Utc::now());

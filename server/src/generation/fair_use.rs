@@ -51,13 +51,22 @@ pub(super) async fn check(
         return Ok(Ok(None));
     }
     let since = SystemTime::now() - MINUTE;
-    // Answers and `/v1` calls that are not saved as chats count alike.
+    // Answers and `/v1` calls that are not saved as chats count alike (calls are looked for
+    // only for an account with API keys: no one else can make any).
     let (mut counted, calls) = tokio::try_join!(
         messages::counted_answers(&store.messages, user_id, since),
-        api_calls::counted(&store.api_calls, user_id, since),
+        async {
+            if limits.api_calls {
+                api_calls::counted(&store.api_calls, user_id, since).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
     )?;
-    counted.extend(calls);
-    counted.sort_unstable();
+    if !calls.is_empty() {
+        counted.extend(calls);
+        counted.sort_unstable();
+    }
     // Answers started after this one do not count against it.
     if let Some(answer) = answer {
         counted.retain(|(id, _)| *id <= answer);

@@ -23,6 +23,8 @@ pub struct FairUse {
     pub daily_tokens: u64,
     /// Tokens per user per UTC month (0: no limit).
     pub monthly_tokens: u64,
+    /// The user's `/v1` calls are counted too (an account with API keys: see `api_calls`).
+    pub api_calls: bool,
 }
 
 impl FairUse {
@@ -42,6 +44,7 @@ impl FairUse {
             per_minute: env.parse("RATE_LIMIT_MESSAGES_PER_MINUTE", 20)?,
             daily_tokens: env.parse("DAILY_TOKEN_QUOTA", 0)?,
             monthly_tokens: env.parse("MONTHLY_TOKEN_QUOTA", 0)?,
+            api_calls: false,
         })
     }
 
@@ -65,7 +68,15 @@ impl FairUse {
             per_minute: n(applied.messages_per_minute),
             daily_tokens: Limits::value(applied.daily_tokens),
             monthly_tokens: Limits::value(applied.monthly_tokens),
+            api_calls: false,
         }
+    }
+
+    /// The same, counting the user's `/v1` calls with their answers (an account with API
+    /// keys; for any other there are none, and nothing more is read).
+    pub fn counting_api_calls(mut self, api_calls: bool) -> Self {
+        self.api_calls = api_calls;
+        self
     }
 }
 

@@ -77,6 +77,7 @@ pub async fn stream_chat_within(
         let error = match timeout_at(deadline, open).await {
             Ok(Ok(chunks)) => {
                 replica.succeeded(&endpoint.name);
+                endpoint.set_reachable(true);
                 reader.chunks = chunks.boxed();
                 let label = replica.label.clone();
                 return Ok(futures::stream::unfold(reader, |mut reader| async move {
@@ -104,6 +105,10 @@ pub async fn stream_chat_within(
             replica.failed(&endpoint.name);
         }
         if !fails_over || attempt + 1 == replicas.len() {
+            // No replica could be reached: `/api/models` says so until one answers.
+            if matches!(error, UpstreamError::Connect(_)) && attempt + 1 == replicas.len() {
+                endpoint.set_reachable(false);
+            }
             return Err(error);
         }
         tracing::warn!(replica = %replica.label, code = error.code(), "failing over to the next replica");

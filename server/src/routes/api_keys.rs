@@ -17,7 +17,10 @@ use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     http::{Path, ValidatedJson},
     state::AppState,
-    store::api_keys::{self, NewKey},
+    store::{
+        api_keys::{self, NewKey},
+        users,
+    },
     views::{ApiKeyView, CreatedApiKey},
 };
 
@@ -68,6 +71,8 @@ async fn create_key(
             message: "an account keeps at most 25 API keys; revoke one first",
         });
     }
+    // Before the key exists: from now on the account's answers are counted with its calls.
+    users::note_api_keys(&state.store.users, user.user_id).await?;
     let lifetime = body.expires_in_days.map(|days| DAY * days);
     let new = NewKey::generate(user.user_id, name.to_owned(), lifetime);
     api_keys::insert(&state.store.api_keys, &new.doc).await?;

@@ -84,7 +84,11 @@ async fn stream_answer(
     request: Request,
     Received(received): Received,
 ) -> ApiResult<Response> {
-    let limits = state.generations.limits.for_account(user.limits);
+    let limits = state
+        .generations
+        .limits
+        .for_account(user.limits)
+        .counting_api_calls(user.api_keys);
     let (started, window) = generation::start(
         state,
         user.user_id,

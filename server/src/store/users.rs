@@ -164,6 +164,10 @@ pub struct Standing {
     pub status: AccountStatus,
     #[serde(default)]
     pub limits: Limits,
+    /// The account has made personal API keys: its `/v1` calls must be counted with its
+    /// answers against the fair-use limits (for everyone else there are none to count).
+    #[serde(default)]
+    pub api_keys: bool,
 }
 
 /// The standings of these accounts (those that exist and are not being deleted), in one read.
@@ -182,11 +186,26 @@ pub async fn standings(
     let found: Vec<WithId> = users
         .clone_with_type::<WithId>()
         .find(with_live(doc! { "_id": { "$in": ids } }))
-        .projection(doc! { "role": 1, "status": 1, "limits": 1 })
+        .projection(doc! { "role": 1, "status": 1, "limits": 1, "api_keys": 1 })
         .await?
         .try_collect()
         .await?;
     Ok(found.into_iter().map(|w| (w.id, w.standing)).collect())
+}
+
+/// Marks the account as one with API keys (once: later calls change nothing, so standing
+/// caches are cleared once).
+pub async fn note_api_keys(
+    users: &Collection<UserDoc>,
+    id: ObjectId,
+) -> mongodb::error::Result<()> {
+    users
+        .update_one(
+            doc! { "_id": id, "api_keys": { "$ne": true } },
+            doc! { "$set": { "api_keys": true } },
+        )
+        .await
+        .map(drop)
 }
 
 /// Records activity (a sign-in or a refresh).

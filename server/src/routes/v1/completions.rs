@@ -107,7 +107,11 @@ async fn respond(
         .filter(|(param, _)| resolved.params.get(*param).is_none())
         .map(|(param, _)| param.name())
         .collect();
-    let limits = state.generations.limits.for_account(user.limits);
+    let limits = state
+        .generations
+        .limits
+        .for_account(user.limits)
+        .counting_api_calls(true);
     let id = format!("chatcmpl-{}", ObjectId::new().to_hex());
     let model = resolved.model.id.clone();
     let (pieces, window, chat_id) = if completion.save {

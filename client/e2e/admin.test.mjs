@@ -17,9 +17,9 @@ import assert from 'node:assert/strict';
 import {
   audit,
   callApi,
-  confabUser,
   fakeUpstream,
   launch,
+  makeAdmin,
   registerUser,
   shots,
   signIn,
@@ -36,30 +36,6 @@ const skip = !url && 'CONFAB_E2E_URL not set';
 /** Refusals the test causes on purpose (a disabled member, the quota, a bad reset). */
 const expected = (p) => !/status of (401|403|409|422|429)/.test(p);
 
-async function token(login, password) {
-  const { status, body } = await callApi(url, 'POST', '/api/auth/login', { body: { email: login, password } });
-  assert.equal(status, 200, `sign-in of ${login}: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-/** Makes `username` an admin (the operator's command line) unless the server made it one. */
-async function makeAdmin(t, username, password) {
-  const bearer = await token(username, password);
-  const me = await callApi(url, 'GET', '/api/users/me', { token: bearer });
-  if (me.body.role === 'admin') return true;
-  const printed = confabUser('set-role', username, 'admin');
-  if (printed === null) {
-    t.skip('not an admin, and CONFAB_E2E_MONGODB is not set (or target/debug/confab is missing): no way to make one');
-    return false;
-  }
-  t.diagnostic(printed.trim());
-  // Servers remember an account's standing for up to a second: wait until it holds.
-  await until(async () => (await callApi(url, 'GET', '/api/admin/users?limit=1', { token: bearer })).status === 200, {
-    message: 'the admin role to reach the server',
-  });
-  return true;
-}
-
 test('admin: users, limits and quota, invites, usage and audit, by keyboard and axe-clean', { skip, timeout: 180_000 }, async (t) => {
   if (upstream) await fakeUpstream(upstream).behave({});
   const browser = await launch();
@@ -69,7 +45,7 @@ test('admin: users, limits and quota, invites, usage and audit, by keyboard and 
     const page = await context.newPage();
     const problems = watchProblems(page);
     const admin = await registerUser(page, url, 'e2e_admin');
-    if (!(await makeAdmin(t, admin.username, admin.password))) return;
+    if (!(await makeAdmin(t, url, admin.username, admin.password))) return;
 
     // A member to manage, signed up through the API.
     const member = `e2e_member_${Date.now()}`;
@@ -232,16 +208,6 @@ test('admin: users, limits and quota, invites, usage and audit, by keyboard and 
     await until(async () => (await days.count()) >= 28, { message: 'a row for each day' });
     await usage.getByRole('img', { name: /^Bar chart/ }).waitFor();
 
-    const auditLog = page.getByRole('region', { name: 'Audit log' });
-    const entries = auditLog.locator('tbody tr');
-    await until(async () => (await entries.count()) > 0, { message: 'audit entries' });
-    const more = auditLog.getByRole('button', { name: 'Load more entries' });
-    if (await more.count()) {
-      const shown = await entries.count();
-      await more.click();
-      await until(async () => (await entries.count()) > shown, { message: 'more audit entries' });
-    }
-
     // ---- axe, light and dark; every control named -----------------------------------------
     const found = [...(await audit(page, 'admin light'))];
     await page.emulateMedia({ colorScheme: 'dark' });
@@ -257,6 +223,22 @@ test('admin: users, limits and quota, invites, usage and audit, by keyboard and 
     await dialog.getByRole('button', { name: 'Delete user' }).click();
     await users.getByText('No user matches.').waitFor({ timeout: 10_000 });
     assert.equal((await callApi(url, 'POST', '/api/auth/login', { body: { email: member, password: memberPassword } })).status, 401);
+
+    // The audit log as it is now (the page was opened before this test's own actions were
+    // logged): the limits set and the member deleted are there.
+    await page.reload();
+    const auditLog = page.getByRole('region', { name: 'Audit log' });
+    const entries = auditLog.locator('tbody tr');
+    await until(async () => (await entries.count()) > 0, { timeout: 10_000, message: 'audit entries' });
+    const logged = await auditLog.innerText();
+    assert.ok(logged.includes('user.update') && logged.includes('user.delete'), `this test's actions are logged:\n${logged}`);
+    const more = auditLog.getByRole('button', { name: 'Load more entries' });
+    if (await more.count()) {
+      const shown = await entries.count();
+      await more.click();
+      await until(async () => (await entries.count()) > shown, { message: 'more audit entries' });
+    }
+    found.push(...(await audit(page, 'admin audit log')));
 
     assert.equal(found.length, 0, `axe violations:\n${found.join('\n')}`);
     assert.deepEqual(problems.filter(expected), [], 'no page errors, console errors or CSP violations');

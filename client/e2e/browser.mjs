@@ -285,3 +285,31 @@ export async function tabTo(page, isTarget, { max = 100, what = 'the target' } =
 export async function idle(page, { timeout = 15_000 } = {}) {
   await page.waitForFunction(() => !document.querySelector('button.stop'), null, { timeout });
 }
+
+/** An access token for `login` (asserting the sign-in worked). */
+export async function signInToken(base, login, password) {
+  const { status, body } = await callApi(base, 'POST', '/api/auth/login', { body: { email: login, password } });
+  if (status !== 200) throw new Error(`sign-in of ${login}: ${status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/**
+ * Makes `username` an admin (the operator's command line) unless the server made it one; skips
+ * the test (false) when there is no way to.
+ */
+export async function makeAdmin(t, base, username, password) {
+  const bearer = await signInToken(base, username, password);
+  const me = await callApi(base, 'GET', '/api/users/me', { token: bearer });
+  if (me.body.role === 'admin') return true;
+  const printed = confabUser('set-role', username, 'admin');
+  if (printed === null) {
+    t.skip('not an admin, and CONFAB_E2E_MONGODB is not set (or target/debug/confab is missing): no way to make one');
+    return false;
+  }
+  t.diagnostic(printed.trim());
+  // Servers remember an account's standing for up to a second: wait until it holds.
+  await until(async () => (await callApi(base, 'GET', '/api/admin/users?limit=1', { token: bearer })).status === 200, {
+    message: 'the admin role to reach the server',
+  });
+  return true;
+}

@@ -17,13 +17,14 @@ import assert from 'node:assert/strict';
 import {
   audit,
   callApi,
-  confabUser,
   fakeUpstream,
   idle,
   launch,
+  makeAdmin,
   registerUser,
   shots,
   signIn,
+  signInToken,
   unnamedControls,
   until,
   watchProblems,
@@ -50,30 +51,6 @@ const residency = () => control('GET', '/__residency');
 const residencyCalls = () => control('GET', '/__residency_calls');
 const reset = () => control('POST', '/__reset');
 
-async function token(login, password) {
-  const { status, body } = await callApi(url, 'POST', '/api/auth/login', { body: { email: login, password } });
-  assert.equal(status, 200, `sign-in of ${login}: ${JSON.stringify(body)}`);
-  return body.access_token;
-}
-
-/** Makes `username` an admin (the operator's command line) unless the server made it one. */
-async function makeAdmin(t, username, password) {
-  const bearer = await token(username, password);
-  const me = await callApi(url, 'GET', '/api/users/me', { token: bearer });
-  if (me.body.role === 'admin') return true;
-  const printed = confabUser('set-role', username, 'admin');
-  if (printed === null) {
-    t.skip('not an admin, and CONFAB_E2E_MONGODB is not set (or target/debug/confab is missing): no way to make one');
-    return false;
-  }
-  t.diagnostic(printed.trim());
-  // Servers remember an account's standing for up to a second: wait until it holds.
-  await until(async () => (await callApi(url, 'GET', '/api/admin/users?limit=1', { token: bearer })).status === 200, {
-    message: 'the admin role to reach the server',
-  });
-  return true;
-}
-
 /** Refusals the test causes on purpose (the member at the admin API). */
 const expected = (p) => !/status of (401|403)/.test(p);
 
@@ -84,7 +61,7 @@ test('models: load and unload as admin, by keyboard and axe-clean; an answer say
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     const problems = watchProblems(page);
     const admin = await registerUser(page, url, 'e2e_models_admin');
-    if (!(await makeAdmin(t, admin.username, admin.password))) return;
+    if (!(await makeAdmin(t, url, admin.username, admin.password))) return;
 
     // ---- the admin's Models section ---------------------------------------------------------
     await page.reload();
@@ -150,7 +127,7 @@ test('models: load and unload as admin, by keyboard and axe-clean; an answer say
     await member.goto(`${url}/admin`);
     await member.getByText('Only admins can open this page.').waitFor({ timeout: 10_000 });
     assert.equal(await member.getByRole('region', { name: 'Models' }).count(), 0);
-    const bearer = await token(username, password);
+    const bearer = await signInToken(url, username, password);
     assert.equal((await callApi(url, 'GET', '/api/admin/models', { token: bearer })).status, 403);
     assert.equal((await callApi(url, 'POST', '/api/admin/models/router-model/unload', { token: bearer })).status, 403);
 

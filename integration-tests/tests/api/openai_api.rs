@@ -83,6 +83,14 @@ async fn post_raw(app: &TestApp, key: &str, body: &[u8]) -> (StatusCode, Value) 
     (status, json(response).await)
 }
 
+/// A request the server refuses: its status and OpenAI-shaped error.
+async fn refused(
+    client: &Client<OpenAIConfig>,
+    request: CreateChatCompletionRequest,
+) -> (u16, async_openai::error::ApiError) {
+    api_error(client.chat().create(request).await.expect_err("refused"))
+}
+
 fn api_error(error: OpenAIError) -> (u16, async_openai::error::ApiError) {
     match error {
         OpenAIError::ApiError(response) => (response.status_code.as_u16(), response.api_error),
@@ -251,13 +259,7 @@ async fn bad_bodies_are_openai_shaped_400s_and_an_unknown_model_is_a_404() {
 
     let mut unknown = request("q");
     unknown.model = "gpt-9".to_owned();
-    let (status, error) = api_error(
-        client
-            .chat()
-            .create(unknown)
-            .await
-            .expect_err("unknown model"),
-    );
+    let (status, error) = refused(&client, unknown).await;
     assert_eq!(
         (status, error.code.as_deref()),
         (404, Some("model_not_found"))
@@ -381,18 +383,12 @@ async fn key_traffic_counts_against_its_owners_rate_limit_and_token_quota() {
     client.chat().create(request("one")).await.expect("first");
     let chat = ada.new_chat().await;
     ada.send(&chat, "two").await.done().await;
-    let (status, error) = api_error(
-        client
-            .chat()
-            .create(request("three"))
-            .await
-            .expect_err("over"),
-    );
+    let (status, error) = refused(&client, request("three")).await;
     assert_eq!((status, error.code.as_deref()), (429, Some("rate_limited")));
     assert_eq!(upstream.request_count(), 2);
-    let refused = ada.try_send(&chat, "four").await;
+    let in_chat = ada.try_send(&chat, "four").await;
     assert_eq!(
-        refused.status(),
+        in_chat.status(),
         StatusCode::TOO_MANY_REQUESTS,
         "the /v1 call counts in chats too"
     );
@@ -407,13 +403,7 @@ async fn key_traffic_counts_against_its_owners_rate_limit_and_token_quota() {
     let usage = json(ada.raw(Method::GET, "/api/users/me/usage", None).await).await;
     let used = usage["today"]["total_tokens"].as_u64().expect("total");
     assert!(used >= 10, "two answers' tokens counted: {usage}");
-    let (status, error) = api_error(
-        client
-            .chat()
-            .create(request("five"))
-            .await
-            .expect_err("quota"),
-    );
+    let (status, error) = refused(&client, request("five")).await;
     assert_eq!(
         (status, error.code.as_deref()),
         (429, Some("quota_exceeded"))
@@ -436,13 +426,7 @@ async fn concurrent_key_calls_are_limited_and_a_call_ends_when_its_caller_goes_a
     slow.stream = Some(true);
     let mut first = client.chat().create_stream(slow).await.expect("stream");
     first.next().await.expect("a first chunk").expect("chunk");
-    let (status, error) = api_error(
-        client
-            .chat()
-            .create(request("second"))
-            .await
-            .expect_err("busy"),
-    );
+    let (status, error) = refused(&client, request("second")).await;
     assert_eq!(
         (status, error.code.as_deref()),
         (429, Some("too_many_generations"))

@@ -77,9 +77,7 @@ async fn load_model(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<AdminModelView>)> {
-    let model = state.catalog.load(&id).await?;
-    record(&state, &admin, ip, "model.load", id, String::new()).await;
-    Ok((StatusCode::ACCEPTED, Json(AdminModelView::from(&model))))
+    act(&state, &admin, ip, id, Action::Load).await
 }
 
 /// Unloads a model from its server's memory (202, with its state then).
@@ -99,7 +97,27 @@ async fn unload_model(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<AdminModelView>)> {
-    let model = state.catalog.unload(&id).await?;
-    record(&state, &admin, ip, "model.unload", id, String::new()).await;
+    act(&state, &admin, ip, id, Action::Unload).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Load,
+    Unload,
+}
+
+/// Loads or unloads, records it in the audit log, and answers with the model's state then.
+async fn act(
+    state: &AppState,
+    admin: &Admin,
+    ip: std::net::IpAddr,
+    id: String,
+    action: Action,
+) -> ApiResult<(StatusCode, Json<AdminModelView>)> {
+    let (model, name) = match action {
+        Action::Load => (state.catalog.load(&id).await?, "model.load"),
+        Action::Unload => (state.catalog.unload(&id).await?, "model.unload"),
+    };
+    record(state, admin, ip, name, id, String::new()).await;
     Ok((StatusCode::ACCEPTED, Json(AdminModelView::from(&model))))
 }

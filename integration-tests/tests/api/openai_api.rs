@@ -91,6 +91,14 @@ async fn refused(
     api_error(client.chat().create(request).await.expect_err("refused"))
 }
 
+/// Another key of the user's, for raw requests.
+async fn key_of(user: &SignedIn) -> String {
+    new_key(user, "raw").await["key"]
+        .as_str()
+        .expect("key")
+        .to_owned()
+}
+
 fn api_error(error: OpenAIError) -> (u16, async_openai::error::ApiError) {
     match error {
         OpenAIError::ApiError(response) => (response.status_code.as_u16(), response.api_error),
@@ -386,6 +394,23 @@ async fn key_traffic_counts_against_its_owners_rate_limit_and_token_quota() {
     let (status, error) = refused(&client, request("three")).await;
     assert_eq!((status, error.code.as_deref()), (429, Some("rate_limited")));
     assert_eq!(upstream.request_count(), 2);
+    // Saved, it is refused the same, and leaves no chat behind.
+    let (status, error) = post_raw(
+        &app,
+        &key_of(&ada).await,
+        body!({ "model": "confab-demo", "confab": { "save": true },
+            "messages": [{ "role": "system", "content": "s" }, { "role": "user", "content": "q" }] })
+        .to_string()
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{error}");
+    assert_eq!(error["error"]["code"], "rate_limited");
+    assert_eq!(
+        ada.list_chats("").await.chats.len(),
+        1,
+        "only the chat of `two`"
+    );
     let in_chat = ada.try_send(&chat, "four").await;
     assert_eq!(
         in_chat.status(),

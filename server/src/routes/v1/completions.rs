@@ -278,9 +278,16 @@ async fn saved(
         parameters: None,
         client_request_id: None,
     };
-    let (started, window) = generation::start(state, user_id, limits, chat.id, request, received)
-        .await
-        .map_err(ApiError::from)?;
+    let (started, window) =
+        match generation::start(state, user_id, limits, chat.id, request, received).await {
+            Ok(started) => started,
+            Err(error) => {
+                // Nothing was answered (over a limit, shutting down…): the chat made for the
+                // exchange goes again, and the owner's clients are told.
+                discard(state, user_id, chat.id).await;
+                return Err(ApiError::from(error).into());
+            }
+        };
     let pieces = match started {
         Started::Live(generation) => generation_pieces(generation),
         Started::Finished { answer, .. } => futures::stream::iter(ended_pieces(&answer)).boxed(),
@@ -292,6 +299,20 @@ async fn saved(
         }
     };
     Ok((pieces, window, chat.id))
+}
+
+/// Deletes a chat made for an exchange that did not start (best effort: logged if it fails).
+async fn discard(state: &AppState, user_id: ObjectId, chat_id: ObjectId) {
+    let deleted = tokio::try_join!(
+        chats::delete(&state.store.chats, user_id, chat_id),
+        crate::store::messages::delete_for_chat(&state.store.messages, chat_id),
+    );
+    if let Err(err) = deleted {
+        tracing::warn!(%chat_id, error = %err, "deleting the chat of an exchange that did not start failed");
+    }
+    state
+        .events
+        .publish(user_id, LiveEvent::chat_deleted(chat_id));
 }
 
 /// The earlier messages of a saved exchange, as one branch.

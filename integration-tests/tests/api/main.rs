@@ -24,6 +24,7 @@ mod metrics;
 mod my_account;
 mod openai_api;
 mod openapi;
+mod organise;
 mod outage;
 mod parameters;
 mod presets;

@@ -131,9 +131,13 @@ pub struct ListQuery {
     limit: Option<i64>,
     /// `next_cursor` of the previous page (opaque).
     cursor: Option<String>,
-    /// Searches titles and message text (case-insensitive, literal).
+    /// Searches titles and message text (case-insensitive, literal); finds archived chats too.
     #[param(max_length = 200)]
     q: Option<String>,
+    /// `true`: only the archived chats (else they are left out, but for a search).
+    archived: Option<bool>,
+    /// Only the chats in this folder (one of the caller's).
+    folder_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -143,7 +147,7 @@ pub struct ChatPage {
     next_cursor: Option<String>,
 }
 
-/// The caller's chats, most recent activity first.
+/// The caller's chats: pinned ones first, then by most recent activity.
 #[utoipa::path(get, path = "/api/chats", tag = "chats", security(("bearer" = [])),
     params(ListQuery),
     responses(
@@ -179,23 +183,29 @@ async fn list_chats(
         }
         None => None,
     };
+    let folder_id = match query.folder_id.as_deref() {
+        Some(raw) => Some(owned_folder(&state, user.user_id, raw).await?.id),
+        None => None,
+    };
+    let listing = chats::Listing {
+        archived: query.archived == Some(true),
+        folder_id,
+    };
     let mut page = chats::list(
         &state.store.chats,
         user.user_id,
         limit + 1,
         after,
         search.as_ref().map(|(p, ids)| (p.as_str(), ids.clone())),
+        &listing,
     )
     .await?;
     let more = page.len() as i64 > limit;
     page.truncate(usize::try_from(limit).unwrap_or(30));
-    let next_cursor = more.then(|| page.last()).flatten().map(|last| {
-        Cursor {
-            updated_at: last.updated_at,
-            id: last.id,
-        }
-        .encode()
-    });
+    let next_cursor = more
+        .then(|| page.last())
+        .flatten()
+        .map(|last| Cursor::of(last).encode());
     Ok(Json(ChatPage {
         chats: page.iter().map(ChatView::from).collect(),
         next_cursor,
@@ -228,9 +238,38 @@ pub struct UpdateChat {
     preset_id: Option<String>,
     /// The branch on screen: a message of this chat.
     current_message_id: Option<String>,
+    /// Pinned chats are listed first.
+    pinned: Option<bool>,
+    /// Archived chats are left out of the list (but not of search).
+    archived: Option<bool>,
+    /// The caller's folder to file it in; `null` takes it out of its folder.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    folder_id: Option<Option<String>>,
 }
 
-/// Renames a chat, changes its default parameters, or records the branch on screen.
+/// A field that may be `null` (`Some(None)`), as opposed to absent (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// The caller's folder by the id given (404 `folder` otherwise).
+pub async fn owned_folder(
+    state: &AppState,
+    user_id: ObjectId,
+    raw: &str,
+) -> ApiResult<crate::store::folders::FolderDoc> {
+    let id = ObjectId::parse_str(raw).map_err(|_| ApiError::NotFound("folder"))?;
+    crate::store::folders::find_owned(&state.store.folders, user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound("folder"))
+}
+
+/// Renames a chat, changes its default parameters, records the branch on screen, pins or
+/// archives it, or files it in a folder (pinning, archiving and filing are not activity: the
+/// chat keeps its place by `updated_at`).
 #[utoipa::path(patch, path = "/api/chats/{id}", tag = "chats", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = UpdateChat,
     responses(
@@ -272,6 +311,13 @@ async fn update_chat(
             .ok_or_else(not_here)?;
         change.current_message_id = Some(message_id);
     }
+    change.pinned = body.pinned;
+    change.archived = body.archived;
+    change.folder_id = match body.folder_id {
+        Some(Some(raw)) => Some(Some(owned_folder(&state, user.user_id, &raw).await?.id)),
+        Some(None) => Some(None),
+        None => None,
+    };
     let updated = chats::update(&state.store.chats, user.user_id, chat.id, &change)
         .await?
         .ok_or(ApiError::NotFound("chat"))?;

@@ -7,6 +7,7 @@ mod auth;
 mod chats;
 mod client;
 mod feedback;
+mod folders;
 mod health;
 mod live;
 mod messages;
@@ -37,6 +38,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(live::routes())
         .merge(chats::routes())
         .merge(presets::routes())
+        .merge(folders::routes())
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())

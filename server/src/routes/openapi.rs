@@ -56,6 +56,7 @@ use crate::{
         (name = "models", description = "Upstream models and their parameters"),
         (name = "chats", description = "Chats"),
         (name = "presets", description = "Named parameter sets, private and shared"),
+        (name = "folders", description = "Folders of chats"),
         (name = "live", description = "Live events over WebSocket"),
         (name = "messages", description = "Message trees and streamed answers"),
         (name = "votes", description = "Votes on answers"),

@@ -35,6 +35,7 @@ impl Store {
         self.presets.delete_many(owned.clone()).await?;
         self.messages.delete_many(owned.clone()).await?;
         self.chats.delete_many(owned.clone()).await?;
+        self.folders.delete_many(owned.clone()).await?;
         self.events.delete_many(owned.clone()).await?;
         self.usage.delete_many(owned.clone()).await?;
         // The sign-in failure counters keyed by the account.

@@ -29,6 +29,16 @@ pub struct ChatDoc {
     pub created_at: DateTime,
     /// Last activity; chats are listed newest first by this.
     pub updated_at: DateTime,
+    /// Listed before the others. Stored only when true (the list sorts on it: every other chat
+    /// must have no value, not `false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
+    /// Hidden from the list unless asked for; still found by search. Stored only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+    /// The folder it is in (at most one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder_id: Option<ObjectId>,
 }
 
 impl ChatDoc {
@@ -43,6 +53,9 @@ impl ChatDoc {
             preset_id: None,
             created_at: now,
             updated_at: now,
+            pinned: false,
+            archived: false,
+            folder_id: None,
         }
     }
 }
@@ -50,17 +63,28 @@ impl ChatDoc {
 /// 9999-12-31T23:59:59.999Z, the last instant every date library can represent.
 const MAX_MILLIS: i64 = 253_402_300_799_999;
 
-/// Where a page of the chat list ends: `(updated_at, id)` of its last chat, opaque to clients.
+/// Where a page of the chat list ends: `(pinned, updated_at, id)` of its last chat, opaque to
+/// clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
+    pub pinned: bool,
     pub updated_at: DateTime,
     pub id: ObjectId,
 }
 
 impl Cursor {
+    pub fn of(chat: &ChatDoc) -> Self {
+        Self {
+            pinned: chat.pinned,
+            updated_at: chat.updated_at,
+            id: chat.id,
+        }
+    }
+
     pub fn encode(&self) -> String {
+        let pinned = if self.pinned { "p:" } else { "" };
         URL_SAFE_NO_PAD.encode(format!(
-            "{}:{}",
+            "{pinned}{}:{}",
             self.updated_at.timestamp_millis(),
             self.id.to_hex()
         ))
@@ -71,12 +95,17 @@ impl Cursor {
     pub fn decode(raw: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = String::from_utf8(bytes).ok()?;
+        let (pinned, text) = match text.strip_prefix("p:") {
+            Some(rest) => (true, rest),
+            None => (false, text.as_str()),
+        };
         let (millis, id) = text.split_once(':')?;
         let millis: i64 = millis.parse().ok()?;
         if !(0..=MAX_MILLIS).contains(&millis) {
             return None;
         }
         Some(Self {
+            pinned,
             updated_at: DateTime::from_millis(millis),
             id: ObjectId::parse_str(id).ok()?,
         })
@@ -99,22 +128,50 @@ pub async fn find_owned(
         .await
 }
 
-/// A page of the user's chats, newest activity first. `matching` restricts to chats whose title
-/// matches the (already escaped) pattern or whose id is in `message_hits`.
+/// Which of the user's chats a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Only the archived ones (else: the others, unless searching, which finds both).
+    pub archived: bool,
+    /// Only those in this folder.
+    pub folder_id: Option<ObjectId>,
+}
+
+/// A page of the user's chats: pinned ones first, then by newest activity. `search` restricts
+/// to chats whose title matches the (already escaped) pattern or whose id is in the message
+/// hits; it finds archived chats too.
 pub async fn list(
     chats: &Collection<ChatDoc>,
     user_id: ObjectId,
     limit: i64,
     after: Option<Cursor>,
     search: Option<(&str, Vec<ObjectId>)>,
+    listing: &Listing,
 ) -> mongodb::error::Result<Vec<ChatDoc>> {
     let mut filter = doc! { "user_id": user_id };
     let mut clauses: Vec<Document> = Vec::new();
+    if listing.archived {
+        filter.insert("archived", true);
+    } else if search.is_none() {
+        filter.insert("archived", doc! { "$ne": true });
+    }
+    if let Some(folder) = listing.folder_id {
+        filter.insert("folder_id", folder);
+    }
     if let Some(cursor) = after {
-        clauses.push(doc! { "$or": [
+        let later = doc! { "$or": [
             { "updated_at": { "$lt": cursor.updated_at } },
             { "updated_at": cursor.updated_at, "_id": { "$lt": cursor.id } },
-        ] });
+        ] };
+        clauses.push(if cursor.pinned {
+            // Further down the pinned chats, or any chat that is not pinned.
+            doc! { "$or": [
+                { "$and": [{ "pinned": true }, later] },
+                { "pinned": { "$ne": true } },
+            ] }
+        } else {
+            doc! { "$and": [{ "pinned": { "$ne": true } }, later] }
+        });
     }
     if let Some((pattern, ids)) = search {
         clauses.push(doc! { "$or": [
@@ -127,7 +184,7 @@ pub async fn list(
     }
     chats
         .find(filter)
-        .sort(doc! { "updated_at": -1, "_id": -1 })
+        .sort(doc! { "pinned": -1, "updated_at": -1, "_id": -1 })
         .limit(limit)
         .await?
         .try_collect()
@@ -146,11 +203,53 @@ pub struct ChatUpdate {
     pub preset_id: Option<Option<ObjectId>>,
     /// The leaf of the branch on screen.
     pub current_message_id: Option<ObjectId>,
+    /// Pin or unpin (not activity: `updated_at` stays).
+    pub pinned: Option<bool>,
+    /// Archive or bring back (not activity).
+    pub archived: Option<bool>,
+    /// Move into a folder, or out of any (`Some(None)`; not activity).
+    pub folder_id: Option<Option<ObjectId>>,
 }
 
 impl ChatUpdate {
+    /// Whether it changes what the chat holds (its last activity), not only where it is filed.
+    fn is_activity(&self) -> bool {
+        self.title.is_some()
+            || self.parameters.is_some()
+            || self.preset_id.is_some()
+            || self.current_message_id.is_some()
+    }
+
+    /// What is cleared: `false` and "no folder" are stored as no value.
+    pub(super) fn to_unset(&self) -> Document {
+        let mut unset = Document::new();
+        if self.pinned == Some(false) {
+            unset.insert("pinned", "");
+        }
+        if self.archived == Some(false) {
+            unset.insert("archived", "");
+        }
+        if self.folder_id == Some(None) {
+            unset.insert("folder_id", "");
+        }
+        unset
+    }
+
     pub(super) fn to_set(&self) -> mongodb::error::Result<Document> {
-        let mut set = doc! { "updated_at": DateTime::now() };
+        let mut set = if self.is_activity() {
+            doc! { "updated_at": DateTime::now() }
+        } else {
+            Document::new()
+        };
+        if self.pinned == Some(true) {
+            set.insert("pinned", true);
+        }
+        if self.archived == Some(true) {
+            set.insert("archived", true);
+        }
+        if let Some(Some(folder)) = self.folder_id {
+            set.insert("folder_id", folder);
+        }
         if let Some(title) = &self.title {
             set.insert("title", title.clone());
         }
@@ -178,7 +277,52 @@ pub async fn update(
     chat_id: ObjectId,
     change: &ChatUpdate,
 ) -> mongodb::error::Result<Option<ChatDoc>> {
-    set_fields(chats, user_id, chat_id, change.to_set()?).await
+    let mut update = doc! {};
+    let (set, unset) = (change.to_set()?, change.to_unset());
+    if !set.is_empty() {
+        update.insert("$set", set);
+    }
+    if !unset.is_empty() {
+        update.insert("$unset", unset);
+    }
+    if update.is_empty() {
+        return find_owned(chats, user_id, chat_id).await;
+    }
+    chats
+        .find_one_and_update(doc! { "_id": chat_id, "user_id": user_id }, update)
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await
+}
+
+/// Takes every chat of the user out of `folder_id` (the folder is being deleted: its chats
+/// stay); the chats as they are after it.
+pub async fn leave_folder(
+    chats: &Collection<ChatDoc>,
+    user_id: ObjectId,
+    folder_id: ObjectId,
+) -> mongodb::error::Result<Vec<ChatDoc>> {
+    let filed = doc! { "user_id": user_id, "folder_id": folder_id };
+    let ids: Vec<ObjectId> = chats
+        .clone_with_type::<Document>()
+        .find(filed.clone())
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect::<Vec<Document>>()
+        .await?
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    chats
+        .update_many(filed, doc! { "$unset": { "folder_id": "" } })
+        .await?;
+    chats
+        .find(doc! { "_id": { "$in": &ids }, "user_id": user_id })
+        .await?
+        .try_collect()
+        .await
 }
 
 /// Sets `set` on the user's chat; the updated chat, if found.
@@ -214,11 +358,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let cursor = Cursor {
-            updated_at: DateTime::from_millis(1_700_000_000_123),
-            id: ObjectId::new(),
-        };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for pinned in [false, true] {
+            let cursor = Cursor {
+                pinned,
+                updated_at: DateTime::from_millis(1_700_000_000_123),
+                id: ObjectId::new(),
+            };
+            assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        }
         for bad in ["", "garbage", "bm90OmFuOmlk", "MTIzOnh5eg"] {
             assert_eq!(Cursor::decode(bad), None, "{bad}");
         }

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod chats;
 mod errors;
 pub mod events;
+pub mod folders;
 pub mod instances;
 pub mod invites;
 pub mod messages;
@@ -102,6 +103,8 @@ pub struct Store {
     pub instances: Collection<instances::InstanceDoc>,
     /// Sign-up codes.
     pub invites: Collection<invites::InviteDoc>,
+    /// Users' folders of chats.
+    pub folders: Collection<folders::FolderDoc>,
     /// Named parameter sets, private and shared.
     pub presets: Collection<presets::PresetDoc>,
     /// `/v1` calls not saved as chats, counted against the fair-use limits.
@@ -165,6 +168,7 @@ impl Store {
             instances: db.collection("instances"),
             invites: db.collection_with_options("invites", durable.clone()),
             presets: db.collection_with_options("presets", durable.clone()),
+            folders: db.collection_with_options("folders", durable.clone()),
             api_keys: db.collection_with_options("api_keys", durable.clone()),
             api_calls: db.collection("api_calls"),
             usage: db.collection("usage"),
@@ -337,6 +341,18 @@ impl Store {
             .create_indexes([IndexModel::builder()
                 .keys(doc! { "user_id": 1, "name_lower": 1 })
                 .options(unique(presets::NAME_INDEX))
+                .build()])
+            .await?;
+        self.folders
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "user_id": 1, "name_lower": 1 })
+                .options(unique(folders::NAME_INDEX))
+                .build()])
+            .await?;
+        self.chats
+            .create_indexes([IndexModel::builder()
+                .keys(doc! { "user_id": 1, "pinned": -1, "updated_at": -1, "_id": -1 })
+                .options(named("chats_by_user_pinned"))
                 .build()])
             .await?;
         self.api_calls

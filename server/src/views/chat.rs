@@ -19,6 +19,12 @@ pub struct ChatView {
     pub preset_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Listed first.
+    pub pinned: bool,
+    /// Left out of the list; a search finds it (and says so with this).
+    pub archived: bool,
+    /// The folder it is in.
+    pub folder_id: Option<String>,
 }
 
 impl From<&ChatDoc> for ChatView {
@@ -31,6 +37,9 @@ impl From<&ChatDoc> for ChatView {
             preset_id: chat.preset_id.map(|id| id.to_hex()),
             created_at: chat.created_at.to_chrono(),
             updated_at: chat.updated_at.to_chrono(),
+            pinned: chat.pinned,
+            archived: chat.archived,
+            folder_id: chat.folder_id.map(|id| id.to_hex()),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod account;
 mod api_key;
 mod chat;
 mod feedback;
+mod folder;
 mod message;
 mod models;
 mod preset;
@@ -17,6 +18,7 @@ mod vote;
 pub use api_key::{ApiKeyView, CreatedApiKey};
 pub use chat::ChatView;
 pub use feedback::FeedbackRecord;
+pub use folder::FolderView;
 pub use message::MessageView;
 pub use models::{
     AdminModelView, LimitsView, ModelSource, ModelView, ModelsView, ParamType, ParamView,

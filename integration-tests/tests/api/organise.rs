@@ -1,0 +1,188 @@
+//! Organising chats: pinned chats first (across pages), archived ones out of the list but
+//! found by search, folders (unique names, their chats listed by folder, deleting one keeps
+//! its chats), and another user's folder is 404 everywhere.
+
+use integration_tests::{Chat, SignedIn, json, spawn_chat};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json as body};
+
+fn titles(page: &integration_tests::ChatPage) -> Vec<String> {
+    page.chats
+        .iter()
+        .map(|c| c["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Every page of `query`, following `next_cursor`.
+async fn all_pages(user: &SignedIn, query: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let q = match &cursor {
+            Some(c) => format!("{query}&cursor={c}"),
+            None => query.to_owned(),
+        };
+        let page = user.list_chats(&q).await;
+        seen.extend(titles(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+    panic!("too many pages: {seen:?}");
+}
+
+async fn titled(user: &SignedIn, title: &str) -> Chat {
+    user.create_chat(body!({ "title": title })).await
+}
+
+async fn folder(user: &SignedIn, name: &str) -> Value {
+    let response = user
+        .raw(Method::POST, "/api/folders", Some(&body!({ "name": name })))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    json(response).await
+}
+
+#[tokio::test]
+async fn pinned_chats_come_first_on_every_page_and_archived_ones_only_when_asked() {
+    let (_app, _upstream, ada, _first) = spawn_chat(&[]).await;
+    // Oldest first: c1 … c6 (each newer than the one before).
+    let mut chats = Vec::new();
+    for i in 1..=6 {
+        chats.push(titled(&ada, &format!("c{i}")).await);
+    }
+    // Pin two old ones; pinning is not activity: they keep their order among the pinned.
+    for i in [0, 2] {
+        let pinned = ada.update_chat(&chats[i], body!({ "pinned": true })).await;
+        assert_eq!(pinned["pinned"], true);
+        assert_eq!(pinned["updated_at"], chats[i]["updated_at"], "not activity");
+    }
+    let archived = ada
+        .update_chat(&chats[4], body!({ "archived": true }))
+        .await;
+    assert_eq!(archived["archived"], true);
+
+    // Pages of two: the pinned first, newest first, then the others; the archived one left out.
+    let listed = all_pages(&ada, "limit=2").await;
+    assert_eq!(listed[..5], ["c3", "c1", "c6", "c4", "c2"], "{listed:?}");
+    assert!(!listed.contains(&"c5".to_owned()));
+
+    // Only the archived ones; search finds it with its marker.
+    assert_eq!(all_pages(&ada, "archived=true").await, ["c5"]);
+    let found = ada.list_chats("q=c5").await;
+    assert_eq!(titles(&found), ["c5"]);
+    assert_eq!(found.chats[0]["archived"], true);
+
+    // Unpinned and brought back: stored as no value, listed by activity again.
+    ada.update_chat(&chats[2], body!({ "pinned": false })).await;
+    let back = ada
+        .update_chat(&chats[4], body!({ "archived": false }))
+        .await;
+    assert_eq!(
+        (back["archived"].clone(), back["pinned"].clone()),
+        (body!(false), body!(false))
+    );
+    let listed = all_pages(&ada, "limit=4").await;
+    assert_eq!(
+        listed[..6],
+        ["c1", "c6", "c5", "c4", "c3", "c2"],
+        "{listed:?}"
+    );
+    for bad in [body!({ "pinned": "yes" }), body!({ "archived": 1 })] {
+        let refused = ada.try_update_chat(&chats[0], &bad).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn folders_hold_chats_and_deleting_one_keeps_them() {
+    let (app, _upstream, ada, _first) = spawn_chat(&[]).await;
+    let bob = app.signed_in().await;
+    let work = folder(&ada, " Work ").await;
+    assert_eq!(work["name"], "Work");
+    let home = folder(&ada, "Home").await;
+    let duplicate = ada
+        .raw(
+            Method::POST,
+            "/api/folders",
+            Some(&body!({ "name": "work" })),
+        )
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+    let listed = json(ada.raw(Method::GET, "/api/folders", None).await).await;
+    let names: Vec<&str> = listed["folders"]
+        .as_array()
+        .expect("folders")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["Work", "Home"]);
+
+    let report = titled(&ada, "report").await;
+    let recipe = titled(&ada, "recipe").await;
+    let filed = ada
+        .update_chat(&report, body!({ "folder_id": work["id"] }))
+        .await;
+    assert_eq!(filed["folder_id"], work["id"]);
+    ada.update_chat(&recipe, body!({ "folder_id": home["id"] }))
+        .await;
+    let in_work = format!("folder_id={}", work["id"].as_str().expect("id"));
+    assert_eq!(titles(&ada.list_chats(&in_work).await), ["report"]);
+
+    // Another user's folder: 404 to list by, to file into, to change, to delete.
+    let path = format!("/api/folders/{}", work["id"].as_str().expect("id"));
+    assert_eq!(
+        bob.try_list_chats(&in_work).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let bobs = titled(&bob, "bob's").await;
+    assert_eq!(
+        bob.try_update_chat(&bobs, &body!({ "folder_id": work["id"] }))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    for (method, change) in [
+        (Method::PATCH, Some(body!({ "name": "Mine" }))),
+        (Method::DELETE, None),
+    ] {
+        let response = bob.raw(method.clone(), &path, change.as_ref()).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method}");
+    }
+
+    // Renamed and reordered; moved out with null.
+    let renamed = json(
+        ada.raw(
+            Method::PATCH,
+            &path,
+            Some(&body!({ "name": "Office", "order": 5 })),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (renamed["name"].clone(), renamed["order"].clone()),
+        (body!("Office"), body!(5))
+    );
+    let out = ada.update_chat(&recipe, body!({ "folder_id": null })).await;
+    assert_eq!(out["folder_id"], Value::Null);
+
+    // Deleting the folder keeps its chats, out of any folder.
+    let deleted = ada.raw(Method::DELETE, &path, None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let kept = ada.chat(&report).await;
+    assert_eq!(kept["folder_id"], Value::Null);
+    assert_eq!(
+        ada.try_list_chats(&in_work).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for bad in [
+        body!({ "name": "" }),
+        body!({ "name": "   " }),
+        body!({ "name": "x".repeat(101) }),
+    ] {
+        let refused = ada.raw(Method::POST, "/api/folders", Some(&bad)).await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}

@@ -59,6 +59,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/chats/{id}/messages/{message_id}/regenerate", "post"),
         ("/api/chats/{id}/messages/{message_id}/continue", "post"),
         ("/api/chats/{id}/messages/{message_id}/stop", "post"),
+        ("/api/chats/{id}/messages/{message_id}/fork", "post"),
         ("/api/chats/{id}/messages/{message_id}/stream", "get"),
         ("/api/chats/{id}/messages/{message_id}/vote", "put"),
         ("/api/feedback/export", "get"),

@@ -186,3 +186,95 @@ async fn folders_hold_chats_and_deleting_one_keeps_them() {
         assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_fork_holds_the_branch_up_to_its_message_with_stats_and_without_votes() {
+    let (app, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let bob = app.signed_in().await;
+    ada.update_chat(
+        &chat,
+        body!({ "title": "Tides", "parameters": { "temperature": 0.4 } }),
+    )
+    .await;
+    let first = ada
+        .send(
+            &chat,
+            body!({ "content": "What are tides?", "parameters": { "seed": 3 } }),
+        )
+        .await
+        .done()
+        .await;
+    ada.vote(&chat, &first, body!({ "vote": "up" })).await;
+    // Another version of the first answer, then a second exchange under the first version.
+    ada.regenerate(&chat, &first, None).await.done().await;
+    let second = ada
+        .send(
+            &chat,
+            body!({ "content": "And spring tides?", "parent_id": first["id"] }),
+        )
+        .await
+        .done()
+        .await;
+    let before = ada.messages(&chat).await.len();
+
+    let path = format!("/api/chats/{}/messages/{}/fork", chat.id, second.id);
+    let response = ada.raw(Method::POST, &path, None).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let fork = json(response).await;
+    assert_ne!(fork["id"].as_str(), Some(chat.id.to_string().as_str()));
+    assert_eq!(fork["title"], "Tides");
+    assert_eq!(fork["parameters"]["temperature"], 0.4);
+    let fork_id = fork["id"].as_str().expect("id").to_owned();
+    let copied = json(
+        ada.raw(Method::GET, &format!("/api/chats/{fork_id}/messages"), None)
+            .await,
+    )
+    .await["messages"]
+        .as_array()
+        .expect("messages")
+        .clone();
+    let shape: Vec<(Value, Value)> = copied
+        .iter()
+        .map(|m| (m["role"].clone(), m["content"].clone()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (body!("user"), body!("What are tides?")),
+            (body!("assistant"), first["content"].clone()),
+            (body!("user"), body!("And spring tides?")),
+            (body!("assistant"), second["content"].clone()),
+        ],
+        "the branch up to the message, not the other version"
+    );
+    assert_eq!(copied[1]["parameters"]["seed"], 3, "parameters kept");
+    assert_eq!(copied[1]["usage"], first["usage"], "stats kept");
+    assert_eq!(copied[1]["vote"], Value::Null, "votes not");
+    for pair in copied.windows(2) {
+        assert_eq!(pair[1]["parent_id"], pair[0]["id"]);
+    }
+    assert_eq!(fork["current_message_id"], copied[3]["id"]);
+    // The original is as it was.
+    assert_eq!(ada.messages(&chat).await.len(), before);
+
+    // Another user's chat, an unknown message, a message of another chat: 404.
+    assert_eq!(
+        bob.raw(Method::POST, &path, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for bad in [
+        format!(
+            "/api/chats/{}/messages/{}/fork",
+            chat.id,
+            mongodb::bson::oid::ObjectId::new()
+        ),
+        format!("/api/chats/{fork_id}/messages/{}/fork", second.id),
+        format!("/api/chats/{}/messages/not-an-id/fork", chat.id),
+    ] {
+        assert_eq!(
+            ada.raw(Method::POST, &bad, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{bad}"
+        );
+    }
+}

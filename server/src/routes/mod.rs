@@ -8,6 +8,7 @@ mod chats;
 mod client;
 mod feedback;
 mod folders;
+mod fork;
 mod health;
 mod live;
 mod messages;
@@ -39,6 +40,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chats::routes())
         .merge(presets::routes())
         .merge(folders::routes())
+        .merge(fork::routes())
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())

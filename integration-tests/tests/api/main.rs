@@ -34,6 +34,7 @@ mod reattach;
 mod replicas;
 mod residency;
 mod sessions;
+mod shares;
 mod streaming;
 mod structured;
 mod tokens;

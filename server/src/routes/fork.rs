@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The path from the root down to `leaf`, root first (`None` if `leaf` is not in the chat).
-fn path_to(all: &[MessageDoc], leaf: ObjectId) -> Option<Vec<&MessageDoc>> {
+pub(super) fn path_to(all: &[MessageDoc], leaf: ObjectId) -> Option<Vec<&MessageDoc>> {
     let by_id: HashMap<ObjectId, &MessageDoc> = all.iter().map(|m| (m.id, m)).collect();
     let mut path = Vec::new();
     let mut next = Some(leaf);

@@ -15,6 +15,7 @@ mod messages;
 mod models;
 mod openapi;
 mod presets;
+mod shares;
 mod stream;
 mod users;
 mod v1;
@@ -41,6 +42,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(presets::routes())
         .merge(folders::routes())
         .merge(fork::routes())
+        .merge(shares::routes())
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())

@@ -57,6 +57,7 @@ use crate::{
         (name = "chats", description = "Chats"),
         (name = "presets", description = "Named parameter sets, private and shared"),
         (name = "folders", description = "Folders of chats"),
+        (name = "shares", description = "Read-only share links of a chat's branch"),
         (name = "live", description = "Live events over WebSocket"),
         (name = "messages", description = "Message trees and streamed answers"),
         (name = "votes", description = "Votes on answers"),

@@ -29,6 +29,8 @@ impl Store {
         // Sessions first: nothing signed in survives a deletion that stops midway.
         self.sessions.delete_many(owned.clone()).await?;
         self.api_keys.delete_many(owned.clone()).await?;
+        // Public links next: nothing of the account stays readable by anyone.
+        self.shares.delete_many(owned.clone()).await?;
         self.tickets.delete_many(owned.clone()).await?;
         self.votes.delete_many(owned.clone()).await?;
         // Private presets; shared ones (`user_id: null`) stay, whoever made them.

@@ -16,6 +16,7 @@ pub mod invites;
 pub mod messages;
 pub mod presets;
 pub mod sessions;
+pub mod shares;
 pub mod stored_params;
 pub mod throttles;
 pub mod tickets;
@@ -103,6 +104,8 @@ pub struct Store {
     pub instances: Collection<instances::InstanceDoc>,
     /// Sign-up codes.
     pub invites: Collection<invites::InviteDoc>,
+    /// Read-only snapshots of chats behind share links.
+    pub shares: Collection<shares::ShareDoc>,
     /// Users' folders of chats.
     pub folders: Collection<folders::FolderDoc>,
     /// Named parameter sets, private and shared.
@@ -169,6 +172,7 @@ impl Store {
             invites: db.collection_with_options("invites", durable.clone()),
             presets: db.collection_with_options("presets", durable.clone()),
             folders: db.collection_with_options("folders", durable.clone()),
+            shares: db.collection_with_options("shares", durable.clone()),
             api_keys: db.collection_with_options("api_keys", durable.clone()),
             api_calls: db.collection("api_calls"),
             usage: db.collection("usage"),
@@ -342,6 +346,18 @@ impl Store {
                 .keys(doc! { "user_id": 1, "name_lower": 1 })
                 .options(unique(presets::NAME_INDEX))
                 .build()])
+            .await?;
+        self.shares
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "token": 1 })
+                    .options(unique(shares::TOKEN_INDEX))
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1 })
+                    .options(named("shares_by_user"))
+                    .build(),
+            ])
             .await?;
         self.folders
             .create_indexes([IndexModel::builder()

@@ -11,6 +11,7 @@ mod folder;
 mod message;
 mod models;
 mod preset;
+mod share;
 mod stream;
 mod user;
 mod vote;
@@ -25,6 +26,7 @@ pub use models::{
     ParametersView,
 };
 pub use preset::PresetView;
+pub use share::{ShareView, SharedChatView, SharedMessageView};
 pub use stream::{LoadingModel, StreamError, StreamEvent, TextDelta};
 pub use user::UserView;
 pub use vote::VoteView;

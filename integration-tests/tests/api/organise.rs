@@ -278,3 +278,90 @@ async fn a_fork_holds_the_branch_up_to_its_message_with_stats_and_without_votes(
         );
     }
 }
+
+#[tokio::test]
+async fn a_chat_exports_as_its_whole_tree_in_json_and_its_branch_in_markdown() {
+    let (app, upstream, ada, chat) = spawn_chat(&[]).await;
+    let bob = app.signed_in().await;
+    ada.update_chat(&chat, body!({ "title": "Tides: a study" }))
+        .await;
+    let first = ada.send(&chat, "What are tides?").await.done().await;
+    ada.vote(&chat, &first, body!({ "vote": "up" })).await;
+    upstream.set_behaviour(integration_tests::fake_upstream::Behaviour {
+        reply: Some("Second version.".to_owned()),
+        ..Default::default()
+    });
+    let again = ada.regenerate(&chat, &first, None).await.done().await;
+
+    let response = ada
+        .raw(Method::GET, &format!("/api/chats/{}/export", chat.id), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"Tides_ a study.json\""
+    );
+    let export = json(response).await;
+    assert_eq!(
+        (export["format"].clone(), export["version"].clone()),
+        (body!("confab.chat"), body!(1))
+    );
+    assert_eq!(export["chat"]["title"], "Tides: a study");
+    let messages = export["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 3, "the question and both versions");
+    let voted: Vec<&Value> = messages.iter().filter(|m| m["vote"] == "up").collect();
+    assert_eq!(voted.len(), 1);
+    assert_eq!(voted[0]["id"], first["id"]);
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m["role"] == "assistant")
+            .all(|m| m["usage"]["completion_tokens"]
+                .as_u64()
+                .is_some_and(|n| n > 0)),
+        "every answer's stats"
+    );
+
+    let markdown = ada
+        .raw(
+            Method::GET,
+            &format!("/api/chats/{}/export?format=markdown", chat.id),
+            None,
+        )
+        .await;
+    assert_eq!(markdown.status(), StatusCode::OK);
+    assert!(
+        markdown.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/markdown"))
+    );
+    let text = markdown.text().await.expect("text");
+    assert!(text.starts_with("# Tides: a study\n"), "{text}");
+    assert!(text.contains("## You\n\nWhat are tides?"), "{text}");
+    let shown = again["content"].as_str().expect("content");
+    assert!(
+        text.contains(shown),
+        "the branch on screen: the second version\n{text}"
+    );
+    assert!(
+        !text.contains(first["content"].as_str().expect("content")),
+        "{text}"
+    );
+
+    assert_eq!(
+        bob.raw(Method::GET, &format!("/api/chats/{}/export", chat.id), None)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        ada.raw(
+            Method::GET,
+            &format!("/api/chats/{}/export?format=pdf", chat.id),
+            None
+        )
+        .await
+        .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}

@@ -6,6 +6,7 @@ mod api_keys;
 mod auth;
 mod chats;
 mod client;
+mod export;
 mod feedback;
 mod folders;
 mod fork;
@@ -42,6 +43,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(presets::routes())
         .merge(folders::routes())
         .merge(fork::routes())
+        .merge(export::routes())
         .merge(shares::routes())
         .merge(messages::routes())
         .merge(votes::routes())

@@ -50,7 +50,7 @@ export interface ApiClientOptions {
   onUnauthenticated?: () => void;
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   body?: unknown;
   signal?: AbortSignal;
   /** Extra request headers. */
@@ -146,7 +146,8 @@ export class ApiClient {
     });
   }
 
-  private async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  /** A JSON request with the access token (one refresh on 401); `ApiError` on failure. */
+  async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, options);
     if (response.status === 204) return undefined as T;
     const text = await response.text();

@@ -51,6 +51,7 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/presets/{id}", "delete"),
         ("/api/chats/{id}/shares", "post"),
         ("/api/chats/{id}/export", "get"),
+        ("/api/users/me/export", "get"),
         ("/api/shares", "get"),
         ("/api/shares/{id}", "delete"),
         ("/api/shared/{token}", "get"),

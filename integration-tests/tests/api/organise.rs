@@ -365,3 +365,60 @@ async fn a_chat_exports_as_its_whole_tree_in_json_and_its_branch_in_markdown() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+#[tokio::test]
+async fn the_whole_account_exports_as_a_streamed_zip_of_one_file_per_chat() {
+    use std::io::Read as _;
+    let (app, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let bob = app.signed_in().await;
+    let first = ada.send(&chat, "What are tides?").await.done().await;
+    ada.vote(&chat, &first, body!({ "vote": "down" })).await;
+    let mut ids = vec![chat.id.to_string()];
+    for i in 0..24 {
+        ids.push(titled(&ada, &format!("chat {i}")).await.id.to_string());
+    }
+    folder(&ada, "Work").await;
+    titled(&bob, "bob's").await;
+
+    let response = ada.raw(Method::GET, "/api/users/me/export", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "streamed"
+    );
+    let bytes = response.bytes().await.expect("body");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).expect("a zip");
+    let mut read = |name: &str| -> Value {
+        let mut text = String::new();
+        archive
+            .by_name(name)
+            .unwrap_or_else(|_| panic!("{name} in the zip"))
+            .read_to_string(&mut text)
+            .expect("utf-8");
+        serde_json::from_str(&text).expect("JSON")
+    };
+    let manifest = read("manifest.json");
+    assert_eq!(manifest["format"], "confab.account");
+    let mut listed: Vec<String> = manifest["chats"]
+        .as_array()
+        .expect("chats")
+        .iter()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    listed.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| format!("chats/{id}.json")).collect();
+    expected.sort();
+    assert_eq!(
+        listed, expected,
+        "every chat of hers (25, over two rounds), none of Bob's"
+    );
+    let tides = read(&format!("chats/{}.json", chat.id));
+    assert_eq!(tides["format"], "confab.chat");
+    assert_eq!(tides["messages"].as_array().map(Vec::len), Some(2));
+    assert_eq!(tides["messages"][1]["vote"], "down");
+    assert_eq!(read("folders.json")[0]["name"], "Work");
+    assert_eq!(read("votes.json")[0]["vote"], "down");
+    assert_eq!(read("presets.json"), body!([]));
+    assert!(!manifest.to_string().contains("password"), "{manifest}");
+}

@@ -179,3 +179,177 @@ mod tests {
         );
     }
 }
+
+pub fn account_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export_account))
+}
+
+/// Chats read (with their messages and votes) per round of the account export.
+const CHATS_PER_ROUND: i64 = 20;
+
+/// The manifest of an account export.
+#[derive(Debug, Serialize)]
+struct Manifest {
+    format: &'static str,
+    version: u32,
+    exported_at: DateTime<Utc>,
+    user: crate::views::UserView,
+    /// Each chat's file (`chats/{id}.json`, in the `confab.chat` format).
+    chats: Vec<String>,
+}
+
+/// Everything of mine as a zip, streamed as it is written (no `Content-Length`): one
+/// `chats/{id}.json` per chat (`confab.chat` v1), `presets.json`, `folders.json`, `votes.json`,
+/// and `manifest.json` last (it lists the chats). Chats are read 20 at a time, so memory stays
+/// flat however many there are.
+#[utoipa::path(get, path = "/api/users/me/export", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A zip archive", content_type = "application/zip"),
+        (status = 401, body = ErrorBody),
+    ))]
+async fn export_account(State(state): State<AppState>, user: CurrentUser) -> ApiResult<Response> {
+    let account = crate::store::users::find_by_id(&state.store.users, user.user_id)
+        .await?
+        .ok_or(crate::error::ApiError::NotFound("user"))?;
+    let (writer, reader) = tokio::io::duplex(64 * 1024);
+    let user_id = user.user_id;
+    tokio::spawn(async move {
+        if let Err(err) = write_account(&state, user_id, account, writer).await {
+            // The reader sees a cut archive; nothing else can be said once the body started.
+            tracing::warn!(%user_id, error = %err, "an account export stopped");
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(reader));
+    let response = (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"confab-export.zip\""),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    Ok(response)
+}
+
+async fn write_account(
+    state: &AppState,
+    user_id: mongodb::bson::oid::ObjectId,
+    account: crate::store::UserDoc,
+    writer: tokio::io::DuplexStream,
+) -> anyhow::Result<()> {
+    use async_zip::{Compression, ZipEntryBuilder, tokio::write::ZipFileWriter};
+    use futures::TryStreamExt as _;
+    use mongodb::bson::doc;
+
+    let mut zip = ZipFileWriter::with_tokio(writer);
+    let entry = |name: &str| ZipEntryBuilder::new(name.to_owned().into(), Compression::Deflate);
+    let mut files = Vec::new();
+    let mut after: Option<mongodb::bson::oid::ObjectId> = None;
+    loop {
+        let mut filter = doc! { "user_id": user_id };
+        if let Some(last) = after {
+            filter.insert("_id", doc! { "$gt": last });
+        }
+        let round: Vec<crate::store::ChatDoc> = state
+            .store
+            .chats
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(CHATS_PER_ROUND)
+            .await?
+            .try_collect()
+            .await?;
+        let Some(last) = round.last() else { break };
+        after = Some(last.id);
+        let ids: Vec<_> = round.iter().map(|c| c.id).collect();
+        let (all, votes): (Vec<crate::store::MessageDoc>, Vec<votes::VoteDoc>) = tokio::try_join!(
+            messages::for_chats_of(&state.store.messages, &ids, user_id),
+            async {
+                state
+                    .store
+                    .votes
+                    .find(doc! { "user_id": user_id, "chat_id": { "$in": &ids } })
+                    .await?
+                    .try_collect()
+                    .await
+            },
+        )?;
+        for chat in &round {
+            let mut docs: Vec<&crate::store::MessageDoc> =
+                all.iter().filter(|m| m.chat_id == chat.id).collect();
+            docs.sort_by_key(|m| (m.created_at, m.id));
+            let export = ChatExport {
+                format: FORMAT,
+                version: VERSION,
+                exported_at: Utc::now(),
+                chat: ChatView::from(chat),
+                messages: docs
+                    .iter()
+                    .map(|doc| {
+                        let mut view = MessageView::from(*doc);
+                        view.vote = votes
+                            .iter()
+                            .find(|v| v.message_id == doc.id)
+                            .map(|v| v.vote.as_str().to_owned());
+                        view
+                    })
+                    .collect(),
+            };
+            let name = format!("chats/{}.json", chat.id.to_hex());
+            zip.write_entry_whole(entry(&name), &serde_json::to_vec_pretty(&export)?)
+                .await?;
+            files.push(name);
+        }
+    }
+    let presets = crate::store::presets::list_visible(&state.store.presets, user_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.user_id == Some(user_id))
+        .map(|p| crate::views::PresetView::of(&p, true))
+        .collect::<Vec<_>>();
+    zip.write_entry_whole(entry("presets.json"), &serde_json::to_vec_pretty(&presets)?)
+        .await?;
+    let folders: Vec<crate::views::FolderView> =
+        crate::store::folders::of_user(&state.store.folders, user_id)
+            .await?
+            .iter()
+            .map(crate::views::FolderView::from)
+            .collect();
+    zip.write_entry_whole(entry("folders.json"), &serde_json::to_vec_pretty(&folders)?)
+        .await?;
+    let all_votes: Vec<serde_json::Value> = votes::for_user(&state.store.votes, user_id)
+        .await?
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "chat_id": v.chat_id.to_hex(),
+                "message_id": v.message_id.to_hex(),
+                "vote": v.vote.as_str(),
+                "reason": v.reason,
+                "updated_at": v.updated_at.to_chrono(),
+            })
+        })
+        .collect();
+    zip.write_entry_whole(entry("votes.json"), &serde_json::to_vec_pretty(&all_votes)?)
+        .await?;
+    let manifest = Manifest {
+        format: "confab.account",
+        version: VERSION,
+        exported_at: Utc::now(),
+        user: crate::views::UserView::from(&account),
+        chats: files,
+    };
+    zip.write_entry_whole(
+        entry("manifest.json"),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )
+    .await?;
+    zip.close().await?;
+    Ok(())
+}

@@ -44,6 +44,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(folders::routes())
         .merge(fork::routes())
         .merge(export::routes())
+        .merge(export::account_routes())
         .merge(shares::routes())
         .merge(messages::routes())
         .merge(votes::routes())

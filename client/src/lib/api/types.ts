@@ -147,6 +147,12 @@ export interface Chat {
   preset_id?: string | null;
   created_at: string;
   updated_at: string;
+  /** Listed first in the sidebar. */
+  pinned?: boolean;
+  /** Left out of the chat list (shown in the "Archived" view and by a search). */
+  archived?: boolean;
+  /** The folder holding it (null: none). */
+  folder_id?: string | null;
 }
 
 export interface ChatPage {

@@ -1,5 +1,7 @@
 // The address: `/` is a new chat, `/c/<id>` an existing one, `/settings` the account's settings,
-// `/admin` the administration. Back and forward are followed.
+// `/admin` the administration, `/s/<token>` a shared chat (read-only, outside the app). Back and
+// forward are followed.
+import { shareTokenOf } from '../share/shares';
 
 export type Page = 'chat' | 'settings' | 'admin';
 
@@ -38,6 +40,8 @@ export class Route {
   page = $state<Page>(here().page);
   /** The chat in the address; null for a new chat (and on the other pages). */
   chatId = $state<string | null>(here().chatId);
+  /** The token of a shared chat's page (`/s/<token>`), shown instead of the app; else null. */
+  shareToken = $state<string | null>(typeof location === 'undefined' ? null : shareTokenOf(location.pathname));
 
   /** Shows chat `id` (null: a new chat), as a new history entry unless `replace`. */
   navigate(id: string | null, replace = false): void {
@@ -52,6 +56,7 @@ export class Route {
   #go(place: Place, replace: boolean): void {
     this.page = place.page;
     this.chatId = place.chatId;
+    this.shareToken = null;
     const path = pagePath(place.page, place.chatId);
     if (typeof location === 'undefined' || location.pathname === path) return;
     if (replace) history.replaceState(null, '', path);
@@ -64,6 +69,7 @@ export class Route {
       const place = placeOf(location.pathname);
       this.page = place.page;
       this.chatId = place.chatId;
+      this.shareToken = shareTokenOf(location.pathname);
     };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);

@@ -9,7 +9,8 @@ const PAGE = 30;
 const DELETING_MEMORY_MS = 5000;
 
 export interface ChatListOptions {
-  api: Pick<ApiClient, 'listChats' | 'updateChat' | 'deleteChat'>;
+  /** `json` also serves the folders, archive and fork requests (../../folders/). */
+  api: Pick<ApiClient, 'listChats' | 'updateChat' | 'deleteChat' | 'json'>;
   /** A chat was deleted by another tab or device (not here). */
   onDeletedElsewhere?: (id: string) => void;
   pageSize?: number;
@@ -32,6 +33,11 @@ export class ChatList {
     this.#options = options;
   }
 
+  /** The API client, for the sidebar's folder and archive requests. */
+  get client(): Pick<ApiClient, 'json'> {
+    return this.#options.api;
+  }
+
   get hasMore(): boolean {
     return this.nextCursor !== null;
   }
@@ -46,7 +52,7 @@ export class ChatList {
       case 'chat.created':
       case 'chat.updated':
       case 'chat.deleted':
-        this.chats = applyChatEvent(this.chats, event, { insertNew: this.query === '', hasMore: this.hasMore });
+        this.chats = applyChatEvent(this.chats, event, { insertNew: this.query === '', hasMore: this.hasMore, keepArchived: this.query !== '' });
         if (event.type === 'chat.deleted' && !this.#deletingHere.has(event.chat_id)) {
           this.#options.onDeletedElsewhere?.(event.chat_id);
         }
@@ -107,6 +113,11 @@ export class ChatList {
   /** A fresher copy of a listed chat, in its place. */
   put(chat: Chat): void {
     if (this.find(chat.id)) this.chats = this.chats.map((c) => (c.id === chat.id ? chat : c));
+  }
+
+  /** A chat changed here (pinned, archived, moved): applied as its live event will be. */
+  changed(chat: Chat): void {
+    this.receive({ type: 'chat.updated', via: 'socket', chat_id: chat.id, chat });
   }
 
   /** A chat created here: listed at once, at its place. */

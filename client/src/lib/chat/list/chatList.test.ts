@@ -13,6 +13,7 @@ function setup(pages: ChatPage[]) {
     listChats: vi.fn(async () => pages.shift() ?? page([])),
     updateChat: vi.fn(async (id: string, body: { title?: string | null }) => ({ ...chat(id, '2026-01-01T00:00:00Z'), title: body.title ?? null })),
     deleteChat: vi.fn(async () => undefined),
+    json: vi.fn(async () => undefined as never),
   };
   return { list: new ChatList({ api, onDeletedElsewhere }), api, onDeletedElsewhere };
 }

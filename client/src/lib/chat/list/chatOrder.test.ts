@@ -58,6 +58,22 @@ describe('applyChatEvent', () => {
     expect(applyChatEvent(list, fromSocket({ type: 'message.created', chat_id: 'a', data: msg('m1') })!)).toBe(list);
   });
 
+  it('keeps pinned chats first, each part by activity', () => {
+    const pinned = applyChatEvent(list, updated({ ...chat('a', '2026-01-01T00:00:00Z'), pinned: true }));
+    expect(pinned.map((c) => c.id)).toEqual(['a', 'c', 'b']);
+    const newer = applyChatEvent(pinned, created(chat('d', '2026-01-04T00:00:00Z')));
+    expect(newer.map((c) => c.id)).toEqual(['a', 'd', 'c', 'b']);
+    const unpinned = applyChatEvent(newer, updated({ ...chat('a', '2026-01-01T00:00:00Z'), pinned: false }));
+    expect(unpinned.map((c) => c.id)).toEqual(['d', 'c', 'b', 'a']);
+  });
+
+  it('removes an archived chat unless archived chats are listed (a search)', () => {
+    const archived = { ...chat('b', '2026-01-02T00:00:00Z'), archived: true };
+    expect(applyChatEvent(list, updated(archived)).map((c) => c.id)).toEqual(['c', 'a']);
+    expect(applyChatEvent(list, updated(archived), { keepArchived: true }).map((c) => c.id)).toEqual(['c', 'b', 'a']);
+    expect(applyChatEvent([], created(archived))).toEqual([]);
+  });
+
   it('dedupeChats keeps the first', () => {
     expect(dedupeChats([...list, chat('b', '2020-01-01T00:00:00Z')]).map((c) => c.id)).toEqual(['c', 'b', 'a']);
   });

@@ -1,4 +1,4 @@
-// The chat list's order (newest activity first) and the `chat.*` live events applied to it. Pure:
+// The chat list's order (pinned first, then newest activity first) and the `chat.*` live events applied to it. Pure:
 // the store (./chatList.svelte.ts) holds the list.
 import type { Chat } from '../../api/types';
 import type { LiveEvent } from '../../live/events';
@@ -9,11 +9,16 @@ function activityTime(chat: Chat): number {
   return Number.isFinite(t) ? t : 0;
 }
 
-/** Inserts (or moves) `chat` into a list ordered by newest activity, removing duplicates. */
+/** Whether `a` sorts before (or level with) `b`: pinned chats first, then newest activity. */
+function sortsBefore(a: Chat, b: Chat): boolean {
+  if (!!a.pinned !== !!b.pinned) return !!a.pinned;
+  return activityTime(a) >= activityTime(b);
+}
+
+/** Inserts (or moves) `chat` into a list ordered as the server lists it, removing duplicates. */
 export function upsertChat(chats: readonly Chat[], chat: Chat): Chat[] {
   const rest = chats.filter((c) => c.id !== chat.id);
-  const t = activityTime(chat);
-  const at = rest.findIndex((c) => activityTime(c) <= t);
+  const at = rest.findIndex((c) => sortsBefore(chat, c));
   if (at === -1) return [...rest, chat];
   return [...rest.slice(0, at), chat, ...rest.slice(at)];
 }
@@ -32,6 +37,8 @@ export interface ApplyOptions {
   insertNew?: boolean;
   /** Whether more pages exist: then a chat sorting after the last loaded one is left out. */
   hasMore?: boolean;
+  /** Whether archived chats are listed (a search finds them); otherwise an archived chat leaves. */
+  keepArchived?: boolean;
 }
 
 /**
@@ -50,10 +57,11 @@ export function applyChatEvent(chats: Chat[], event: LiveEvent, options: ApplyOp
     case 'chat.updated': {
       const chat = event.chat;
       const known = chats.some((c) => c.id === chat.id);
+      if (chat.archived && !options.keepArchived) return known ? chats.filter((c) => c.id !== chat.id) : chats;
       if (!known) {
         if (!insertNew) return chats;
         const last = chats[chats.length - 1];
-        if (options.hasMore && last && activityTime(chat) < activityTime(last)) return chats;
+        if (options.hasMore && last && !sortsBefore(chat, last)) return chats;
       }
       return upsertChat(chats, chat);
     }

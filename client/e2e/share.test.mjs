@@ -1,0 +1,108 @@
+// End-to-end in real Chromium: share links and export. A chat's "Share…" dialog (with model and
+// parameters) gives a link; a new, signed-out browser context opens it and sees the question,
+// the answer and the model, with none of the app (no sidebar, no sign-in form). Export JSON
+// downloads the chat tree (`format: "confab.chat"`). Settings › Share links revokes the link
+// (after a confirmation), and the signed-out page then says it no longer exists. axe finds
+// nothing on the dialog or the share page, in light and dark; no page errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { audit, fakeUpstream, launch, registerUser, watchProblems } from './browser.mjs';
+
+const url = process.env.CONFAB_E2E_URL;
+const upstream = process.env.CONFAB_E2E_UPSTREAM;
+const skip = !url && 'CONFAB_E2E_URL not set';
+
+/** axe in light and dark; the scheme is light again afterwards. */
+async function auditBoth(page, state) {
+  const found = [...(await audit(page, `${state} light`))];
+  await page.emulateMedia({ colorScheme: 'dark' });
+  found.push(...(await audit(page, `${state} dark`)));
+  await page.emulateMedia({ colorScheme: 'light' });
+  return found;
+}
+
+test('share: a link readable signed out, an export, revoked from Settings', { skip, timeout: 120_000 }, async () => {
+  if (upstream) await fakeUpstream(upstream).behave({});
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    const { composer } = await registerUser(page, url, 'e2e_share');
+
+    await composer.fill('Why do cats purr?');
+    await composer.press('Enter');
+    const answer = page.locator('article.message.assistant').last();
+    await answer.waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => !document.querySelector('article.message.assistant[aria-busy="true"]'), null, { timeout: 15_000 });
+    const answerText = (await answer.locator('.markdown').innerText()).trim();
+    assert.ok(answerText.length > 0, 'an answer');
+
+    // Share… with the model and parameters.
+    await page.getByRole('button', { name: 'Share…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Share this chat' });
+    await dialog.waitFor();
+    const found = await auditBoth(page, 'share dialog');
+    await dialog.getByLabel('Include model and parameters').check();
+    await dialog.getByRole('button', { name: 'Create link' }).click();
+    const field = dialog.getByLabel('Link', { exact: true });
+    await field.waitFor({ timeout: 5_000 });
+    const link = await field.inputValue();
+    assert.match(link, new RegExp(`^${new URL(url).origin}/s/\\S+$`));
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog.getByRole('button', { name: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
+    found.push(...(await auditBoth(page, 'share dialog with link')));
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // Export JSON: the chat tree.
+    await page.getByRole('button', { name: 'Export' }).click();
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download JSON' }).click();
+    const download = await downloading;
+    assert.match(download.suggestedFilename(), /\.json$/);
+    const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(exported.format, 'confab.chat');
+
+    // A stranger, signed out, reads it: no app around it.
+    const strangerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const stranger = await strangerContext.newPage();
+    const strangerProblems = watchProblems(stranger);
+    await stranger.goto(link);
+    const messages = stranger.getByRole('list', { name: 'Messages' });
+    await messages.getByText('Why do cats purr?', { exact: true }).waitFor({ timeout: 10_000 });
+    await messages.getByText(answerText.slice(0, 30)).first().waitFor();
+    await stranger.getByText(/^Model: \S+/).first().waitFor();
+    assert.equal(await stranger.getByRole('navigation').count(), 0, 'no sidebar');
+    assert.equal(await stranger.getByLabel('Password').count(), 0, 'no sign-in form');
+    assert.equal(await stranger.getByRole('button', { name: 'Continue this chat' }).count(), 0, 'signed out: no Continue');
+    found.push(...(await auditBoth(stranger, 'share page')));
+
+    // Revoked from Settings › Share links.
+    await page.goto(`${url}/settings`);
+    const section = page.getByRole('region', { name: 'Share links' });
+    const row = section.locator('tbody tr').first();
+    await row.waitFor({ timeout: 10_000 });
+    await row.getByRole('button', { name: /^Revoke link to/ }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke share link?' });
+    await confirm.waitFor();
+    found.push(...(await auditBoth(page, 'revoke confirmation')));
+    await confirm.getByRole('button', { name: 'Revoke' }).click();
+    await section.getByRole('status').filter({ hasText: /Revoked the link/ }).waitFor({ timeout: 5_000 });
+    await section.getByText('No share links yet.').waitFor();
+
+    await stranger.reload();
+    await stranger.getByRole('heading', { name: /404: this link does not exist or was revoked/ }).waitFor({ timeout: 10_000 });
+    found.push(...(await auditBoth(stranger, 'revoked share page')));
+
+    assert.equal(found.length, 0, `axe violations:\n${found.join('\n')}`);
+    assert.deepEqual(problems, [], 'no page errors');
+    assert.deepEqual(strangerProblems.filter((p) => !/status of 404/.test(p)), [], 'no page errors on the share page');
+    await strangerContext.close();
+  } finally {
+    await browser.close();
+  }
+});

@@ -293,9 +293,9 @@ test('the full scenario: stream, stop, regenerate, versions, votes, two contexts
     const searched = a.waitForResponse((r) => r.request().method() === 'GET' && /\/api\/chats\?(.*&)?q=otters/.test(r.url()), { timeout: 5_000 });
     await navA.getByRole('searchbox', { name: 'Search chats' }).fill('otters');
     assert.ok((await searched).ok());
-    // The chats listed (their titles; not the rows' Rename/Delete buttons).
+    // The chats listed (their titles; not the rows' Rename/Delete/More actions buttons).
     const listed = async () =>
-      (await navA.getByRole('list').getByRole('button', { name: /^(?!Rename “|Delete “)/ }).allInnerTexts()).map((s) => s.trim());
+      (await navA.getByRole('list').getByRole('button', { name: /^(?!Rename “|Delete “|More actions for “)/ }).allInnerTexts()).map((s) => s.trim());
     await until(async () => JSON.stringify(await listed()) === JSON.stringify(['Quick note']), {
       timeout: 5_000,
       message: 'the search to list only “Quick note” (its message says “otters”; the deleted chat’s did too)',

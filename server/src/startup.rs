@@ -275,9 +275,10 @@ const DISCOVER_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long start-up waits for the first model lists (then they come in the background).
 const DISCOVER_AT_START: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Reads the upstreams' model lists now (start-up waits a little for them: a discovering
-/// deployment's first request should find its models), then every `DISCOVER_INTERVAL_SECS` —
-/// sooner while a discovering endpoint does not answer, so its models appear once it does.
+/// Reads the upstreams' model lists now (a discovering deployment's start-up waits a little for
+/// them, so that its first request finds its models; any other starts at once), then every
+/// `DISCOVER_INTERVAL_SECS` — sooner while a discovering endpoint does not answer, so its
+/// models appear once it does.
 async fn refresh_models(state: &AppState) {
     let (first, done) = tokio::sync::oneshot::channel::<()>();
     let refreshing = state.clone();
@@ -297,7 +298,7 @@ async fn refresh_models(state: &AppState) {
             tokio::time::sleep(wait).await;
         }
     });
-    if tokio::time::timeout(DISCOVER_AT_START, done).await.is_err() {
+    if state.catalog.discovers() && tokio::time::timeout(DISCOVER_AT_START, done).await.is_err() {
         tracing::warn!("the upstreams' model lists are slow to come; starting without waiting");
     }
 }

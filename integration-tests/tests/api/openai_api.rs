@@ -99,6 +99,11 @@ async fn key_of(user: &SignedIn) -> String {
         .to_owned()
 }
 
+/// `POST /v1/chat/completions` with this JSON body and key: status and JSON.
+async fn post_json(app: &TestApp, key: &str, body: &Value) -> (StatusCode, Value) {
+    post_raw(app, key, body.to_string().as_bytes()).await
+}
+
 fn api_error(error: OpenAIError) -> (u16, async_openai::error::ApiError) {
     match error {
         OpenAIError::ApiError(response) => (response.status_code.as_u16(), response.api_error),
@@ -328,7 +333,7 @@ async fn bad_bodies_are_openai_shaped_400s_and_an_unknown_model_is_a_404() {
         (body!([1, 2]), None),
         (body!("text"), None),
     ] {
-        let (status, error) = post_raw(&app, &key, request.to_string().as_bytes()).await;
+        let (status, error) = post_json(&app, &key, &request).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{request}: {error}");
         assert_eq!(error["error"]["type"], "invalid_request_error", "{error}");
         assert_eq!(
@@ -395,14 +400,8 @@ async fn key_traffic_counts_against_its_owners_rate_limit_and_token_quota() {
     assert_eq!((status, error.code.as_deref()), (429, Some("rate_limited")));
     assert_eq!(upstream.request_count(), 2);
     // Saved, it is refused the same, and leaves no chat behind.
-    let (status, error) = post_raw(
-        &app,
-        &key_of(&ada).await,
-        body!({ "model": "confab-demo", "confab": { "save": true },
-            "messages": [{ "role": "system", "content": "s" }, { "role": "user", "content": "q" }] })
-        .to_string()
-        .as_bytes(),
-    )
+    let (status, error) = post_json(&app, &key_of(&ada).await, &body!({ "model": "confab-demo", "confab": { "save": true },
+            "messages": [{ "role": "system", "content": "s" }, { "role": "user", "content": "q" }] }))
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{error}");
     assert_eq!(error["error"]["code"], "rate_limited");
@@ -583,14 +582,8 @@ async fn a_saved_exchange_becomes_a_chat_its_owner_sees_live() {
     assert_eq!(chats.chats[0].id.to_string(), saved_chat);
 
     // A saved exchange must end with the user's message.
-    let (status, error) = post_raw(
-        &app,
-        &key,
-        body!({ "model": "confab-demo", "confab": { "save": true },
-            "messages": [{ "role": "user", "content": "q" }, { "role": "assistant", "content": "a" }] })
-        .to_string()
-        .as_bytes(),
-    )
+    let (status, error) = post_json(&app, &key, &body!({ "model": "confab-demo", "confab": { "save": true },
+            "messages": [{ "role": "user", "content": "q" }, { "role": "assistant", "content": "a" }] }))
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     assert_eq!(error["error"]["param"], "messages");

@@ -45,20 +45,10 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<KeyUs
     let found = api_keys::find_live(&state.store.api_keys, key)
         .await?
         .ok_or(KeyRefused::Invalid)?;
-    let cached = state.standing_cache.get(found.user_id);
-    let epoch = state.standing_cache.epoch();
-    let standing = match cached {
-        Some(standing) => Some(standing),
-        None => state.store.batched.standing(found.user_id).await?,
-    };
-    let standing = standing
+    let standing = super::current_user::account_standing(state, found.user_id)
+        .await?
         .filter(|s| s.status == AccountStatus::Active)
         .ok_or(KeyRefused::Invalid)?;
-    if cached.is_none() {
-        state
-            .standing_cache
-            .remember(found.user_id, standing, epoch);
-    }
     // Last use, to the minute: written only when the stored one is older (not awaited).
     let minute_ago = DateTime::from_millis(DateTime::now().timestamp_millis() - 60_000);
     if found.last_used_at.is_none_or(|at| at < minute_ago) {

@@ -11,6 +11,7 @@ use crate::{
     domain::{AccountRole, AccountStatus, Limits},
     error::ApiError,
     state::AppState,
+    store::users::Standing,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +60,6 @@ impl FromRequestParts<AppState> for CurrentUser {
         // account clears, on every process), so a demotion or a disabled account holds on
         // tokens already issued.
         let session_known = state.session_cache.is_fresh(session_id, user_id);
-        let cached = state.standing_cache.get(user_id);
-        let epoch = state.standing_cache.epoch();
         let (live, standing) = tokio::try_join!(
             async {
                 if session_known {
@@ -68,21 +67,13 @@ impl FromRequestParts<AppState> for CurrentUser {
                 }
                 state.store.batched.session_live(session_id, user_id).await
             },
-            async {
-                if cached.is_some() {
-                    return Ok(cached);
-                }
-                state.store.batched.standing(user_id).await
-            },
+            account_standing(state, user_id),
         )?;
         let Some(standing) = standing.filter(|s| live && s.status == AccountStatus::Active) else {
             return Err(ApiError::invalid_token());
         };
         if !session_known {
             state.session_cache.remember(session_id, user_id);
-        }
-        if cached.is_none() {
-            state.standing_cache.remember(user_id, standing, epoch);
         }
         Ok(Self {
             user_id,
@@ -92,6 +83,23 @@ impl FromRequestParts<AppState> for CurrentUser {
             api_keys: standing.api_keys,
         })
     }
+}
+
+/// The account's role, status and limits: from the standing cache, else read (group-committed
+/// with other requests' reads) and remembered. `None`: no such account (or one being deleted).
+pub(crate) async fn account_standing(
+    state: &AppState,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Option<Standing>> {
+    if let Some(cached) = state.standing_cache.get(user_id) {
+        return Ok(Some(cached));
+    }
+    let epoch = state.standing_cache.epoch();
+    let standing = state.store.batched.standing(user_id).await?;
+    if let Some(standing) = standing {
+        state.standing_cache.remember(user_id, standing, epoch);
+    }
+    Ok(standing)
 }
 
 /// A signed-in admin: anyone else is refused with 403 (401 when not signed in).

@@ -286,7 +286,11 @@ impl Catalog {
     /// Every model's residency: one request per endpoint that can say (two for Ollama), all at
     /// once.
     pub async fn residency(&self) -> Vec<ModelResidency> {
-        let models = self.models();
+        self.residency_for(&self.models()).await
+    }
+
+    /// The residency of these models, asking only their endpoints.
+    async fn residency_for(&self, models: &[Arc<ModelInfo>]) -> Vec<ModelResidency> {
         let mut by_endpoint: Vec<(Arc<Endpoint>, Manager, Vec<Arc<ModelInfo>>)> = Vec::new();
         for model in models.iter() {
             let Some(manager) = manager(&model.kind) else {
@@ -346,12 +350,12 @@ impl Catalog {
             .collect()
     }
 
-    /// The model's residency now.
+    /// The model's residency now (its endpoint alone is asked).
     pub async fn residency_of(&self, id: &str) -> Result<ModelResidency, ResidencyError> {
-        self.residency()
+        let model = self.model(id).ok_or(ResidencyError::UnknownModel)?;
+        self.residency_for(&[model])
             .await
-            .into_iter()
-            .find(|m| m.model.id == id)
+            .pop()
             .ok_or(ResidencyError::UnknownModel)
     }
 

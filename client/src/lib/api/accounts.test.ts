@@ -2,15 +2,10 @@
 // sessions, password, deletion and usage, and the admin routes. fetch is mocked: each test checks
 // the method, path, query and body sent, and what the answer becomes.
 import { describe, expect, it } from 'vitest';
-import { ApiClient, isPending } from './client';
+import { isPending } from './client';
 import { ApiError, describeError } from './errors';
+import { json, recording } from './testing';
 import type { Limits } from './types';
-
-type Call = { method: string; url: string; body: unknown; auth: string | undefined };
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
-}
 
 const noContent = () => new Response(null, { status: 204 });
 
@@ -24,26 +19,6 @@ const user = {
 };
 
 const limits: Limits = { messages_per_minute: null, concurrent_generations: 2, daily_tokens: null, monthly_tokens: 100000 };
-
-/** A client whose fetch records each call and answers with `answer(call)`. */
-function recording(answer: (call: Call) => Response) {
-  const calls: Call[] = [];
-  const client = new ApiClient({
-    fetch: async (url, init = {}) => {
-      const headers = (init.headers ?? {}) as Record<string, string>;
-      const call = {
-        method: init.method ?? 'GET',
-        url,
-        body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
-        auth: headers.Authorization,
-      };
-      calls.push(call);
-      return answer(call);
-    },
-  });
-  client.setToken('tok');
-  return { client, calls };
-}
 
 describe('registration and password reset', () => {
   it('reads who may sign up', async () => {

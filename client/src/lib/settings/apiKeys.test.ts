@@ -1,7 +1,8 @@
 // API keys: the three routes through the client's request helper (fetch mocked: method, path,
 // body, bearer token, errors), and what the section shows of a key.
 import { describe, expect, it } from 'vitest';
-import { ApiClient, ApiError, describeError } from '../api';
+import { ApiError, describeError } from '../api';
+import { json, recording } from '../api/testing';
 import {
   baseUrl,
   createApiKey,
@@ -17,32 +18,6 @@ import {
   type ApiKey,
   type CreatedApiKey,
 } from './apiKeys';
-
-type Call = { method: string; url: string; body: unknown; auth: string | undefined };
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-/** A client whose fetch records each call and answers with `answer(call)`. */
-function recording(answer: (call: Call) => Response) {
-  const calls: Call[] = [];
-  const client = new ApiClient({
-    fetch: async (url, init = {}) => {
-      const headers = (init.headers ?? {}) as Record<string, string>;
-      const call = {
-        method: init.method ?? 'GET',
-        url,
-        body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
-        auth: headers.Authorization,
-      };
-      calls.push(call);
-      return answer(call);
-    },
-  });
-  client.setToken('tok');
-  return { client, calls };
-}
 
 const key: ApiKey = {
   id: 'k1',

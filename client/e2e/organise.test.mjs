@@ -1,12 +1,21 @@
 // Organising chats in real Chromium against the real server and fake upstream (CONFAB_E2E_URL,
 // CONFAB_E2E_UPSTREAM): pin, archive and unarchive, folders (move by the keyboard menu and by
-// drag and drop, expand, delete), fork from an answer, axe in light and dark.
+// drag and drop, expand, delete), a second tab of the same user that sees a folder made, renamed
+// and deleted in the first appear, change and go without a reload, fork from an answer, axe in
+// light and dark.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { audit, fakeUpstream, idle, launch, register, shots, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstreamUrl = process.env.CONFAB_E2E_UPSTREAM;
+
+/** Resolves once the page's live socket has the server's `ready` (events from then on reach it). */
+function socketReady(page) {
+  return new Promise((resolve) => {
+    page.on('websocket', (ws) => ws.on('framereceived', (frame) => /"type":"ready"/.test(String(frame.payload)) && resolve()));
+  });
+}
 
 test('pin, archive, folders, drag and drop, fork', {
   skip: !(url && upstreamUrl) && 'CONFAB_E2E_URL / CONFAB_E2E_UPSTREAM not set',
@@ -15,7 +24,9 @@ test('pin, archive, folders, drag and drop, fork', {
   await fakeUpstream(upstreamUrl).behave({});
   const browser = await launch();
   try {
-    const page = await browser.newPage();
+    // One context: its second page is a second tab of the same signed-in user.
+    const context = await browser.newContext();
+    const page = await context.newPage();
     const problems = watchProblems(page);
     const composer = await register(page, url, 'e2e_org');
     const sidebar = page.getByRole('navigation', { name: 'Chats' });
@@ -89,6 +100,32 @@ test('pin, archive, folders, drag and drop, fork', {
     await folder.waitFor({ state: 'detached', timeout: 5_000 });
     await row('Bravo').waitFor();
     await row('Charlie').waitFor();
+
+    // A second tab of the same user: a folder made, renamed and deleted in the first shows there
+    // live (the page is never reloaded: a mark left on its window stays).
+    const other = await context.newPage();
+    const otherProblems = watchProblems(other);
+    const ready = socketReady(other);
+    await other.goto(url);
+    await ready;
+    await other.evaluate(() => (window.__notReloaded = true));
+    const otherFolders = other.getByRole('navigation', { name: 'Chats' }).getByRole('region', { name: 'Folders' });
+    const folderIn = (where, name) => where.getByRole('button', { name: new RegExp(`^${name}$`) }).and(where.locator('[aria-expanded]'));
+    await sidebar.getByRole('button', { name: 'New folder' }).click();
+    await sidebar.getByLabel('Folder name').fill('Later');
+    await sidebar.getByRole('button', { name: 'Create folder' }).click();
+    await folderIn(otherFolders, 'Later').waitFor({ timeout: 5_000 });
+    await sidebar.getByRole('button', { name: 'Rename folder “Later”' }).click();
+    await sidebar.getByLabel('Rename folder').fill('Someday');
+    await page.keyboard.press('Enter');
+    await folderIn(otherFolders, 'Someday').waitFor({ timeout: 5_000 });
+    assert.equal(await folderIn(otherFolders, 'Later').count(), 0, 'the old name is gone');
+    await sidebar.getByRole('button', { name: 'Delete folder “Someday”' }).click();
+    await page.getByRole('button', { name: 'Delete folder', exact: true }).click();
+    await folderIn(otherFolders, 'Someday').waitFor({ state: 'detached', timeout: 5_000 });
+    assert.equal(await other.evaluate(() => window.__notReloaded), true, 'the second tab was not reloaded');
+    assert.deepEqual(otherProblems, [], 'no page errors in the second tab');
+    await other.close();
 
     // Fork from Charlie's answer: a new chat opens with the question and the answer.
     await row('Charlie').click();

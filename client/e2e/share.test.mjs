@@ -1,13 +1,17 @@
 // End-to-end in real Chromium: share links and export. A chat's "Share…" dialog (with model and
 // parameters) gives a link; a new, signed-out browser context opens it and sees the question,
-// the answer and the model, with none of the app (no sidebar, no sign-in form). Export JSON
-// downloads the chat tree (`format: "confab.chat"`). Settings › Share links revokes the link
-// (after a confirmation), and the signed-out page then says it no longer exists. axe finds
-// nothing on the dialog or the share page, in light and dark; no page errors.
+// the answer and the model, with none of the app (no sidebar, no sign-in form) and "Sign in to
+// continue" instead of "Continue this chat". That goes through the sign-in form (a new account
+// is made there) and back to the shared chat, whose "Continue this chat" (by the keyboard: it has
+// the focus) makes a chat of the second user's own: it opens with the shared messages on screen,
+// and it is in their sidebar. Export JSON downloads the chat tree (`format: "confab.chat"`).
+// Settings › Share links revokes the link (after a confirmation): "Continue this chat" on a page
+// opened before then says the link no longer works, and the page, reloaded, that it does not
+// exist. axe finds nothing on the dialog or the share page, in light and dark; no page errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { audit, fakeUpstream, launch, registerUser, watchProblems } from './browser.mjs';
+import { audit, fakeUpstream, launch, registerUser, until, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
@@ -22,7 +26,7 @@ async function auditBoth(page, state) {
   return found;
 }
 
-test('share: a link readable signed out, an export, revoked from Settings', { skip, timeout: 120_000 }, async () => {
+test('share: a link readable signed out, continued by another user after signing in, an export, revoked from Settings', { skip, timeout: 150_000 }, async () => {
   if (upstream) await fakeUpstream(upstream).behave({});
   const browser = await launch();
   try {
@@ -80,6 +84,42 @@ test('share: a link readable signed out, an export, revoked from Settings', { sk
     assert.equal(await stranger.getByLabel('Password').count(), 0, 'no sign-in form');
     assert.equal(await stranger.getByRole('button', { name: 'Continue this chat' }).count(), 0, 'signed out: no Continue');
     found.push(...(await auditBoth(stranger, 'share page')));
+    const sharedTitle = (await stranger.getByRole('heading', { level: 1 }).innerText()).trim();
+
+    // "Sign in to continue": the sign-in form (an account is made there), then the shared chat again.
+    await stranger.getByRole('button', { name: 'Sign in to continue' }).click();
+    await stranger.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 5_000 });
+    assert.match(new URL(stranger.url()).search, /sign-in/);
+    await stranger.getByRole('button', { name: 'Back to the shared chat' }).waitFor();
+    found.push(...(await auditBoth(stranger, 'sign-in from a share page')));
+    await stranger.getByRole('button', { name: 'Create one' }).click();
+    const second = `e2e_share2_${Date.now()}`;
+    await stranger.getByLabel('Username').fill(second);
+    await stranger.getByLabel('Email').fill(`${second}@example.org`);
+    await stranger.getByLabel('Password').fill('correct horse battery');
+    await stranger.getByRole('button', { name: 'Create account' }).click();
+    const continueButton = stranger.getByRole('button', { name: 'Continue this chat' });
+    await continueButton.waitFor({ timeout: 10_000 });
+    assert.equal(new URL(stranger.url()).pathname, new URL(link).pathname, 'back on the shared chat');
+    assert.equal(new URL(stranger.url()).search, '');
+    await until(() => continueButton.evaluate((b) => b === document.activeElement), { message: '"Continue this chat" to take the focus' });
+
+    // Continue this chat: a chat of the second user's own, with the shared messages, in their sidebar.
+    await stranger.keyboard.press('Enter');
+    await stranger.waitForURL((u) => /^\/c\/[^/]+$/.test(u.pathname), { timeout: 10_000 });
+    await stranger.locator('article.message.user').getByText('Why do cats purr?', { exact: true }).waitFor({ timeout: 10_000 });
+    await stranger.locator('article.message.assistant').getByText(answerText.slice(0, 30)).first().waitFor();
+    const sidebar = stranger.getByRole('navigation', { name: 'Chats' });
+    const current = sidebar.locator('.chat-list .chat-item[aria-current="page"]');
+    await current.waitFor({ timeout: 5_000 });
+    assert.ok((await current.innerText()).includes(sharedTitle), `the copy (“${await current.innerText()}”) is listed as “${sharedTitle}”`);
+    assert.equal(await sidebar.locator('.chat-list .chat-item').count(), 1, 'one chat in the second user’s sidebar');
+    found.push(...(await auditBoth(stranger, 'the continued chat')));
+
+    // The shared chat again, signed in: Continue is offered at once (and used after the revocation below).
+    await stranger.goto(link);
+    await stranger.getByRole('button', { name: 'Continue this chat' }).waitFor({ timeout: 10_000 });
+    assert.equal(await stranger.getByRole('button', { name: 'Sign in to continue' }).count(), 0);
 
     // Revoked from Settings › Share links.
     await page.goto(`${url}/settings`);
@@ -93,6 +133,12 @@ test('share: a link readable signed out, an export, revoked from Settings', { sk
     await confirm.getByRole('button', { name: 'Revoke' }).click();
     await section.getByRole('status').filter({ hasText: /Revoked the link/ }).waitFor({ timeout: 5_000 });
     await section.getByText('No share links yet.').waitFor();
+
+    // The page opened before the revocation: Continue now says the link no longer works.
+    await stranger.getByRole('button', { name: 'Continue this chat' }).click();
+    await stranger.getByRole('alert').filter({ hasText: 'This link no longer works.' }).waitFor({ timeout: 5_000 });
+    assert.equal(await stranger.getByRole('button', { name: 'Continue this chat' }).count(), 0, 'nothing left to continue');
+    assert.match(new URL(stranger.url()).pathname, /^\/s\//, 'still on the share page');
 
     await stranger.reload();
     await stranger.getByRole('heading', { name: /404: this link does not exist or was revoked/ }).waitFor({ timeout: 10_000 });

@@ -117,6 +117,14 @@ impl SignedIn {
         request.send().await.expect("request sent")
     }
 
+    /// A request with this user's token, to finish as the test needs (bytes, a form…).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.server
+            .http
+            .request(method, format!("{}{path}", self.server.address))
+            .bearer_auth(self.token())
+    }
+
     /// GET with one extra header.
     pub(crate) async fn get_with(&self, path: &str, header: Option<(&str, &str)>) -> Response {
         let mut request = self

@@ -8,6 +8,7 @@
 mod answer;
 mod app;
 pub mod bench;
+pub mod chatgpt;
 mod chats;
 mod client;
 pub mod fake_upstream;

@@ -43,8 +43,15 @@ pub enum ApiError {
     },
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// An upload that expands past its limit (a zip's contents): 413 in words.
+    #[error("{0}")]
+    ContentTooLarge(String),
     #[error("expected a request body with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// An uploaded file Confab cannot read (not JSON or zip, or of no known format): 422
+    /// `invalid_file`, saying where (entry, line and column).
+    #[error("{0}")]
+    InvalidFile(String),
     #[error("the request has invalid fields")]
     Validation(FieldErrors),
     #[error("too many requests; try again in {} seconds", whole_seconds(*retry_after))]
@@ -177,9 +184,11 @@ impl ApiError {
             Self::Forbidden(_) | Self::Refused { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::ConflictCode { .. } => StatusCode::CONFLICT,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::InvalidFile(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } | Self::OverLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NoUpstream | Self::Unavailable(_) | Self::Draining => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -200,7 +209,8 @@ impl ApiError {
             | Self::ConflictCode { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::Conflict { .. } => "conflict",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::PayloadTooLarge { .. } | Self::ContentTooLarge(_) => "payload_too_large",
+            Self::InvalidFile(_) => "invalid_file",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation(_) => "validation_failed",
             Self::TooManyRequests { .. } => "rate_limited",

@@ -15,6 +15,7 @@ pub mod events;
 pub mod follow;
 pub mod generation;
 pub mod http;
+pub mod import;
 pub mod live;
 pub mod llm;
 pub mod metrics;

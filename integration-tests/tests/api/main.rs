@@ -15,6 +15,7 @@ mod errors;
 mod fair_use;
 mod first_token;
 mod health;
+mod imports;
 mod interrupted;
 mod live;
 mod login;

@@ -422,3 +422,58 @@ async fn the_whole_account_exports_as_a_streamed_zip_of_one_file_per_chat() {
     assert_eq!(read("presets.json"), body!([]));
     assert!(!manifest.to_string().contains("password"), "{manifest}");
 }
+
+#[tokio::test]
+async fn folder_changes_reach_every_open_client() {
+    let (_app, _upstream, ada, chat) = spawn_chat(&[]).await;
+    let mut socket = ada.live().await;
+    let wait = std::time::Duration::from_secs(5);
+    let work = folder(&ada, "Work").await;
+    let created = socket
+        .wait_for("folder.created", wait)
+        .await
+        .expect("folder.created");
+    assert_eq!(created["folder_id"], work["id"]);
+    assert_eq!(created["data"]["name"], "Work");
+
+    let renamed = ada
+        .raw(
+            Method::PATCH,
+            &format!("/api/folders/{}", work["id"].as_str().expect("id")),
+            Some(&body!({ "name": "Projects", "order": 3 })),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let updated = socket
+        .wait_for("folder.updated", wait)
+        .await
+        .expect("folder.updated");
+    assert_eq!(
+        (
+            updated["data"]["name"].clone(),
+            updated["data"]["order"].clone()
+        ),
+        (body!("Projects"), body!(3))
+    );
+
+    ada.update_chat(&chat, body!({ "folder_id": work["id"] }))
+        .await;
+    let deleted = ada
+        .raw(
+            Method::DELETE,
+            &format!("/api/folders/{}", work["id"].as_str().expect("id")),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let gone = socket
+        .wait_for("folder.deleted", wait)
+        .await
+        .expect("folder.deleted");
+    assert_eq!(gone["folder_id"], work["id"]);
+    let out = socket
+        .wait_for("chat.updated", wait)
+        .await
+        .expect("chat.updated");
+    assert_eq!(out["data"]["folder_id"], Value::Null);
+}

@@ -1,7 +1,7 @@
 //! Share links: a snapshot of a branch that later edits do not change, read without signing in
 //! (never showing the owner), revoked at once; another user's chat or share is 404.
 
-use integration_tests::{json, spawn_chat};
+use integration_tests::{ChatId, json, spawn_chat};
 use reqwest::{Method, StatusCode};
 use serde_json::json as body;
 
@@ -132,4 +132,92 @@ async fn a_share_is_a_snapshot_anyone_with_the_link_reads_until_it_is_revoked() 
         .await;
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert_eq!(json(refused).await["error"]["code"], "empty_chat");
+}
+
+#[tokio::test]
+async fn a_signed_in_reader_continues_a_shared_chat_as_a_copy_of_their_own() {
+    let (app, _upstream, ada, chat) = spawn_chat(&[]).await;
+    ada.update_chat(
+        &chat,
+        body!({ "title": "Tides", "parameters": {"temperature": 0.4} }),
+    )
+    .await;
+    let answer = ada.send(&chat, "What are tides?").await.done().await;
+    let share = json(
+        ada.raw(
+            Method::POST,
+            &format!("/api/chats/{}/shares", chat.id),
+            Some(&body!({ "include_parameters": true })),
+        )
+        .await,
+    )
+    .await;
+    let token = share["url"]
+        .as_str()
+        .expect("url")
+        .trim_start_matches("/s/")
+        .to_owned();
+    let copy_path = format!("/api/shared/{token}/copy");
+
+    let bob = app.signed_in().await;
+    let mut socket = bob.live().await;
+    let copied = bob.raw(Method::POST, &copy_path, None).await;
+    assert_eq!(copied.status(), StatusCode::CREATED);
+    let copy = json(copied).await;
+    assert_eq!(copy["title"], "Tides");
+    assert_ne!(copy["id"], chat.id.to_string());
+    assert_eq!(copy["parameters"]["temperature"], 0.4, "{copy}");
+    let created = socket
+        .wait_for("chat.created", std::time::Duration::from_secs(5))
+        .await
+        .expect("chat.created");
+    assert_eq!(created["chat_id"], copy["id"]);
+    let messages = json(
+        bob.raw(
+            Method::GET,
+            &format!("/api/chats/{}/messages", copy["id"].as_str().expect("id")),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let texts: Vec<&str> = messages["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["What are tides?", answer["content"].as_str().expect("text")]
+    );
+    assert_eq!(
+        messages["messages"][1]["parent_id"],
+        messages["messages"][0]["id"]
+    );
+    assert_eq!(copy["current_message_id"], messages["messages"][1]["id"]);
+    // The copy is Bob's: he can answer in it. Ada's chat is unchanged.
+    bob.send(ChatId::of(&copy["id"]), "And the moon?")
+        .await
+        .done()
+        .await;
+    assert_eq!(ada.messages(&chat).await.len(), 2);
+
+    // Signed out: 401; revoked: 404.
+    let anonymous = reqwest::Client::new()
+        .post(app.url(&copy_path))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    ada.raw(
+        Method::DELETE,
+        &format!("/api/shares/{}", share["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        bob.raw(Method::POST, &copy_path, None).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

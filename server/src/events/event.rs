@@ -8,7 +8,9 @@ use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::views::{ChatView, LoadingModel, MessageView, TextDelta, VoteView};
+use crate::views::{
+    ChatView, FolderView, ImportView, LoadingModel, MessageView, TextDelta, VoteView,
+};
 
 /// Every event, tagged by `type`. `chat_id` and `message_id` say what it is about.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -69,6 +71,18 @@ pub enum LiveEvent {
         message_id: String,
         data: MessageView,
     },
+    #[serde(rename = "folder.created")]
+    FolderCreated { folder_id: String, data: FolderView },
+    /// Renamed or reordered.
+    #[serde(rename = "folder.updated")]
+    FolderUpdated { folder_id: String, data: FolderView },
+    /// Deleted; its chats were taken out of it (each gets `chat.updated`).
+    #[serde(rename = "folder.deleted")]
+    FolderDeleted { folder_id: String },
+    /// An import's progress: when it starts, every few seconds while it runs, and when it ends
+    /// (the chats it made are then in the list: clients reload it).
+    #[serde(rename = "import.updated")]
+    ImportUpdated { import_id: String, data: ImportView },
     /// A session was signed out or revoked: its tokens stop working and its sockets close.
     #[serde(rename = "session.ended")]
     SessionEnded { session_id: String },
@@ -155,6 +169,35 @@ impl LiveEvent {
         }
     }
 
+    /// `folder.created` or, for a change, `folder.updated`.
+    pub fn folder(folder: FolderView, created: bool) -> Self {
+        let folder_id = folder.id.clone();
+        if created {
+            Self::FolderCreated {
+                folder_id,
+                data: folder,
+            }
+        } else {
+            Self::FolderUpdated {
+                folder_id,
+                data: folder,
+            }
+        }
+    }
+
+    pub fn folder_deleted(folder_id: ObjectId) -> Self {
+        Self::FolderDeleted {
+            folder_id: folder_id.to_hex(),
+        }
+    }
+
+    pub fn import_updated(import: ImportView) -> Self {
+        Self::ImportUpdated {
+            import_id: import.id.clone(),
+            data: import,
+        }
+    }
+
     pub fn session_ended(session_id: ObjectId) -> Self {
         Self::SessionEnded {
             session_id: session_id.to_hex(),
@@ -174,6 +217,10 @@ impl LiveEvent {
             Self::GenerationDelta { .. } => "generation.delta",
             Self::GenerationFinished { .. } => "generation.finished",
             Self::GenerationUnsaved { .. } => "generation.unsaved",
+            Self::FolderCreated { .. } => "folder.created",
+            Self::FolderUpdated { .. } => "folder.updated",
+            Self::FolderDeleted { .. } => "folder.deleted",
+            Self::ImportUpdated { .. } => "import.updated",
             Self::SessionEnded { .. } => "session.ended",
         }
     }
@@ -221,6 +268,10 @@ impl LiveEvent {
                 ..
             } => (id(chat_id), id(message_id), None),
             Self::SessionEnded { session_id } => (None, None, id(session_id)),
+            Self::FolderCreated { .. }
+            | Self::FolderUpdated { .. }
+            | Self::FolderDeleted { .. }
+            | Self::ImportUpdated { .. } => (None, None, None),
         }
     }
 

@@ -12,7 +12,7 @@ use mongodb::bson::{DateTime, oid::ObjectId};
 use crate::{
     events::LiveEvent,
     state::AppState,
-    store::{api_calls, events, instances, messages},
+    store::{api_calls, events, imports, instances, messages},
     views::MessageView,
 };
 
@@ -36,6 +36,13 @@ fn from_now(offset: Duration, later: bool) -> DateTime {
 pub async fn start(state: &AppState) -> mongodb::error::Result<()> {
     let instance = state.settings.instance.clone();
     instances::renew(&state.store.instances, &instance, from_now(LEASE, true)).await?;
+    // Imports this process (the same INSTANCE_ID) was running before it restarted.
+    for job in imports::fail_restarted(&state.store.imports, &instance, DateTime::now()).await? {
+        state.events.publish(
+            job.user_id,
+            LiveEvent::import_updated(crate::views::ImportView::from(&job)),
+        );
+    }
     let settled = sweep(state).await?;
     if settled > 0 {
         tracing::warn!(
@@ -103,6 +110,14 @@ pub async fn sweep(state: &AppState) -> mongodb::error::Result<usize> {
     let settled = messages::interrupt_orphans(&state.store.messages, &alive, older_than).await?;
     // `/v1` calls of dead processes stop counting as running.
     api_calls::end_orphans(&state.store.api_calls, &alive, older_than).await?;
+    // Imports of dead processes end as failed (importing the file again skips what was stored).
+    for job in imports::fail_orphans(&state.store.imports, &alive).await? {
+        tracing::warn!(import_id = %job.id, "an import's process is gone: marked failed");
+        state.events.publish(
+            job.user_id,
+            LiveEvent::import_updated(crate::views::ImportView::from(&job)),
+        );
+    }
     for answer in &settled {
         tracing::warn!(message_id = %answer.id, "an answer's process is gone: marked interrupted");
         state.events.publish(

@@ -7,6 +7,8 @@ use crate::env::{BadSetting, Env};
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub max_body_bytes: usize,
+    /// An import's upload, and what a zip of it expands to (`MAX_IMPORT_BYTES`).
+    pub max_import_bytes: usize,
     /// Use `X-Forwarded-For` for the client address (only behind a trusted reverse proxy).
     pub trust_proxy_headers: bool,
     /// Extra origins allowed by CORS; same-origin needs none.
@@ -27,6 +29,7 @@ impl HttpSettings {
     pub fn from_env(env: &Env<'_>) -> Result<Self, BadSetting> {
         Ok(Self {
             max_body_bytes: env.parse("MAX_BODY_BYTES", 256 * 1024)?,
+            max_import_bytes: env.parse("MAX_IMPORT_BYTES", 100 * 1024 * 1024)?,
             trust_proxy_headers: env.parse("TRUST_PROXY_HEADERS", false)?,
             cors_allowed_origins: env.list("CORS_ALLOWED_ORIGINS"),
             header_read_timeout: Duration::from_secs(

@@ -110,7 +110,11 @@ async fn create_folder(
     folders::insert(&state.store.folders, &folder)
         .await
         .map_err(name_taken)?;
-    Ok((StatusCode::CREATED, Json(FolderView::from(&folder))))
+    let view = FolderView::from(&folder);
+    state
+        .events
+        .publish(user.user_id, LiveEvent::folder(view.clone(), true));
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -149,7 +153,11 @@ async fn update_folder(
         .await
         .map_err(name_taken)?
         .ok_or(ApiError::NotFound("folder"))?;
-    Ok(Json(FolderView::from(&updated)))
+    let view = FolderView::from(&updated);
+    state
+        .events
+        .publish(user.user_id, LiveEvent::folder(view.clone(), false));
+    Ok(Json(view))
 }
 
 /// Deletes a folder; its chats stay, out of any folder.
@@ -166,6 +174,9 @@ async fn delete_folder(
     if !folders::delete(&state.store.folders, user.user_id, folder.id).await? {
         return Err(ApiError::NotFound("folder"));
     }
+    state
+        .events
+        .publish(user.user_id, LiveEvent::folder_deleted(folder.id));
     let moved = chats::leave_folder(&state.store.chats, user.user_id, folder.id).await?;
     // Every open client of the user sees those chats out of the folder.
     for chat in &moved {

@@ -11,6 +11,7 @@ mod feedback;
 mod folders;
 mod fork;
 mod health;
+mod imports;
 mod live;
 mod messages;
 mod models;
@@ -46,6 +47,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(export::routes())
         .merge(export::account_routes())
         .merge(shares::routes())
+        .merge(imports::routes())
         .merge(messages::routes())
         .merge(votes::routes())
         .merge(feedback::routes())

@@ -19,15 +19,17 @@ use validator::Validate;
 use super::{chats::owned_chat, fork::path_to};
 use crate::{
     auth::CurrentUser,
-    domain::Role,
+    domain::{Param, Role},
     error::{ApiError, ApiResult, ErrorBody},
+    events::LiveEvent,
     http::{Path, ValidatedJson},
     state::AppState,
     store::{
+        ChatDoc, MessageDoc,
         messages::{self, Status},
         shares::{self, ShareDoc, SharedMessage},
     },
-    views::{ShareView, SharedChatView},
+    views::{ChatView, ShareView, SharedChatView},
 };
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -36,6 +38,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_shares))
         .routes(routes!(revoke_share))
         .routes(routes!(shared_chat))
+        .routes(routes!(copy_shared))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -155,6 +158,74 @@ async fn revoke_share(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The live share behind a token (404 for anything else, a revoked one included).
+async fn by_token(state: &AppState, token: &str) -> ApiResult<ShareDoc> {
+    // Anything that cannot be a token is not looked up.
+    let plausible = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match plausible {
+        true => shares::by_token(&state.store.shares, token).await?,
+        false => None,
+    }
+    .ok_or(ApiError::NotFound("share"))
+}
+
+/// "Continue this chat": a copy of a shared snapshot in the caller's account (201), each
+/// message in order; the last answer's parameters become the chat's when the owner included
+/// them (without a model this server does not serve). The snapshot is unchanged.
+#[utoipa::path(post, path = "/api/shared/{token}/copy", tag = "shares", security(("bearer" = [])),
+    params(("token" = String, Path)),
+    responses(
+        (status = 201, body = ChatView),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ))]
+async fn copy_shared(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(token): Path<String>,
+) -> ApiResult<(StatusCode, Json<ChatView>)> {
+    let share = by_token(&state, &token).await?;
+    let mut parameters = share
+        .messages
+        .iter()
+        .rev()
+        .find_map(|m| m.parameters.clone())
+        .unwrap_or_default();
+    if parameters
+        .model()
+        .is_some_and(|model| state.catalog.model(model).is_none())
+    {
+        parameters.remove(Param::MODEL);
+    }
+    let mut chat = ChatDoc::new(user.user_id, share.title.clone(), parameters);
+    let mut copied: Vec<MessageDoc> = Vec::with_capacity(share.messages.len());
+    for shared in &share.messages {
+        let mut message = MessageDoc::user(
+            chat.id,
+            user.user_id,
+            copied.last().map(|m| m.id),
+            shared.content.clone(),
+            None,
+        );
+        message.role = shared.role;
+        if shared.role == Role::Assistant {
+            message.model = shared.model.clone();
+            message.parameters = shared.parameters.clone();
+        }
+        copied.push(message);
+    }
+    chat.current_message_id = copied.last().map(|m| m.id);
+    state.store.insert_conversation(&chat, &copied, &[]).await?;
+    let view = ChatView::from(&chat);
+    state
+        .events
+        .publish(user.user_id, LiveEvent::chat_created(view.clone()));
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 /// A shared snapshot, for anyone with its link (no sign-in). Unknown or revoked: 404.
 #[utoipa::path(get, path = "/api/shared/{token}", tag = "shares",
     params(("token" = String, Path)),
@@ -163,16 +234,7 @@ async fn shared_chat(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    // Anything that cannot be a token is not looked up.
-    let plausible = token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let share = match plausible {
-        true => shares::by_token(&state.store.shares, &token).await?,
-        false => None,
-    }
-    .ok_or(ApiError::NotFound("share"))?;
+    let share = by_token(&state, &token).await?;
     Ok((
         [
             (

@@ -38,6 +38,7 @@ impl Store {
         self.messages.delete_many(owned.clone()).await?;
         self.chats.delete_many(owned.clone()).await?;
         self.folders.delete_many(owned.clone()).await?;
+        self.imports.delete_many(owned.clone()).await?;
         self.events.delete_many(owned.clone()).await?;
         self.usage.delete_many(owned.clone()).await?;
         // The sign-in failure counters keyed by the account.
@@ -58,6 +59,9 @@ impl Store {
         let owned = doc! { "user_id": user_id };
         self.events.delete_many(owned.clone()).await?;
         self.usage.delete_many(owned.clone()).await?;
+        // An import that was running: what it made after the deletion went.
+        self.chats.delete_many(owned.clone()).await?;
+        self.votes.delete_many(owned.clone()).await?;
         self.messages.delete_many(owned).await?;
         Ok(())
     }

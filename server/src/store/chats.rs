@@ -39,6 +39,10 @@ pub struct ChatDoc {
     /// The folder it is in (at most one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder_id: Option<ObjectId>,
+    /// Imported chats: where from (`chatgpt:{conversation id}`, `confab:{chat id}`), unique per
+    /// user, so a file imported twice adds nothing the second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_key: Option<String>,
 }
 
 impl ChatDoc {
@@ -56,9 +60,13 @@ impl ChatDoc {
             pinned: false,
             archived: false,
             folder_id: None,
+            import_key: None,
         }
     }
 }
+
+/// The partial unique index on (user, `import_key`).
+pub const IMPORT_KEY_INDEX: &str = "chats_import_key_unique";
 
 /// 9999-12-31T23:59:59.999Z, the last instant every date library can represent.
 const MAX_MILLIS: i64 = 253_402_300_799_999;

@@ -11,6 +11,7 @@ pub mod chats;
 mod errors;
 pub mod events;
 pub mod folders;
+pub mod imports;
 pub mod instances;
 pub mod invites;
 pub mod messages;
@@ -108,6 +109,8 @@ pub struct Store {
     pub shares: Collection<shares::ShareDoc>,
     /// Users' folders of chats.
     pub folders: Collection<folders::FolderDoc>,
+    /// Import jobs and their progress.
+    pub imports: Collection<imports::ImportDoc>,
     /// Named parameter sets, private and shared.
     pub presets: Collection<presets::PresetDoc>,
     /// `/v1` calls not saved as chats, counted against the fair-use limits.
@@ -172,6 +175,7 @@ impl Store {
             invites: db.collection_with_options("invites", durable.clone()),
             presets: db.collection_with_options("presets", durable.clone()),
             folders: db.collection_with_options("folders", durable.clone()),
+            imports: db.collection("imports"),
             shares: db.collection_with_options("shares", durable.clone()),
             api_keys: db.collection_with_options("api_keys", durable.clone()),
             api_calls: db.collection("api_calls"),
@@ -366,10 +370,61 @@ impl Store {
                 .build()])
             .await?;
         self.chats
-            .create_indexes([IndexModel::builder()
-                .keys(doc! { "user_id": 1, "pinned": -1, "updated_at": -1, "_id": -1 })
-                .options(named("chats_by_user_pinned"))
-                .build()])
+            .create_indexes([
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "pinned": -1, "updated_at": -1, "_id": -1 })
+                    .options(named("chats_by_user_pinned"))
+                    .build(),
+                // One chat per imported conversation: importing a file twice adds nothing.
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "import_key": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name(chats::IMPORT_KEY_INDEX.to_owned())
+                            .unique(true)
+                            .partial_filter_expression(doc! { "import_key": { "$exists": true } })
+                            .build(),
+                    )
+                    .build(),
+            ])
+            .await?;
+        self.imports
+            .create_indexes([
+                // One queued or running import per user.
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "active": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name(imports::ACTIVE_INDEX.to_owned())
+                            .unique(true)
+                            .partial_filter_expression(doc! { "active": true })
+                            .build(),
+                    )
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "_id": -1 })
+                    .options(named("imports_by_user"))
+                    .build(),
+                // The sweep's look for jobs of dead processes.
+                IndexModel::builder()
+                    .keys(doc! { "active": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("imports_active".to_owned())
+                            .sparse(true)
+                            .build(),
+                    )
+                    .build(),
+                IndexModel::builder()
+                    .keys(doc! { "expires_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("imports_expiry_ttl".to_owned())
+                            .expire_after(Duration::ZERO)
+                            .build(),
+                    )
+                    .build(),
+            ])
             .await?;
         self.api_calls
             .create_indexes([

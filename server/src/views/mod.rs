@@ -8,6 +8,7 @@ mod api_key;
 mod chat;
 mod feedback;
 mod folder;
+mod import;
 mod message;
 mod models;
 mod preset;
@@ -20,6 +21,7 @@ pub use api_key::{ApiKeyView, CreatedApiKey};
 pub use chat::ChatView;
 pub use feedback::FeedbackRecord;
 pub use folder::FolderView;
+pub use import::ImportView;
 pub use message::MessageView;
 pub use models::{
     AdminModelView, LimitsView, ModelSource, ModelView, ModelsView, ParamType, ParamView,

@@ -77,6 +77,45 @@ describe('ApiClient', () => {
     expect(call.init.body).toBe('{"title":"Hi"}');
   });
 
+  it('sends a Blob body as it is, typed by the given Content-Type, else its own type', async () => {
+    const calls: Call[] = [];
+    const client = new ApiClient({
+      fetch: async (url, init = {}) => {
+        calls.push({ url, init });
+        return json(202, { id: 'i1' });
+      },
+    });
+    client.setToken('tok-1');
+    const file = new Blob(['{"a":1}'], { type: 'text/plain' });
+    await client.json('POST', '/api/imports', { body: file, headers: { 'Content-Type': 'application/json' } });
+    await client.json('POST', '/api/imports', { body: new Blob(['PK'], { type: 'application/zip' }) });
+    await client.json('POST', '/api/imports', { body: new Blob(['?']) });
+    expect(calls[0]!.init.body).toBe(file);
+    expect(calls.map((c) => header(c.init, 'Content-Type'))).toEqual(['application/json', 'application/zip', 'application/octet-stream']);
+    expect(header(calls[0]!.init, 'Authorization')).toBe('Bearer tok-1');
+  });
+
+  it('response(): the raw answer with the token (one refresh on 401), an ApiError when refused', async () => {
+    const urls: string[] = [];
+    let refreshed = false;
+    const client = new ApiClient({
+      fetch: async (url, init = {}) => {
+        urls.push(`${url} ${header(init, 'Authorization') ?? '-'}`);
+        if (url === '/api/auth/refresh') {
+          refreshed = true;
+          return json(200, authBody('tok-2'));
+        }
+        if (!refreshed) return unauthorized();
+        return url.endsWith('/gone') ? json(404, { error: { code: 'not_found', message: 'gone' } }) : new Response('PK', { status: 200 });
+      },
+    });
+    client.setToken('tok-1');
+    const response = await client.response('GET', '/api/users/me/export');
+    expect(await response.text()).toBe('PK');
+    expect(urls).toEqual(['/api/users/me/export Bearer tok-1', '/api/auth/refresh -', '/api/users/me/export Bearer tok-2']);
+    await expect(client.response('GET', '/api/gone')).rejects.toMatchObject({ status: 404, code: 'not_found' });
+  });
+
   it('stores the access token from login, in memory only', async () => {
     const setItem = vi.fn();
     vi.stubGlobal('localStorage', { setItem, getItem: vi.fn(), removeItem: vi.fn() });

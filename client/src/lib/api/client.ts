@@ -51,6 +51,7 @@ export interface ApiClientOptions {
 }
 
 export interface RequestOptions {
+  /** Sent as JSON; a Blob (a File) is sent as it is, typed by `headers['Content-Type']` or its own type. */
   body?: unknown;
   signal?: AbortSignal;
   /** Extra request headers. */
@@ -135,7 +136,10 @@ export class ApiClient {
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (token) headers.Authorization = `Bearer ${token}`;
     const init: RequestInit = { method, headers, credentials: 'same-origin' };
-    if (options.body !== undefined) {
+    if (options.body instanceof Blob) {
+      headers['Content-Type'] ??= options.body.type || 'application/octet-stream';
+      init.body = options.body;
+    } else if (options.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(options.body);
     }
@@ -152,6 +156,14 @@ export class ApiClient {
     if (response.status === 204) return undefined as T;
     const text = await response.text();
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * A request with the access token (one refresh on 401) whose answer the caller reads itself,
+   * e.g. a file to download; `ApiError` on failure.
+   */
+  response(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    return this.send(method, path, options);
   }
 
   /**

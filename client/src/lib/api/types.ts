@@ -155,6 +155,14 @@ export interface Chat {
   folder_id?: string | null;
 }
 
+/** A folder of the sidebar (the server's FolderView); chats name it by `folder_id`. */
+export interface Folder {
+  id: string;
+  name: string;
+  order: number;
+  created_at: string;
+}
+
 export interface ChatPage {
   chats: Chat[];
   next_cursor: string | null;
@@ -302,6 +310,8 @@ export interface SocketFrame {
   seq?: number;
   /** `session.ended`: the session that ended. */
   session_id?: string;
+  /** `folder.*`: the folder it is about. */
+  folder_id?: string;
 }
 
 // ---- the signed-in user's account ------------------------------------------------------------

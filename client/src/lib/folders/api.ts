@@ -1,15 +1,10 @@
 // The organising requests: pin, archive, move to a folder, the folders themselves, and fork.
 // Thin typed wrappers over the API client's `json`.
-import type { ApiClient, Chat, ChatPage } from '../api';
+import type { ApiClient, Chat, ChatPage, Folder } from '../api';
+
+export type { Folder };
 
 export type JsonClient = Pick<ApiClient, 'json'>;
-
-export interface Folder {
-  id: string;
-  name: string;
-  order: number;
-  created_at: string;
-}
 
 const enc = encodeURIComponent;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHAT_DRAG_TYPE, draggedChatId, groupWithPinned, sortFolders } from './organise';
+import { CHAT_DRAG_TYPE, draggedChatId, groupWithPinned, sortFolders, startChatDrag } from './organise';
 
 const now = new Date('2026-03-10T12:00:00');
 const chat = (id: string, updated_at: string, pinned = false) => ({ id, updated_at, pinned });
@@ -35,5 +35,17 @@ describe('draggedChatId', () => {
     expect(draggedChatId([CHAT_DRAG_TYPE, 'text/plain'], () => ' c1 ')).toBe('c1');
     expect(draggedChatId(['text/plain'], () => 'c1')).toBeNull();
     expect(draggedChatId([CHAT_DRAG_TYPE], () => '')).toBeNull();
+  });
+});
+
+describe('startChatDrag', () => {
+  it('carries the chat id for a folder and the title for anything else, as a move', () => {
+    const set: Record<string, string> = {};
+    const data = { effectAllowed: 'all' as DataTransfer['effectAllowed'], setData: (type: string, value: string) => void (set[type] = value) };
+    startChatDrag(data, 'c1', 'Cats');
+    expect(set).toEqual({ [CHAT_DRAG_TYPE]: 'c1', 'text/plain': 'Cats' });
+    expect(data.effectAllowed).toBe('move');
+    expect(draggedChatId(Object.keys(set), (t) => set[t]!)).toBe('c1');
+    startChatDrag(null, 'c1', 'Cats');
   });
 });

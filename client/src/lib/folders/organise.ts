@@ -24,6 +24,14 @@ export function sortFolders<T extends { name: string; order: number }>(folders: 
 /** The drag data type of a chat row. */
 export const CHAT_DRAG_TYPE = 'application/x-confab-chat';
 
+/** A chat row's drag: its id for the folders, its title for anywhere else; a move. */
+export function startChatDrag(data: Pick<DataTransfer, 'setData' | 'effectAllowed'> | null, id: string, title: string): void {
+  if (!data) return;
+  data.setData(CHAT_DRAG_TYPE, id);
+  data.setData('text/plain', title);
+  data.effectAllowed = 'move';
+}
+
 /** The chat id a drop carries, or null (another kind of drag). */
 export function draggedChatId(types: readonly string[], read: (type: string) => string): string | null {
   if (!types.includes(CHAT_DRAG_TYPE)) return null;

@@ -76,6 +76,7 @@ describe('parseFrame', () => {
       seq: 7,
       session_id: 's1',
     });
+    expect(parseFrame('{"type":"folder.deleted","seq":8,"folder_id":"f1"}')).toEqual({ type: 'folder.deleted', seq: 8, folder_id: 'f1' });
     expect(parseFrame('{"type":"chat.deleted","seq":1.5}')).toEqual({ type: 'chat.deleted' });
     expect(parseFrame('{"type":"chat.deleted","seq":"3"}')).toEqual({ type: 'chat.deleted' });
     expect(parseFrame('{"type":"chat.deleted","seq":-1}')).toEqual({ type: 'chat.deleted' });

@@ -73,6 +73,7 @@ export function parseFrame(data: unknown): SocketFrame | null {
   if ('data' in v) event.data = v.data;
   if (typeof v.seq === 'number' && Number.isSafeInteger(v.seq) && v.seq >= 0) event.seq = v.seq;
   if (typeof v.session_id === 'string') event.session_id = v.session_id;
+  if (typeof v.folder_id === 'string') event.folder_id = v.folder_id;
   return event;
 }
 

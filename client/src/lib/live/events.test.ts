@@ -66,6 +66,30 @@ describe('fromSocket', () => {
   });
 });
 
+describe('fromSocket: folders', () => {
+  const folder = { id: 'f1', name: 'Work', order: 0, created_at: '2026-01-01T00:00:00Z' };
+
+  it('types the folder events, with their seq', () => {
+    expect(fromSocket({ type: 'folder.created', folder_id: 'f1', data: folder, seq: 5 })).toEqual({
+      type: 'folder.created',
+      via: 'socket',
+      folder_id: 'f1',
+      folder,
+      seq: 5,
+    });
+    expect(fromSocket({ type: 'folder.updated', folder_id: 'f1', data: { ...folder, name: 'Play' } })).toMatchObject({
+      type: 'folder.updated',
+      folder: { name: 'Play' },
+    });
+    expect(fromSocket({ type: 'folder.deleted', folder_id: 'f1' })).toEqual({ type: 'folder.deleted', via: 'socket', folder_id: 'f1' });
+  });
+
+  it('a folder event that cannot be read asks for the folders to be reloaded', () => {
+    expect(fromSocket({ type: 'folder.created', folder_id: 'f1', data: { id: 'f1' } })).toEqual({ type: 'folder.unreadable', via: 'socket' });
+    expect(fromSocket({ type: 'folder.deleted' })).toEqual({ type: 'folder.unreadable', via: 'socket' });
+  });
+});
+
 describe('fromStream', () => {
   it('types a generation stream and stops it when the consumer stops', async () => {
     let cancelled = false;

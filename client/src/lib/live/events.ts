@@ -4,7 +4,7 @@
 // Each is turned into `LiveEvent` here, at its edge — `streamReader`/`fromStream` for the SSE
 // events, `fromSocket` for the socket's frames — so stores and reducers see one typed union
 // whatever the transport.
-import type { Chat, Message, SocketFrame, StreamEvent, Vote } from '../api/types';
+import type { Chat, Folder, Message, SocketFrame, StreamEvent, Vote } from '../api/types';
 
 /**
  * Who reported it: `own` — this tab's own request (its generation stream — resumed by the
@@ -41,6 +41,12 @@ export type LiveEvent = (
   | { type: 'message.voted'; via: Via; chat_id: string; message_id: string; vote: Vote | null }
   | { type: 'chat.created' | 'chat.updated'; via: 'socket'; chat_id: string; chat: Chat }
   | { type: 'chat.deleted'; via: 'socket'; chat_id: string }
+  /** A folder was made, or renamed or reordered (`folder` is as it is now). */
+  | { type: 'folder.created' | 'folder.updated'; via: 'socket'; folder_id: string; folder: Folder }
+  /** A folder was deleted; its chats were taken out of it (each has its `chat.updated`). */
+  | { type: 'folder.deleted'; via: 'socket'; folder_id: string }
+  /** A folder event arrived that could not be read: whoever shows the folders reloads them. */
+  | { type: 'folder.unreadable'; via: 'socket' }
   /**
    * A session of this user ended (sign-out, revocation). Nothing to show: the server closes that
    * session's sockets itself (4001), which lib/live/connection.ts handles.
@@ -78,6 +84,10 @@ export function isMessage(value: unknown): value is Message {
 
 export function isChat(value: unknown): value is Chat {
   return isRecord(value) && typeof value.id === 'string' && typeof value.updated_at === 'string';
+}
+
+export function isFolder(value: unknown): value is Folder {
+  return isRecord(value) && typeof value.id === 'string' && typeof value.name === 'string' && typeof value.order === 'number';
 }
 
 // ---- the WebSocket's edge ----------------------------------------------------------------------
@@ -129,6 +139,12 @@ function readFrame(frame: SocketFrame): LiveEvent | null {
       return { type: frame.type, via: 'socket', chat_id: data.id, chat: data };
     case 'chat.deleted':
       return frame.chat_id ? { type: 'chat.deleted', via: 'socket', chat_id: frame.chat_id } : null;
+    case 'folder.created':
+    case 'folder.updated':
+      if (!isFolder(data)) return { type: 'folder.unreadable', via: 'socket' };
+      return { type: frame.type, via: 'socket', folder_id: data.id, folder: data };
+    case 'folder.deleted':
+      return frame.folder_id ? { type: 'folder.deleted', via: 'socket', folder_id: frame.folder_id } : { type: 'folder.unreadable', via: 'socket' };
     case 'session.ended':
       return frame.session_id ? { type: 'session.ended', via: 'socket', session_id: frame.session_id } : null;
     default:

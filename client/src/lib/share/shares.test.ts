@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '../api';
 import {
-  continueDraft,
+  copyErrorText,
+  copyShared,
   createShare,
   exportFileName,
   fileNameFromDisposition,
@@ -53,11 +55,10 @@ describe('the share page', () => {
     expect(shareTokenOf('/s/%E0%A4%A')).toBeNull();
   });
 
-  it('drafts a short quote of the last answer for "Continue this chat"', () => {
-    expect(continueDraft(chat)).toBe('> No model here.\n\n');
-    const long = continueDraft({ ...chat, messages: [{ role: 'assistant', content: 'word '.repeat(100) }] }, 20);
-    expect(long).toMatch(/^> (word ){3}word…\n\n$/);
-    expect(continueDraft({ ...chat, messages: [] })).toBe('');
+  it('says why "Continue this chat" failed', () => {
+    expect(copyErrorText(new ApiError(404, 'not_found', 'share not found'))).toBe('This link no longer works.');
+    expect(copyErrorText(new ApiError(401, 'unauthorized', 'no'))).toMatch(/Sign in to continue/);
+    expect(copyErrorText(new ApiError(409, 'conflict', 'Something clashed.'))).toBe('Something clashed.');
   });
 });
 
@@ -89,14 +90,16 @@ describe('links and files', () => {
 });
 
 describe('the API calls', () => {
-  it('post the options and read a shared chat without a refresh', async () => {
+  it('post the options, read a shared chat without a refresh, and copy it (no body)', async () => {
     const calls: unknown[][] = [];
     const api = { json: async (...args: unknown[]) => (calls.push(args), {}) } as never;
     await createShare(api, 'c/1', { include_parameters: true });
     await getShared(api, 'tok');
+    await copyShared(api, 't/k');
     expect(calls).toEqual([
       ['POST', '/api/chats/c%2F1/shares', { body: { include_parameters: true } }],
       ['GET', '/api/shared/tok', { retryOn401: false }],
+      ['POST', '/api/shared/t%2Fk/copy'],
     ]);
   });
 });

@@ -1,6 +1,6 @@
 // Share links (read-only snapshots of a chat's branch) and chat exports: the API calls, and the
 // pure shaping the share page, the share dialog and the export buttons need.
-import type { ApiClient } from '../api';
+import { ApiError, describeError, type ApiClient, type Chat } from '../api';
 
 /** A share link the user made (`url` is `/s/{token}`, relative to the origin). */
 export interface Share {
@@ -47,6 +47,21 @@ export async function revokeShare(api: Json, id: string): Promise<void> {
 /** No sign-in needed; 404 for an unknown or revoked token. */
 export function getShared(api: Json, token: string): Promise<SharedChat> {
   return api.json<SharedChat>('GET', `/api/shared/${encodeURIComponent(token)}`, { retryOn401: false });
+}
+
+/**
+ * "Continue this chat" (signed in): a new chat of the viewer's holding the snapshot's messages
+ * (and its parameters when the owner shared them). 404 `not_found` once the link is revoked.
+ */
+export function copyShared(api: Json, token: string): Promise<Chat> {
+  return api.json<Chat>('POST', `/api/shared/${encodeURIComponent(token)}/copy`);
+}
+
+/** What the share page says when "Continue this chat" failed. */
+export function copyErrorText(error: unknown): string {
+  if (error instanceof ApiError && error.status === 404) return 'This link no longer works.';
+  if (error instanceof ApiError && error.status === 401) return 'Your session has ended. Sign in to continue.';
+  return describeError(error);
 }
 
 /** The full address of a share link. */
@@ -101,15 +116,6 @@ export function sharedViews(chat: SharedChat): SharedView[] {
       model: m.role === 'assistant' ? (m.model ?? (typeof m.parameters?.model === 'string' ? m.parameters.model : '')) : '',
       parameters: m.role === 'assistant' ? parameterSummary(m.parameters) : '',
     }));
-}
-
-/** The composer's draft for "Continue this chat": a short quote of the last answer. */
-export function continueDraft(chat: SharedChat, max = 280): string {
-  const last = [...chat.messages].reverse().find((m) => m.role === 'assistant');
-  if (!last) return '';
-  const text = last.content.trim().replace(/\s+/g, ' ');
-  const quoted = text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
-  return `> ${quoted}\n\n`;
 }
 
 /** A file name for an export, from the chat's title: `my-chat.json`, `my-chat.md`. */

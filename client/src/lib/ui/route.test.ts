@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chatIdFromPath, pagePath, pathOf, placeOf, Route } from './route.svelte';
+import { chatIdFromPath, pagePath, pathOf, placeOf, Route, signInStepOf } from './route.svelte';
 
 describe('the address', () => {
   it('names a page and, on the chat page, a chat', () => {
@@ -38,17 +38,24 @@ describe('Route', () => {
   /** A window with an address and a history that records what was pushed or replaced. */
   function browser(path: string) {
     const listeners: (() => void)[] = [];
-    const loc = { pathname: path };
+    const loc = { pathname: '', search: '' };
+    /** Goes to `p` (a path with, or without, a query). */
+    const go = (p: string) => {
+      const at = p.indexOf('?');
+      loc.pathname = at < 0 ? p : p.slice(0, at);
+      loc.search = at < 0 ? '' : p.slice(at);
+    };
+    go(path);
     const entries: string[] = [];
     vi.stubGlobal('location', loc);
     vi.stubGlobal('history', {
       pushState: (_s: unknown, _t: string, p: string) => {
         entries.push(`push ${p}`);
-        loc.pathname = p;
+        go(p);
       },
       replaceState: (_s: unknown, _t: string, p: string) => {
         entries.push(`replace ${p}`);
-        loc.pathname = p;
+        go(p);
       },
     });
     vi.stubGlobal('window', {
@@ -56,7 +63,7 @@ describe('Route', () => {
       removeEventListener: () => undefined,
     });
     const back = (p: string) => {
-      loc.pathname = p;
+      go(p);
       for (const f of listeners) f();
     };
     return { entries, back };
@@ -95,5 +102,44 @@ describe('Route', () => {
     browser('/c/x');
     const route = new Route();
     expect([route.page, route.chatId]).toEqual(['chat', 'x']);
+  });
+
+  it('a share page asks for the sign-in form, then comes back to the shared chat', () => {
+    const { entries, back } = browser('/s/tok');
+    const route = new Route();
+    const stop = route.listen();
+    expect([route.shareToken, route.signingIn]).toEqual(['tok', false]);
+    route.signInToContinue();
+    expect([route.shareToken, route.signingIn]).toEqual(['tok', true]);
+    back('/s/tok');
+    expect(route.signingIn).toBe(false);
+    back('/s/tok?sign-in');
+    expect(route.signingIn).toBe(true);
+    route.backToShare();
+    expect([route.shareToken, route.signingIn]).toEqual(['tok', false]);
+    expect(entries).toEqual(['push /s/tok?sign-in', 'replace /s/tok']);
+    stop();
+  });
+
+  it('starts on the sign-in step of a share page only', () => {
+    browser('/s/tok?sign-in');
+    expect(new Route().signingIn).toBe(true);
+    browser('/?sign-in');
+    const route = new Route();
+    expect(route.signingIn).toBe(false);
+    // Not on a share page: nothing to sign in for.
+    route.signInToContinue();
+    expect(route.signingIn).toBe(false);
+    expect(signInStepOf('?sign-in')).toBe(true);
+    expect(signInStepOf('?x=1&sign-in=')).toBe(true);
+    expect(signInStepOf('')).toBe(false);
+    expect(signInStepOf(undefined)).toBe(false);
+  });
+
+  it('leaves the sign-in step when a chat opens', () => {
+    browser('/s/tok?sign-in');
+    const route = new Route();
+    route.navigate('c1');
+    expect([route.shareToken, route.signingIn, route.chatId]).toEqual([null, false, 'c1']);
   });
 });

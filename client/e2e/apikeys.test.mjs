@@ -8,7 +8,7 @@
 // section, the key dialog or the confirmation, in light and dark; no page errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { audit, callApi, fakeUpstream, launch, registerUser, shots, tabTo, until, watchProblems } from './browser.mjs';
+import { auditBoth, callApi, fakeUpstream, launch, newUserPage, shots, tabTo, until } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM; // http://127.0.0.1:PORT (fake upstream)
@@ -21,24 +21,11 @@ async function models(key) {
   return response.status;
 }
 
-/** axe in light and dark; the scheme is light again afterwards. */
-async function auditBoth(page, state) {
-  const found = [...(await audit(page, `${state} light`))];
-  await page.emulateMedia({ colorScheme: 'dark' });
-  found.push(...(await audit(page, `${state} dark`)));
-  await page.emulateMedia({ colorScheme: 'light' });
-  return found;
-}
-
 test('api keys: created by keyboard and shown once, used on /v1 only, revoked', { skip, timeout: 120_000 }, async () => {
   if (upstream) await fakeUpstream(upstream).behave({});
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
-    const page = await context.newPage();
-    const problems = watchProblems(page);
-    await registerUser(page, url, 'e2e_apikeys');
+    const { page, problems } = await newUserPage(browser, url, 'e2e_apikeys', { clipboard: true });
 
     // Settings, by keyboard, from the sidebar; then on to the API keys' name field.
     await page.getByRole('button', { name: 'New chat' }).focus();

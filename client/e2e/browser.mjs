@@ -26,6 +26,19 @@ export function watchProblems(page) {
   return problems;
 }
 
+/**
+ * A new browser context (1280×900, plus `options` such as `acceptDownloads`; `clipboard`: the
+ * app's origin may read and write the clipboard) with a page whose problems are watched, and a
+ * fresh user registered there: `{ page, problems, composer, username, email, password }`.
+ */
+export async function newUserPage(browser, url, prefix, { clipboard = false, ...options } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+  const page = await context.newPage();
+  const problems = watchProblems(page);
+  return { page, problems, ...(await registerUser(page, url, prefix)) };
+}
+
 /** Opens the app, registers a fresh user through the form, and returns the composer. */
 export async function register(page, url, prefix, { screenshot } = {}) {
   return (await registerUser(page, url, prefix, { screenshot })).composer;
@@ -174,6 +187,15 @@ export async function audit(page, state) {
       `[${state}] ${v.id} (${v.impact}): ${v.help}\n` +
       v.nodes.map((n) => `    ${n.target}\n      ${(n.summary ?? '').replace(/\n/g, '\n      ')}`).join('\n'),
   );
+}
+
+/** axe in light and dark (`state` names the moment); the scheme is light again afterwards. */
+export async function auditBoth(page, state) {
+  const found = [...(await audit(page, `${state} light`))];
+  await page.emulateMedia({ colorScheme: 'dark' });
+  found.push(...(await audit(page, `${state} dark`)));
+  await page.emulateMedia({ colorScheme: 'light' });
+  return found;
 }
 
 /** Roles a user operates; each needs an accessible name. */

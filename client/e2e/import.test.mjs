@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { audit, fakeUpstream, launch, registerUser, shots, unnamedControls, until, watchProblems } from './browser.mjs';
+import { auditBoth, fakeUpstream, launch, newUserPage, shots, unnamedControls, until } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
@@ -18,15 +18,6 @@ const skip = !url && 'CONFAB_E2E_URL not set';
 
 /** Refusals the test causes on purpose (the bad file). */
 const expected = (p) => !/status of 422/.test(p);
-
-/** axe in light and dark; the scheme is light again afterwards. */
-async function auditBoth(page, state) {
-  const found = [...(await audit(page, `${state} light`))];
-  await page.emulateMedia({ colorScheme: 'dark' });
-  found.push(...(await audit(page, `${state} dark`)));
-  await page.emulateMedia({ colorScheme: 'light' });
-  return found;
-}
 
 /** One node of a ChatGPT export's `mapping`. */
 function node(id, parent, children, message) {
@@ -106,10 +97,7 @@ test('import: a ChatGPT export into the sidebar, once only; a bad file refused; 
   if (upstream) await fakeUpstream(upstream).behave({});
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    const page = await context.newPage();
-    const problems = watchProblems(page);
-    await registerUser(page, url, 'e2e_import');
+    const { page, problems } = await newUserPage(browser, url, 'e2e_import', { acceptDownloads: true });
     const words = texts(Date.now().toString(36));
     const buffer = Buffer.from(JSON.stringify(chatgptExport(words)));
     const file = { name: 'conversations.json', mimeType: 'application/json', buffer };

@@ -11,30 +11,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { audit, fakeUpstream, launch, registerUser, until, watchProblems } from './browser.mjs';
+import { auditBoth, fakeUpstream, launch, newUserPage, until, watchProblems } from './browser.mjs';
 
 const url = process.env.CONFAB_E2E_URL;
 const upstream = process.env.CONFAB_E2E_UPSTREAM;
 const skip = !url && 'CONFAB_E2E_URL not set';
 
-/** axe in light and dark; the scheme is light again afterwards. */
-async function auditBoth(page, state) {
-  const found = [...(await audit(page, `${state} light`))];
-  await page.emulateMedia({ colorScheme: 'dark' });
-  found.push(...(await audit(page, `${state} dark`)));
-  await page.emulateMedia({ colorScheme: 'light' });
-  return found;
-}
-
 test('share: a link readable signed out, continued by another user after signing in, an export, revoked from Settings', { skip, timeout: 150_000 }, async () => {
   if (upstream) await fakeUpstream(upstream).behave({});
   const browser = await launch();
   try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
-    const page = await context.newPage();
-    const problems = watchProblems(page);
-    const { composer } = await registerUser(page, url, 'e2e_share');
+    const { page, problems, composer } = await newUserPage(browser, url, 'e2e_share', { clipboard: true, acceptDownloads: true });
 
     await composer.fill('Why do cats purr?');
     await composer.press('Enter');

@@ -110,6 +110,17 @@ pub async fn post_json(
     Ok(response.json().await?)
 }
 
+/// Registers `name` (`name@example.org`); the answer (`access_token`, `user`…).
+pub async fn sign_up(client: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<Value> {
+    post_json(
+        client,
+        &format!("{base}/api/auth/register"),
+        None,
+        &json!({ "username": name, "email": format!("{name}@example.org"), "password": "benchmark password" }),
+    )
+    .await
+}
+
 pub fn sorted(mut values: Vec<f64>) -> Vec<f64> {
     values.sort_by(|a, b| a.total_cmp(b));
     values

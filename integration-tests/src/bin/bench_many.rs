@@ -17,7 +17,7 @@ use std::{
 use futures::StreamExt as _;
 use integration_tests::{
     bench::{
-        BenchSocket, ServerProcess, direct, fan_out, ms, percentile, post_json, sorted,
+        self, BenchSocket, ServerProcess, direct, fan_out, ms, percentile, post_json, sorted,
         start_server_with, via_confab, vote,
     },
     fake_upstream::{Behaviour, FakeUpstream},
@@ -26,13 +26,7 @@ use integration_tests::{
 use serde_json::{Value, json};
 
 async fn sign_up(client: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
-    let auth = post_json(
-        client,
-        &format!("{base}/api/auth/register"),
-        None,
-        &json!({ "username": name, "email": format!("{name}@example.org"), "password": "benchmark password" }),
-    )
-    .await?;
+    let auth = bench::sign_up(client, base, name).await?;
     Ok(auth["access_token"].as_str().unwrap_or_default().to_owned())
 }
 

@@ -348,6 +348,14 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
     .await;
     ada.update_chat(&chat, body!({ "folder_id": folder["id"] }))
         .await;
+    let preset = ada
+        .raw(
+            Method::POST,
+            "/api/presets",
+            Some(&body!({ "name": "Terse", "parameters": {"temperature": 0.2, "max_tokens": 64} })),
+        )
+        .await;
+    assert_eq!(preset.status(), StatusCode::CREATED);
     let other = ada.create_chat(body!({ "title": "Second" })).await;
     ada.send(&other, "Hello").await.done().await;
     let archive = ada
@@ -360,6 +368,19 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
     let carol = app.signed_in().await;
     let job = import(&carol, "application/zip", archive).await;
     assert_eq!(job["conversations"]["imported"], 2, "{job}");
+    assert_eq!(job["presets_imported"], 1, "{job}");
+    let carol_presets = json(carol.raw(Method::GET, "/api/presets", None).await).await;
+    let terse = carol_presets["presets"]
+        .as_array()
+        .expect("presets")
+        .iter()
+        .find(|p| p["name"] == "Terse")
+        .cloned()
+        .expect("the preset came along");
+    assert_eq!(
+        terse["parameters"],
+        body!({"temperature": 0.2, "max_tokens": 64})
+    );
     let carol_titles = chats_titled(&carol).await;
     let carol_folders = json(carol.raw(Method::GET, "/api/folders", None).await).await;
     assert_eq!(carol_folders["folders"][0]["name"], "Science");
@@ -431,123 +452,98 @@ fn normalised(export: &Value) -> Value {
 async fn bad_and_hostile_files_are_refused_at_once_saying_where() {
     let app = spawn_app_with(&[("MAX_IMPORT_BYTES", "1000000")]).await;
     let ada = app.signed_in().await;
-    let refused = |response: Response, status: StatusCode| async move {
-        assert_eq!(response.status(), status);
-        json(response).await["error"].clone()
-    };
-
-    let error = refused(
-        post_file(
-            &ada,
-            "application/json",
-            b"[{\"mapping\": {}},\n {\"id\": ]".to_vec(),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert_eq!(error["code"], "invalid_file");
-    let message = error["message"].as_str().unwrap_or_default();
-    assert!(message.contains("line 2 column"), "{message}");
-
-    let error = refused(
-        post_file(&ada, "text/plain", b"hello, world".to_vec()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("neither JSON nor a zip")
-    );
-
-    let error = refused(
-        post_file(&ada, "application/json", b"{\"chats\": []}".to_vec()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("not a format")
-    );
-
-    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let error = refused(
-        post_file(&ada, "application/json", deep.into_bytes()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("nested deeper than 64")
-    );
-
     // A zip bomb: 50 MB of blanks in a ~50 KB archive, against a 1 MB limit.
     let bomb = zip_of(&[("conversations.json", &vec![b' '; 50 << 20])]);
     assert!(bomb.len() < 200_000, "{}", bomb.len());
-    let error = refused(
-        post_file(&ada, "application/zip", bomb).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-    )
-    .await;
-    assert_eq!(error["code"], "payload_too_large");
-
-    let error = refused(
-        post_file(&ada, "application/zip", b"PK\x03\x04 torn".to_vec()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("zip")
-    );
-
-    let error = refused(
-        post_file(&ada, "application/zip", zip_of(&[("notes.txt", b"hi")])).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("conversations.json")
-    );
-
-    let bad_entry = zip_of(&[("conversations.json", b"[{\"mapping\": }]")]);
-    let error = refused(
-        post_file(&ada, "application/zip", bad_entry).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("conversations.json: "),
-        "{error}"
-    );
-
-    // Over the limit as uploaded.
     let big = json_bytes(&chatgpt::export(400));
     assert!(big.len() > 1_000_000);
-    refused(
-        post_file(&ada, "application/json", big).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-    )
-    .await;
-    refused(
-        post_file(&ada, "application/json", Vec::new()).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    // (what, content type, file, status, what the message says)
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "bad JSON",
+            "application/json",
+            b"[{\"mapping\": {}},\n {\"id\": ]".to_vec(),
+            unprocessable,
+            "line 2 column",
+        ),
+        (
+            "not JSON",
+            "text/plain",
+            b"hello, world".to_vec(),
+            unprocessable,
+            "neither JSON nor a zip",
+        ),
+        (
+            "unknown JSON",
+            "application/json",
+            b"{\"chats\": []}".to_vec(),
+            unprocessable,
+            "not a format",
+        ),
+        (
+            "deep JSON",
+            "application/json",
+            format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(),
+            unprocessable,
+            "nested deeper than 64",
+        ),
+        (
+            "zip bomb",
+            "application/zip",
+            bomb,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "more than 1000000 bytes",
+        ),
+        (
+            "torn zip",
+            "application/zip",
+            b"PK\x03\x04 torn".to_vec(),
+            unprocessable,
+            "zip",
+        ),
+        (
+            "zip of nothing known",
+            "application/zip",
+            zip_of(&[("notes.txt", b"hi")]),
+            unprocessable,
+            "conversations.json",
+        ),
+        (
+            "zip of bad JSON",
+            "application/zip",
+            zip_of(&[("conversations.json", b"[{\"mapping\": }]")]),
+            unprocessable,
+            "conversations.json: ",
+        ),
+        (
+            "too large",
+            "application/json",
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "larger than the limit",
+        ),
+        (
+            "empty",
+            "application/json",
+            Vec::new(),
+            unprocessable,
+            "empty",
+        ),
+    ];
+    for (what, content_type, file, status, says) in cases {
+        let response = post_file(&ada, content_type, file).await;
+        assert_eq!(response.status(), status, "{what}");
+        let error = json(response).await["error"].clone();
+        let expected_code = if status == unprocessable {
+            "invalid_file"
+        } else {
+            "payload_too_large"
+        };
+        assert_eq!(error["code"], expected_code, "{what}: {error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{what}: {message}");
+    }
 
     // Signed out: 401. Nothing was imported by any of it.
     let anonymous = reqwest::Client::new()

@@ -34,6 +34,15 @@ pub struct Upload {
     pub documents: Vec<Document>,
     /// A Confab account export's folders: id → name.
     pub folders: HashMap<String, String>,
+    /// A Confab account export's own presets: name and parameters (checked by the job).
+    pub presets: Vec<Preset>,
+}
+
+/// A preset of an account export, as written (`presets.json`).
+#[derive(Debug, Deserialize)]
+pub struct Preset {
+    pub name: String,
+    pub parameters: serde_json::Value,
 }
 
 /// One JSON document: an array of conversations or one conversation.
@@ -176,6 +185,7 @@ pub fn read(name: &str, mut bytes: Bytes, limit: usize) -> Result<Upload, FileEr
             bytes,
         }],
         folders: HashMap::new(),
+        presets: Vec::new(),
     })
 }
 
@@ -247,6 +257,7 @@ fn read_zip(name: &str, bytes: &[u8], limit: usize) -> Result<Upload, FileError>
                 bytes: content.into(),
             }],
             folders: HashMap::new(),
+            presets: Vec::new(),
         });
     }
     // Confab's account export: chats/{id}.json, and folders.json for the folders' names.
@@ -293,10 +304,17 @@ fn read_zip(name: &str, bytes: &[u8], limit: usize) -> Result<Upload, FileError>
             .map_err(|e| FileError::Invalid(format!("{entry_name}: {e}")))?;
         folders = list.into_iter().map(|f| (f.id, f.name)).collect();
     }
+    let mut presets = Vec::new();
+    if let Some((index, _)) = names.iter().find(|(_, n)| base(n) == "presets.json") {
+        let (entry_name, content) = entry(&mut archive, *index, &mut budget, limit)?;
+        presets = serde_json::from_slice(&content)
+            .map_err(|e| FileError::Invalid(format!("{entry_name}: {e}")))?;
+    }
     Ok(Upload {
         format: Format::Confab,
         documents,
         folders,
+        presets,
     })
 }
 
@@ -387,11 +405,16 @@ mod tests {
                 "folders.json",
                 br#"[{"id": "f1", "name": "Work", "order": 0}]"#,
             ),
+            (
+                "presets.json",
+                br#"[{"id": "p1", "name": "Terse", "parameters": {"temperature": 0.2}}]"#,
+            ),
         ]);
         let upload = read("confab-export.zip", confab, 1 << 20).expect("reads");
         assert_eq!(upload.format, Format::Confab);
         assert_eq!(upload.documents.len(), 2);
         assert_eq!(upload.folders.get("f1").map(String::as_str), Some("Work"));
+        assert_eq!(upload.presets[0].name, "Terse");
 
         // A bomb: 10 MB of zeros compresses to ~10 KB; the budget is 1 MB.
         let zeros = vec![b' '; 10 << 20];

@@ -22,7 +22,7 @@ use crate::{
     store::{
         folders::{self, FolderDoc},
         imports::{self, Format, ImportDoc, ImportError},
-        users,
+        presets as store_presets, users,
     },
     views::ImportView,
 };
@@ -104,6 +104,7 @@ async fn import_all(state: &AppState, job: &mut ImportDoc, upload: &Upload) -> R
     job.conversations.total = sources.len() as u64;
     report(state, job).await?;
     let folders = Folders::new(state, job.user_id, &upload.folders).await?;
+    import_presets(state, job, &upload.presets).await?;
     let mut last_report = Instant::now();
     for batch in sources.chunks(BATCH) {
         import_batch(state, job, batch, &folders).await?;
@@ -272,6 +273,78 @@ fn imported(job: &mut ImportDoc, conversation: &Parsed) {
 
 fn failed(job: &mut ImportDoc, error: ImportError) {
     job.conversations.failed += 1;
+    if job.errors.len() < imports::MAX_ERRORS {
+        job.errors.push(error);
+    }
+}
+
+/// An account export's presets, each checked as `POST /api/presets` checks one (its model
+/// must be served here): one whose name the user has already is left alone; one that does not
+/// pass is listed in `errors`.
+async fn import_presets(
+    state: &AppState,
+    job: &mut ImportDoc,
+    presets: &[super::file::Preset],
+) -> Result<(), Stop> {
+    if presets.is_empty() {
+        return Ok(());
+    }
+    let user_id = job.user_id;
+    let mut taken: Vec<String> = store_presets::list_visible(&state.store.presets, user_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.user_id == Some(user_id))
+        .map(|p| p.name_lower)
+        .collect();
+    for (i, preset) in presets.iter().enumerate() {
+        let name = preset.name.trim();
+        if taken.contains(&name.to_lowercase()) {
+            continue;
+        }
+        let refuse = |message: String| ImportError {
+            conversation: Some(format!("preset {name}")),
+            path: format!("presets.json[{i}]"),
+            message,
+        };
+        if name.is_empty() || name.chars().count() > 100 {
+            failed_preset(
+                job,
+                refuse("a name must be 1 to 100 characters long".into()),
+            );
+            continue;
+        }
+        if taken.len() as u64 >= store_presets::MAX_PER_OWNER {
+            failed_preset(job, refuse("the account has 100 presets already".into()));
+            continue;
+        }
+        let parameters = match crate::domain::SamplingParams::from_json(preset.parameters.clone()) {
+            Ok(parameters) => parameters,
+            Err(err) => {
+                failed_preset(job, refuse(format!("parameters: {err}")));
+                continue;
+            }
+        };
+        if let Err(fields) = state.catalog.validate(&parameters, "parameters") {
+            let why: Vec<String> = fields.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+            failed_preset(job, refuse(why.join("; ")));
+            continue;
+        }
+        let doc = store_presets::PresetDoc::new(user_id, false, name.to_owned(), parameters);
+        match store_presets::insert(&state.store.presets, &doc).await {
+            Ok(()) => {
+                job.presets_imported += 1;
+                taken.push(doc.name_lower);
+            }
+            // Made meanwhile under the same name: that one stays.
+            Err(err) if crate::store::duplicate_key_index(&err).is_some() => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A preset that could not be made: in `errors`, without counting as a conversation.
+fn failed_preset(job: &mut ImportDoc, error: ImportError) {
     if job.errors.len() < imports::MAX_ERRORS {
         job.errors.push(error);
     }

@@ -310,16 +310,7 @@ pub async fn leave_folder(
     folder_id: ObjectId,
 ) -> mongodb::error::Result<Vec<ChatDoc>> {
     let filed = doc! { "user_id": user_id, "folder_id": folder_id };
-    let ids: Vec<ObjectId> = chats
-        .clone_with_type::<Document>()
-        .find(filed.clone())
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect::<Vec<Document>>()
-        .await?
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect();
+    let ids = super::ids_matching(chats, filed.clone()).await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -86,6 +86,9 @@ pub struct ImportDoc {
     pub messages: Messages,
     /// Non-text content parts (images, files…) left out of messages that were kept.
     pub parts_skipped: u64,
+    /// Presets of a Confab account export made here (one of the same name is kept as it is).
+    #[serde(default)]
+    pub presets_imported: u64,
     pub errors: Vec<ImportError>,
     /// Why the whole job failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +119,7 @@ impl ImportDoc {
             conversations: Conversations::default(),
             messages: Messages::default(),
             parts_skipped: 0,
+            presets_imported: 0,
             errors: Vec::new(),
             error: None,
             created_at: DateTime::now(),
@@ -163,6 +167,7 @@ fn counts(job: &ImportDoc) -> mongodb::error::Result<bson::Document> {
         "conversations": bson::to_bson(&job.conversations)?,
         "messages": bson::to_bson(&job.messages)?,
         "parts_skipped": i64::try_from(job.parts_skipped).unwrap_or(i64::MAX),
+        "presets_imported": i64::try_from(job.presets_imported).unwrap_or(i64::MAX),
         "errors": bson::to_bson(&job.errors)?,
     })
 }

@@ -65,10 +65,19 @@ async fn present_ids<T: Send + Sync>(
     collection: &Collection<T>,
     ids: &[mongodb::bson::oid::ObjectId],
 ) -> mongodb::error::Result<std::collections::HashSet<mongodb::bson::oid::ObjectId>> {
+    let found = ids_matching(collection, doc! { "_id": { "$in": ids } }).await?;
+    Ok(found.into_iter().collect())
+}
+
+/// The ids of the documents `filter` matches (only the ids are read).
+pub(crate) async fn ids_matching<T: Send + Sync>(
+    collection: &Collection<T>,
+    filter: mongodb::bson::Document,
+) -> mongodb::error::Result<Vec<mongodb::bson::oid::ObjectId>> {
     use futures::TryStreamExt as _;
     let found: Vec<mongodb::bson::Document> = collection
         .clone_with_type::<mongodb::bson::Document>()
-        .find(doc! { "_id": { "$in": ids } })
+        .find(filter)
         .projection(doc! { "_id": 1 })
         .await?
         .try_collect()

@@ -231,21 +231,11 @@ pub async fn revoke_all_of(
     user_id: ObjectId,
     keep: Option<ObjectId>,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
-    use futures::TryStreamExt as _;
     let mut filter = doc! { "user_id": user_id, "revoked_at": null };
     if let Some(keep) = keep {
         filter.insert("_id", doc! { "$ne": keep });
     }
-    let ids: Vec<ObjectId> = sessions
-        .clone_with_type::<Document>()
-        .find(filter.clone())
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect::<Vec<Document>>()
-        .await?
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect();
+    let ids = super::ids_matching(sessions, filter.clone()).await?;
     if ids.is_empty() {
         return Ok(ids);
     }

@@ -18,6 +18,8 @@ pub struct ImportView {
     pub messages: Messages,
     /// Non-text parts (images, files, audio) left out of messages that were kept.
     pub parts_skipped: u64,
+    /// Presets of a Confab account export made here (one whose name is taken is left out).
+    pub presets_imported: u64,
     /// Conversations that could not be imported (at most 100 are listed).
     pub errors: Vec<ImportError>,
     /// Why the whole import failed.
@@ -36,6 +38,7 @@ impl From<&ImportDoc> for ImportView {
             conversations: job.conversations,
             messages: job.messages,
             parts_skipped: job.parts_skipped,
+            presets_imported: job.presets_imported,
             errors: job.errors.clone(),
             error: job.error.clone(),
         }

@@ -38,6 +38,7 @@ function view(over: Partial<ImportView> = {}): ImportView {
     conversations: { total: 40, imported: 12, skipped: 3, failed: 1 },
     messages: { imported: 100, skipped: 0 },
     parts_skipped: 0,
+    presets_imported: 0,
     errors: [],
     error: null,
     ...over,
@@ -221,6 +222,7 @@ describe('what the section shows', () => {
     expect(leftOutText(done({ messages: { imported: 9, skipped: 2 }, parts_skipped: 1 }))).toBe(
       '9 messages imported; 2 tool, hidden or unsupported messages left out; 1 image or other non-text part left out.',
     );
+    expect(leftOutText(done({ messages: { imported: 4, skipped: 0 }, presets_imported: 2 }))).toBe('4 messages imported; 2 presets added.');
   });
 
   it('the live region says when it starts and ends', () => {

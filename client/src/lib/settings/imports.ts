@@ -34,6 +34,8 @@ export interface ImportView {
   messages: { imported: number; skipped: number };
   /** Non-text content parts (images…) left out. */
   parts_skipped: number;
+  /** Presets of a Confab account export made here. */
+  presets_imported: number;
   errors: ImportProblem[];
   /** Why the whole import failed. */
   error: string | null;
@@ -210,11 +212,12 @@ export function summaryText(view: ImportView): string {
   return `${countsText(view)}.`;
 }
 
-/** What was left out of the conversations imported: messages and parts, or '' when nothing was. */
+/** Messages imported, what was left out of them (messages, parts), and presets added. */
 export function leftOutText(view: ImportView): string {
   const parts = [`${plural(view.messages.imported, 'message')} imported`];
   if (view.messages.skipped > 0) parts.push(`${plural(view.messages.skipped, 'tool, hidden or unsupported message')} left out`);
   if (view.parts_skipped > 0) parts.push(`${plural(view.parts_skipped, 'image or other non-text part')} left out`);
+  if (view.presets_imported > 0) parts.push(`${plural(view.presets_imported, 'preset')} added`);
   return `${parts.join('; ')}.`;
 }
 

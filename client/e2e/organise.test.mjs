@@ -135,6 +135,13 @@ test('pin, archive, folders, drag and drop, fork', {
     await page.waitForURL((u) => u.toString() !== before && /\/c\//.test(u.pathname), { timeout: 5_000 });
     await page.locator('article.message.user').getByText('Charlie question').waitFor({ timeout: 5_000 });
     await page.locator('article.message.assistant').getByText(/Demo reply to: Charlie question/).waitFor({ timeout: 5_000 });
+    // Fork from the question itself, by keyboard: a chat holding the question alone.
+    const forked = page.url();
+    await page.locator('article.message.user').last().getByRole('button', { name: 'Fork from here' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL((u) => u.toString() !== forked && /\/c\//.test(u.pathname), { timeout: 5_000 });
+    await page.locator('article.message.user').getByText('Charlie question').waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('article.message.assistant').count(), 0, 'only the question');
     // The one expected failed request: the duplicate folder name (409).
     assert.deepEqual(problems.filter((p) => !/status of 409/.test(p)), [], 'no page errors or console errors');
   } finally {

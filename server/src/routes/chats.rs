@@ -153,6 +153,7 @@ pub struct ChatPage {
     responses(
         (status = 200, body = ChatPage),
         (status = 401, body = ErrorBody),
+        (status = 404, description = "`folder_id` is not one of the caller's folders", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
 async fn list_chats(

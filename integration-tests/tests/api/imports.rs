@@ -6,7 +6,9 @@
 
 use std::{collections::HashMap, io::Write as _, time::Duration};
 
-use integration_tests::{SignedIn, TestApp, chatgpt, json, spawn_app_with, spawn_chat};
+use integration_tests::{
+    ChatId, Message, SignedIn, TestApp, chatgpt, json, spawn_app_with, spawn_chat,
+};
 use mongodb::bson::{DateTime, doc, oid::ObjectId};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json as body};
@@ -35,17 +37,20 @@ async fn import(user: &SignedIn, content_type: &str, bytes: Vec<u8>) -> Value {
 
 async fn finished(user: &SignedIn, id: &str) -> Value {
     for _ in 0..300 {
-        let job = json(
-            user.raw(Method::GET, &format!("/api/imports/{id}"), None)
-                .await,
-        )
-        .await;
+        let job = got(user, &format!("/api/imports/{id}")).await;
         if job["status"] == "done" || job["status"] == "failed" {
             return job;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the import {id} did not end");
+}
+
+/// GET `path` as `user`, asserting 200: the JSON answer.
+async fn got(user: &SignedIn, path: &str) -> Value {
+    let response = user.raw(Method::GET, path, None).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    json(response).await
 }
 
 fn json_bytes(value: &Value) -> Vec<u8> {
@@ -66,21 +71,12 @@ fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 
 /// A chat's messages by id, and the texts from the root to its current message.
 async fn branch_on_screen(user: &SignedIn, chat_id: &str) -> Vec<String> {
-    let chat = json(
-        user.raw(Method::GET, &format!("/api/chats/{chat_id}"), None)
-            .await,
-    )
-    .await;
-    let messages = json(
-        user.raw(Method::GET, &format!("/api/chats/{chat_id}/messages"), None)
-            .await,
-    )
-    .await;
-    let by_id: HashMap<String, Value> = messages["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| (m["id"].as_str().unwrap_or_default().to_owned(), m.clone()))
+    let chat = user.chat(ChatId::from(chat_id)).await;
+    let by_id: HashMap<String, Message> = user
+        .messages(ChatId::from(chat_id))
+        .await
+        .into_iter()
+        .map(|m| (m.id.to_string(), m))
         .collect();
     let mut texts = Vec::new();
     let mut next = chat["current_message_id"].as_str().map(str::to_owned);
@@ -164,21 +160,12 @@ async fn a_chatgpt_export_comes_in_with_every_branch_and_twice_adds_nothing() {
             branch_on_screen(&ada, chat_id).await,
             chatgpt::current_branch(n)
         );
-        let chat = json(
-            ada.raw(Method::GET, &format!("/api/chats/{chat_id}"), None)
-                .await,
-        )
-        .await;
+        let chat = ada.chat(ChatId::from(chat_id.as_str())).await;
         assert_eq!(
             chat["created_at"],
             "2023-11-14T22:13:20Z".replace("22:13:20", &time_of(n))
         );
-        let messages = json(
-            ada.raw(Method::GET, &format!("/api/chats/{chat_id}/messages"), None)
-                .await,
-        )
-        .await;
-        let all = messages["messages"].as_array().expect("messages");
+        let all = ada.messages(ChatId::from(chat_id.as_str())).await;
         assert_eq!(all.len() as u64, chatgpt::KEPT, "every branch");
         let roots: Vec<&str> = all
             .iter()
@@ -203,7 +190,7 @@ async fn a_chatgpt_export_comes_in_with_every_branch_and_twice_adds_nothing() {
     assert_eq!(chats_titled(&ada).await.len(), titles.len());
 
     // Listed for Ada, newest first; 404 for Bob.
-    let listed = json(ada.raw(Method::GET, "/api/imports", None).await).await;
+    let listed = got(&ada, "/api/imports").await;
     let ids: Vec<&Value> = listed["imports"]
         .as_array()
         .expect("imports")
@@ -217,10 +204,7 @@ async fn a_chatgpt_export_comes_in_with_every_branch_and_twice_adds_nothing() {
         bob.raw(Method::GET, &path, None).await.status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        json(bob.raw(Method::GET, "/api/imports", None).await).await["imports"],
-        body!([])
-    );
+    assert_eq!(got(&bob, "/api/imports").await["imports"], body!([]));
     for bad in ["/api/imports/nope", "/api/imports/000000000000000000000000"] {
         assert_eq!(
             bob.raw(Method::GET, bad, None).await.status(),
@@ -308,11 +292,7 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
         .await;
     let pinned = ada.update_chat(&chat, body!({ "pinned": true })).await;
     assert_eq!(pinned["pinned"], true);
-    let exported = json(
-        ada.raw(Method::GET, &format!("/api/chats/{}/export", chat.id), None)
-            .await,
-    )
-    .await;
+    let exported = got(&ada, &format!("/api/chats/{}/export", chat.id)).await;
 
     // Into another account: the same tree, parameters, stats and votes, new ids.
     let bob = app.signed_in().await;
@@ -321,11 +301,7 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
     assert_eq!(job["conversations"]["imported"], 1, "{job}");
     let titles = chats_titled(&bob).await;
     let copy_id = &titles["Round trip"];
-    let copied = json(
-        bob.raw(Method::GET, &format!("/api/chats/{copy_id}/export"), None)
-            .await,
-    )
-    .await;
+    let copied = got(&bob, &format!("/api/chats/{copy_id}/export")).await;
     assert_eq!(normalised(&copied), normalised(&exported));
     assert_ne!(copied["chat"]["id"], exported["chat"]["id"]);
 
@@ -369,7 +345,7 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
     let job = import(&carol, "application/zip", archive).await;
     assert_eq!(job["conversations"]["imported"], 2, "{job}");
     assert_eq!(job["presets_imported"], 1, "{job}");
-    let carol_presets = json(carol.raw(Method::GET, "/api/presets", None).await).await;
+    let carol_presets = got(&carol, "/api/presets").await;
     let terse = carol_presets["presets"]
         .as_array()
         .expect("presets")
@@ -382,27 +358,17 @@ async fn a_confab_export_comes_back_as_the_same_tree() {
         body!({"temperature": 0.2, "max_tokens": 64})
     );
     let carol_titles = chats_titled(&carol).await;
-    let carol_folders = json(carol.raw(Method::GET, "/api/folders", None).await).await;
+    let carol_folders = got(&carol, "/api/folders").await;
     assert_eq!(carol_folders["folders"][0]["name"], "Science");
-    let filed = json(
-        carol
-            .raw(
-                Method::GET,
-                &format!("/api/chats/{}", carol_titles["Round trip"]),
-                None,
-            )
-            .await,
+    let filed = got(
+        &carol,
+        &format!("/api/chats/{}", carol_titles["Round trip"]),
     )
     .await;
     assert_eq!(filed["folder_id"], carol_folders["folders"][0]["id"]);
-    let carol_copy = json(
-        carol
-            .raw(
-                Method::GET,
-                &format!("/api/chats/{}/export", carol_titles["Round trip"]),
-                None,
-            )
-            .await,
+    let carol_copy = got(
+        &carol,
+        &format!("/api/chats/{}/export", carol_titles["Round trip"]),
     )
     .await;
     let mut expected = normalised(&exported);
@@ -553,7 +519,7 @@ async fn bad_and_hostile_files_are_refused_at_once_saying_where() {
         .await
         .expect("sent");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    assert!(json(ada.raw(Method::GET, "/api/imports", None).await).await["imports"] == body!([]));
+    assert!(got(&ada, "/api/imports").await["imports"] == body!([]));
 }
 
 #[tokio::test]
@@ -638,13 +604,8 @@ async fn a_conversation_is_stored_whole_or_not_at_all_and_once() {
     // Several at once: one already there fails them all, and writes none.
     let fresh =
         confab::import::chatgpt::conversation(&chatgpt::conversation(2), user_id).expect("parses");
-    let chats = [fresh.chat.clone(), again.chat.clone()];
-    let all: Vec<_> = fresh
-        .messages
-        .iter()
-        .chain(&again.messages)
-        .cloned()
-        .collect();
+    let chats = [&fresh.chat, &again.chat];
+    let all: Vec<_> = fresh.messages.iter().chain(&again.messages).collect();
     assert!(store.insert_conversations(&chats, &all, &[]).await.is_err());
     assert_eq!(count(fresh.chat.id).await, 0);
     assert_eq!(

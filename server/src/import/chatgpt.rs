@@ -206,13 +206,26 @@ pub fn conversation(value: &Value, user_id: ObjectId) -> Result<Parsed, Problem>
     let index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.0, i)).collect();
     // How many kept messages hang directly from each message (merging needs "only child").
     let mut kept_children: Vec<usize> = Vec::new();
-    let (mut skipped_messages, mut skipped_parts) = (0, 0);
+    // What each node holds, read once.
+    let mut skipped_parts = 0;
+    let mut holds: Vec<Kept> = bodies
+        .iter()
+        .map(|body| kept(body, &mut skipped_parts))
+        .collect();
+    // How many children of each node hold a message of their own (two or more: a branch).
+    let mut message_children: HashMap<&str, usize> = HashMap::new();
+    for (node, held) in nodes.iter().zip(&holds) {
+        if let (Some(parent), Kept::Message { .. }) = (node.1, held) {
+            *message_children.entry(parent).or_default() += 1;
+        }
+    }
+    let mut skipped_messages = 0;
     for i in order {
         let parent = nodes[i]
             .1
             .and_then(|p| index.get(p))
             .and_then(|&p| lands[p]);
-        let (role, text, model, finish) = match kept(bodies[i], &mut skipped_parts) {
+        let (role, text, model, finish) = match std::mem::replace(&mut holds[i], Kept::Empty) {
             Kept::Empty => {
                 lands[i] = parent;
                 continue;
@@ -240,7 +253,7 @@ pub fn conversation(value: &Value, user_id: ObjectId) -> Result<Parsed, Problem>
             && role == Role::Assistant
             && messages[p].role == Role::Assistant
             && kept_children[p] == 0
-            && !has_other_kept_sibling(i, &nodes, &bodies)
+            && nodes[i].1.and_then(|node| message_children.get(node)) == Some(&1)
         {
             let previous = &mut messages[p];
             previous.content.push_str("\n\n");
@@ -286,17 +299,6 @@ pub fn conversation(value: &Value, user_id: ObjectId) -> Result<Parsed, Problem>
         skipped_messages,
         skipped_parts,
         folder: None,
-    })
-}
-
-/// Whether node `i`'s parent node has another child that holds a message of its own (then `i`
-/// is one branch of several, not a continuation, and is not merged).
-fn has_other_kept_sibling(i: usize, nodes: &[(&str, Option<&str>)], bodies: &[&Value]) -> bool {
-    let Some(parent) = nodes[i].1 else {
-        return false;
-    };
-    nodes.iter().enumerate().any(|(j, (_, p))| {
-        j != i && *p == Some(parent) && matches!(kept(bodies[j], &mut 0), Kept::Message { .. })
     })
 }
 

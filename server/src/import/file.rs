@@ -54,11 +54,17 @@ pub struct Document {
 }
 
 impl Document {
+    /// An array of conversations (else one conversation).
+    pub fn is_array(&self) -> bool {
+        first_byte(&self.bytes) == Some(b'[')
+    }
+
     /// Its conversations, as raw JSON (the document was checked: it parses).
     pub fn conversations(&self) -> serde_json::Result<Vec<&RawValue>> {
-        match first_byte(&self.bytes) {
-            Some(b'[') => serde_json::from_slice(&self.bytes),
-            _ => serde_json::from_slice::<&RawValue>(&self.bytes).map(|one| vec![one]),
+        if self.is_array() {
+            serde_json::from_slice(&self.bytes)
+        } else {
+            serde_json::from_slice::<&RawValue>(&self.bytes).map(|one| vec![one])
         }
     }
 }
@@ -111,11 +117,11 @@ fn too_deep(bytes: &[u8], max: usize) -> Option<(usize, usize)> {
     None
 }
 
-/// The first fields of a JSON object that tell its format.
+/// The fields of a JSON object that tell its format.
 #[derive(Deserialize)]
-struct Peek<'a> {
-    #[serde(borrow, default)]
-    format: Option<&'a str>,
+struct Peek {
+    #[serde(default)]
+    format: Option<String>,
     #[serde(default)]
     mapping: Option<serde::de::IgnoredAny>,
 }
@@ -128,20 +134,33 @@ fn format_of(name: &str, bytes: &[u8]) -> Result<Option<Format>, FileError> {
             "nested deeper than {MAX_DEPTH} levels at line {line} column {column}"
         )));
     }
-    let first = match first_byte(bytes) {
+    // The fields that tell the format; parsing them reads (and checks) the whole value.
+    let peek_at = |json: &[u8]| {
+        serde_json::from_slice::<Peek>(json).map_err(|e| match e.classify() {
+            // A field of the wrong type: unless the JSON is also malformed further on.
+            serde_json::error::Category::Data => {
+                match serde_json::from_slice::<serde::de::IgnoredAny>(json) {
+                    Err(malformed) => invalid(malformed.to_string()),
+                    Ok(_) => invalid(
+                        "expected ChatGPT's conversations (objects with a mapping) or Confab \
+                         chats"
+                            .into(),
+                    ),
+                }
+            }
+            _ => invalid(e.to_string()),
+        })
+    };
+    let peek = match first_byte(bytes) {
         Some(b'[') => {
             let all: Vec<&RawValue> =
                 serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
             match all.first() {
-                Some(first) => first.get().as_bytes().to_vec(),
+                Some(first) => peek_at(first.get().as_bytes())?,
                 None => return Ok(None),
             }
         }
-        Some(b'{') => {
-            serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
-                .map_err(|e| invalid(e.to_string()))?;
-            bytes.to_vec()
-        }
+        Some(b'{') => peek_at(bytes)?,
         _ => {
             // Not JSON: say what the parser says about its start.
             let err = serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
@@ -152,10 +171,7 @@ fn format_of(name: &str, bytes: &[u8]) -> Result<Option<Format>, FileError> {
             )));
         }
     };
-    let peek: Peek<'_> = serde_json::from_slice(&first).map_err(|_| {
-        invalid("expected ChatGPT's conversations (objects with a mapping) or Confab chats".into())
-    })?;
-    match (peek.format, peek.mapping) {
+    match (peek.format.as_deref(), peek.mapping) {
         (Some(super::confab::FORMAT), _) => Ok(Some(Format::Confab)),
         (None, Some(_)) => Ok(Some(Format::Chatgpt)),
         (Some(other), _) => Err(invalid(format!(

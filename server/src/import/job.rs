@@ -88,7 +88,7 @@ async fn import_all(state: &AppState, job: &mut ImportDoc, upload: &Upload) -> R
     let mut sources = Vec::new();
     for document in &upload.documents {
         let all = document.conversations()?;
-        let several = all.len() > 1 || document.bytes.first() == Some(&b'[');
+        let several = document.is_array();
         for (i, raw) in all.into_iter().enumerate() {
             let path = if several {
                 format!("{}[{i}]", document.name)
@@ -218,9 +218,9 @@ async fn import_batch(
     }
     // All of the batch in one transaction; if that fails (one was imported meanwhile, one is
     // too large…), each on its own, so each is still whole or not at all.
-    let chats: Vec<_> = fresh.iter().map(|c| c.chat.clone()).collect();
-    let messages: Vec<_> = fresh.iter().flat_map(|c| c.messages.clone()).collect();
-    let votes: Vec<_> = fresh.iter().flat_map(|c| c.votes.clone()).collect();
+    let chats: Vec<_> = fresh.iter().map(|c| &c.chat).collect();
+    let messages: Vec<_> = fresh.iter().flat_map(|c| &c.messages).collect();
+    let votes: Vec<_> = fresh.iter().flat_map(|c| &c.votes).collect();
     let together = match fresh.len() {
         0 => Ok(()),
         _ => {
@@ -230,7 +230,6 @@ async fn import_batch(
                 .await
         }
     };
-    drop((chats, messages, votes));
     match together {
         Ok(()) => fresh.iter().for_each(|c| imported(job, c)),
         Err(err) if crate::store::is_unavailable(&err) => return Err(err.into()),

@@ -9,7 +9,10 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -21,7 +24,7 @@ use crate::{
     error::{ApiResult, ErrorBody},
     http::{Path, Query},
     state::AppState,
-    store::{messages, votes},
+    store::{ChatDoc, MessageDoc, messages, votes, votes::Vote},
     views::{ChatView, MessageView},
 };
 
@@ -60,6 +63,29 @@ pub struct ChatExport {
     pub messages: Vec<MessageView>,
 }
 
+impl ChatExport {
+    /// The chat with its messages (oldest first) and the owner's votes on them.
+    pub fn of<'a>(
+        chat: &ChatDoc,
+        messages: impl Iterator<Item = &'a MessageDoc>,
+        votes: &HashMap<ObjectId, Vote>,
+    ) -> Self {
+        Self {
+            format: FORMAT,
+            version: VERSION,
+            exported_at: Utc::now(),
+            chat: ChatView::from(chat),
+            messages: messages
+                .map(|doc| {
+                    let mut view = MessageView::from(doc);
+                    view.vote = votes.get(&doc.id).map(|v| v.as_str().to_owned());
+                    view
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A file name for the chat: its title without what file systems refuse, or "chat".
 fn file_name(title: Option<&str>, extension: &str) -> String {
     let cleaned: String = title
@@ -89,7 +115,7 @@ fn attachment(mut response: Response, name: &str) -> Response {
 }
 
 /// The branch on screen as Markdown: the title, then each message under its author.
-fn markdown(title: Option<&str>, branch: &[&crate::store::MessageDoc]) -> String {
+fn markdown(title: Option<&str>, branch: &[&MessageDoc]) -> String {
     let mut text = format!("# {}\n", title.unwrap_or("Chat"));
     for message in branch.iter().filter(|m| !m.content.trim().is_empty()) {
         let who = match (message.role, message.model.as_deref()) {
@@ -121,7 +147,6 @@ async fn export_chat(
 ) -> ApiResult<Response> {
     let chat = owned_chat(&state, &user, &id).await?;
     let docs = messages::for_chat(&state.store.messages, chat.id).await?;
-    let view = ChatView::from(&chat);
     if query.format.unwrap_or_default() == ExportFormat::Markdown {
         let branch = chat
             .current_message_id
@@ -138,22 +163,7 @@ async fn export_chat(
         ));
     }
     let votes = votes::for_chat(&state.store.votes, user.user_id, chat.id).await?;
-    let messages = docs
-        .iter()
-        .map(|doc| {
-            let mut view = MessageView::from(doc);
-            view.vote = votes.get(&doc.id).map(|v| v.as_str().to_owned());
-            view
-        })
-        .collect();
-    let export = ChatExport {
-        format: FORMAT,
-        version: VERSION,
-        exported_at: Utc::now(),
-        chat: view,
-        messages,
-    };
-    let response = Json(export).into_response();
+    let response = Json(ChatExport::of(&chat, docs.iter(), &votes)).into_response();
     Ok(attachment(
         response,
         &file_name(chat.title.as_deref(), "json"),
@@ -256,7 +266,7 @@ async fn write_account(
         if let Some(last) = after {
             filter.insert("_id", doc! { "$gt": last });
         }
-        let round: Vec<crate::store::ChatDoc> = state
+        let round: Vec<ChatDoc> = state
             .store
             .chats
             .find(filter)
@@ -268,39 +278,14 @@ async fn write_account(
         let Some(last) = round.last() else { break };
         after = Some(last.id);
         let ids: Vec<_> = round.iter().map(|c| c.id).collect();
-        let (all, votes): (Vec<crate::store::MessageDoc>, Vec<votes::VoteDoc>) = tokio::try_join!(
+        let (all, votes) = tokio::try_join!(
             messages::for_chats_of(&state.store.messages, &ids, user_id),
-            async {
-                state
-                    .store
-                    .votes
-                    .find(doc! { "user_id": user_id, "chat_id": { "$in": &ids } })
-                    .await?
-                    .try_collect()
-                    .await
-            },
+            votes::for_chats(&state.store.votes, user_id, &ids),
         )?;
         for chat in &round {
-            let mut docs: Vec<&crate::store::MessageDoc> =
-                all.iter().filter(|m| m.chat_id == chat.id).collect();
+            let mut docs: Vec<&MessageDoc> = all.iter().filter(|m| m.chat_id == chat.id).collect();
             docs.sort_by_key(|m| (m.created_at, m.id));
-            let export = ChatExport {
-                format: FORMAT,
-                version: VERSION,
-                exported_at: Utc::now(),
-                chat: ChatView::from(chat),
-                messages: docs
-                    .iter()
-                    .map(|doc| {
-                        let mut view = MessageView::from(*doc);
-                        view.vote = votes
-                            .iter()
-                            .find(|v| v.message_id == doc.id)
-                            .map(|v| v.vote.as_str().to_owned());
-                        view
-                    })
-                    .collect(),
-            };
+            let export = ChatExport::of(chat, docs.into_iter(), &votes);
             let name = format!("chats/{}.json", chat.id.to_hex());
             zip.write_entry_whole(entry(&name), &serde_json::to_vec_pretty(&export)?)
                 .await?;

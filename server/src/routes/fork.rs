@@ -15,7 +15,7 @@ use crate::{
     events::LiveEvent,
     http::Path,
     state::AppState,
-    store::{ChatDoc, MessageDoc, chats, messages, messages::Status},
+    store::{ChatDoc, MessageDoc, messages, messages::Status},
     views::ChatView,
 };
 
@@ -91,12 +91,8 @@ async fn fork_chat(
     fork.preset_id = chat.preset_id;
     let copied = copies(&path, &fork);
     fork.current_message_id = copied.last().map(|m| m.id);
-    chats::insert(&state.store.chats, &fork).await?;
-    if let Err(err) = state.store.batched.insert_messages(copied).await {
-        // All or nothing: without its messages the fork goes too.
-        let _ = chats::delete(&state.store.chats, user.user_id, fork.id).await;
-        return Err(err.into());
-    }
+    // All or nothing: the chat and its messages in one transaction.
+    state.store.insert_conversation(&fork, &copied, &[]).await?;
     let view = ChatView::from(&fork);
     state
         .events

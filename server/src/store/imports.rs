@@ -267,19 +267,19 @@ pub async fn delete_of_user(
 }
 
 impl super::Store {
-    /// Stores one imported conversation whole or not at all (one transaction): the chat first,
-    /// so a conversation imported before (its `import_key` under the unique index) writes
-    /// nothing and answers `false`.
+    /// Stores one chat with its messages and votes whole or not at all (one transaction; a
+    /// fork and a shared chat's copy are stored this way too): the chat first, so a
+    /// conversation imported before (its `import_key` under the unique index) writes nothing
+    /// and answers `false`.
     pub async fn insert_conversation(
         &self,
         chat: &super::ChatDoc,
         messages: &[super::MessageDoc],
         votes: &[super::VoteDoc],
     ) -> mongodb::error::Result<bool> {
-        match self
-            .insert_conversations(std::slice::from_ref(chat), messages, votes)
-            .await
-        {
+        let messages: Vec<_> = messages.iter().collect();
+        let votes: Vec<_> = votes.iter().collect();
+        match self.insert_conversations(&[chat], &messages, &votes).await {
             Ok(()) => Ok(true),
             Err(err)
                 if super::duplicate_key_index(&err)
@@ -295,22 +295,28 @@ impl super::Store {
     /// many): all of them or, on any error, none.
     pub async fn insert_conversations(
         &self,
-        chats: &[super::ChatDoc],
-        messages: &[super::MessageDoc],
-        votes: &[super::VoteDoc],
+        chats: &[&super::ChatDoc],
+        messages: &[&super::MessageDoc],
+        votes: &[&super::VoteDoc],
     ) -> mongodb::error::Result<()> {
         let mut session = self.db.client().start_session().await?;
         session.start_transaction().await?;
         let written = async {
-            self.chats.insert_many(chats).session(&mut session).await?;
+            self.chats
+                .insert_many(chats.iter().copied())
+                .session(&mut session)
+                .await?;
             if !messages.is_empty() {
                 self.messages
-                    .insert_many(messages)
+                    .insert_many(messages.iter().copied())
                     .session(&mut session)
                     .await?;
             }
             if !votes.is_empty() {
-                self.votes.insert_many(votes).session(&mut session).await?;
+                self.votes
+                    .insert_many(votes.iter().copied())
+                    .session(&mut session)
+                    .await?;
             }
             Ok::<_, mongodb::error::Error>(())
         }

@@ -100,8 +100,17 @@ pub async fn for_chat(
     user_id: ObjectId,
     chat_id: ObjectId,
 ) -> mongodb::error::Result<HashMap<ObjectId, Vote>> {
+    for_chats(votes, user_id, &[chat_id]).await
+}
+
+/// The user's votes on the messages of these chats, by message.
+pub async fn for_chats(
+    votes: &Collection<VoteDoc>,
+    user_id: ObjectId,
+    chat_ids: &[ObjectId],
+) -> mongodb::error::Result<HashMap<ObjectId, Vote>> {
     let found: Vec<VoteDoc> = votes
-        .find(doc! { "chat_id": chat_id, "user_id": user_id })
+        .find(doc! { "chat_id": { "$in": chat_ids }, "user_id": user_id })
         .await?
         .try_collect()
         .await?;
